@@ -1,0 +1,148 @@
+package org.quantint8.kernels;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * Element-wise quantization loops. They are bound by memory, not arithmetic, so plain Java serves
+ * them well. Every loop walks a {@link ChannelLayout} so that per-channel parameters cost nothing
+ * extra; the caller checks that the memory holds {@code layout.elements()} values.
+ */
+public final class ElementwiseKernels {
+
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
+
+    private ElementwiseKernels() {}
+
+    /**
+     * Quantizes FP32 values. NaN values are written as the zero point and counted, so that the
+     * caller can refuse them.
+     *
+     * @param src the FP32 input
+     * @param dst the codes
+     * @param type the code storage
+     * @param layout the channel layout of both tensors
+     * @param scales one scale per channel
+     * @param zeroPoints one zero point per channel
+     * @return the number of NaN inputs
+     */
+    public static long quantize(
+            MemorySegment src,
+            MemorySegment dst,
+            QuantizedStorage type,
+            ChannelLayout layout,
+            float[] scales,
+            int[] zeroPoints) {
+        long nans = 0;
+        long e = 0;
+        for (long o = 0; o < layout.outer(); o++) {
+            for (int c = 0; c < layout.channels(); c++) {
+                float scale = scales[c];
+                int zero = zeroPoints[c];
+                for (long i = 0; i < layout.inner(); i++, e++) {
+                    float x = src.get(F32, e * 4);
+                    if (x != x) {
+                        nans++;
+                    }
+                    type.set(dst, e, QuantMath.quantize(x, scale, zero, type.min(), type.max()));
+                }
+            }
+        }
+        return nans;
+    }
+
+    /**
+     * Dequantizes codes into FP32 values.
+     *
+     * @param src the codes
+     * @param type the code storage
+     * @param dst the FP32 output
+     * @param layout the channel layout of both tensors
+     * @param scales one scale per channel
+     * @param zeroPoints one zero point per channel
+     */
+    public static void dequantize(
+            MemorySegment src,
+            QuantizedStorage type,
+            MemorySegment dst,
+            ChannelLayout layout,
+            float[] scales,
+            int[] zeroPoints) {
+        long e = 0;
+        for (long o = 0; o < layout.outer(); o++) {
+            for (int c = 0; c < layout.channels(); c++) {
+                float scale = scales[c];
+                int zero = zeroPoints[c];
+                for (long i = 0; i < layout.inner(); i++, e++) {
+                    dst.set(F32, e * 4, QuantMath.dequantize(type.get(src, e), scale, zero));
+                }
+            }
+        }
+    }
+
+    /**
+     * Re-expresses codes under new quantization parameters, through their real values.
+     *
+     * @param src the input codes
+     * @param srcType the input storage
+     * @param srcScales the input scales, one per channel
+     * @param srcZeros the input zero points, one per channel
+     * @param dst the output codes
+     * @param dstType the output storage
+     * @param dstScales the output scales, one per channel
+     * @param dstZeros the output zero points, one per channel
+     * @param layout the channel layout of both tensors
+     */
+    public static void requantize(
+            MemorySegment src,
+            QuantizedStorage srcType,
+            float[] srcScales,
+            int[] srcZeros,
+            MemorySegment dst,
+            QuantizedStorage dstType,
+            float[] dstScales,
+            int[] dstZeros,
+            ChannelLayout layout) {
+        long e = 0;
+        for (long o = 0; o < layout.outer(); o++) {
+            for (int c = 0; c < layout.channels(); c++) {
+                for (long i = 0; i < layout.inner(); i++, e++) {
+                    float real = QuantMath.dequantize(srcType.get(src, e), srcScales[c], srcZeros[c]);
+                    int q =
+                            QuantMath.quantize(
+                                    real, dstScales[c], dstZeros[c], dstType.min(), dstType.max());
+                    dstType.set(dst, e, q);
+                }
+            }
+        }
+    }
+
+    /**
+     * Clamps codes to per-channel bounds; with the zero point as lower bound this is ReLU.
+     *
+     * @param src the input codes
+     * @param dst the output codes (may be {@code src})
+     * @param type the storage of both
+     * @param layout the channel layout
+     * @param lower the smallest code allowed, per channel
+     * @param upper the largest code allowed, per channel
+     */
+    public static void clamp(
+            MemorySegment src,
+            MemorySegment dst,
+            QuantizedStorage type,
+            ChannelLayout layout,
+            int[] lower,
+            int[] upper) {
+        long e = 0;
+        for (long o = 0; o < layout.outer(); o++) {
+            for (int c = 0; c < layout.channels(); c++) {
+                int lo = lower[c];
+                int hi = upper[c];
+                for (long i = 0; i < layout.inner(); i++, e++) {
+                    type.set(dst, e, Math.clamp(type.get(src, e), lo, hi));
+                }
+            }
+        }
+    }
+}

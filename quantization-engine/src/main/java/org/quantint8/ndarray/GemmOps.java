@@ -1,0 +1,196 @@
+package org.quantint8.ndarray;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+
+import org.quantint8.kernels.Int8Kernels;
+import org.quantint8.kernels.Int8Matrix;
+import org.quantint8.kernels.QuantMath;
+import org.quantint8.kernels.QuantizedStorage;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+
+/**
+ * The GEMM-based INT8 operators, linear and 2-D convolution: both reduce to {@link
+ * Int8Kernels#gemm} followed by one epilogue that turns INT32 accumulators into the requested
+ * output.
+ */
+final class GemmOps {
+
+    private GemmOps() {}
+
+    static NDArray linear(NDArray input, NDArray weight, NDArray bias, Int8Output out) {
+        try (Operands ops = new Operands("linear", input, weight)) {
+            QuantInt8NDArray w = weightOperand(ops, weight, 2);
+            int n = Math.toIntExact(w.getShape().get(0));
+            int k = Math.toIntExact(w.getShape().get(1));
+            Shape inShape = input.getShape();
+            if (inShape.dimension() < 1 || inShape.get(inShape.dimension() - 1) != k) {
+                throw new IllegalArgumentException(
+                        "linear: input shape " + inShape + " must end with the weight's input"
+                                + " size " + k + " (weight shape " + w.getShape() + ")");
+            }
+            float[] b = biasOperand(ops, bias, n, out);
+            QuantInt8NDArray a = ops.activation("input", input);
+            int m = Math.toIntExact(inShape.size() / k);
+            QuantInt8NDArray acc = ops.temporary(new Shape(m, n), DataType.INT32, null);
+            Int8Kernels.best()
+                    .gemm(matrix(a, 0, m, k, null), matrix(w, 0, n, k, null), acc.getDataSegment());
+            long[] outDims = inShape.getShape().clone();
+            outDims[outDims.length - 1] = n;
+            QuantInt8NDArray result =
+                    ops.result(new Shape(outDims), out.getDataType(), out.getQuantization());
+            Epilogue epilogue = new Epilogue(a, w, b, out);
+            epilogue.apply(acc.getDataSegment(), m, n, false, 0, result.getDataSegment(), 0);
+            return ops.inEngineOf(input, result);
+        }
+    }
+
+    static NDArray matMul(NDArray a, NDArray b, Int8Output out) {
+        try (Operands ops = new Operands("matMul", a, b)) {
+            QuantInt8NDArray rhs = ops.quantized("right operand", b);
+            if (rhs.getShape().dimension() != 2) {
+                throw new IllegalArgumentException(
+                        "matMul: the quantized right operand must be 2-D [K, N], got shape "
+                                + rhs.getShape());
+            }
+            QuantizationParameters q = rhs.getQuantization();
+            if (q.isPerChannel() && q.getAxis() != 1) {
+                throw new IllegalArgumentException(
+                        "matMul: the right operand [K, N] must be quantized per tensor or per"
+                                + " column (axis 1), got axis " + q.getAxis());
+            }
+            // [K, N] -> [N, K], the kernel's layout; the per-column axis becomes axis 0.
+            try (NDArray transposed = rhs.transpose(1, 0)) {
+                return linear(a, transposed, null, out);
+            }
+        }
+    }
+
+    static NDArray conv2d(
+            NDArray input,
+            NDArray weight,
+            NDArray bias,
+            ConvGeometry geometry,
+            Int8Output out) {
+        try (Operands ops = new Operands("conv2d", input, weight)) {
+            QuantInt8NDArray w = weightOperand(ops, weight, 4);
+            ConvGeometry.Sizes s = geometry.resolve(input.getShape(), w.getShape());
+            float[] b = biasOperand(ops, bias, s.outChannels(), out);
+            QuantInt8NDArray a = ops.activation("input", input);
+            int patchLength = s.groupInChannels() * s.kernelH() * s.kernelW();
+            int positions = s.outH() * s.outW();
+            int groupOut = s.outChannels() / s.groups();
+            QuantInt8NDArray patches =
+                    ops.temporary(new Shape(positions, patchLength), a.getDataType(), null);
+            QuantInt8NDArray acc =
+                    ops.temporary(new Shape(groupOut, positions), DataType.INT32, null);
+            QuantInt8NDArray result =
+                    ops.result(s.outputShape(), out.getDataType(), out.getQuantization());
+            Epilogue epilogue = new Epilogue(a, w, b, out);
+            for (int batch = 0; batch < s.batch(); batch++) {
+                for (int g = 0; g < s.groups(); g++) {
+                    s.im2col(a, batch, g, patches.getDataSegment());
+                    // Weights as A ([groupOut, patch]) make the accumulator [channel, position],
+                    // which is already the NCHW order of the output.
+                    Int8Matrix wm = matrix(w, (long) g * groupOut * patchLength, groupOut,
+                            patchLength, groupZeroPoints(w, g, groupOut));
+                    Int8Matrix pm = matrix(patches, 0, positions, patchLength,
+                            a.getQuantization().getZeroPoints());
+                    Int8Kernels.best().gemm(wm, pm, acc.getDataSegment());
+                    long offset = ((long) batch * s.outChannels() + (long) g * groupOut) * positions;
+                    epilogue.apply(acc.getDataSegment(), groupOut, positions, true,
+                            g * groupOut, result.getDataSegment(), offset);
+                }
+            }
+            return ops.inEngineOf(input, result);
+        }
+    }
+
+    private static QuantInt8NDArray weightOperand(Operands ops, NDArray weight, int rank) {
+        QuantInt8NDArray w = ops.quantized("weight", weight);
+        QuantizationParameters q = w.getQuantization();
+        if (w.getShape().dimension() != rank) {
+            throw new IllegalArgumentException(
+                    ops.op() + ": weight must be " + rank + "-D, got shape " + w.getShape());
+        }
+        if (q.getDataType() == DataType.INT32) {
+            throw new IllegalArgumentException(ops.op() + ": weight must be 8-bit, got " + q);
+        }
+        if (q.isPerChannel() && q.getAxis() != 0) {
+            throw new IllegalArgumentException(
+                    ops.op() + ": weight must be quantized per tensor or per output channel"
+                            + " (axis 0), got axis " + q.getAxis());
+        }
+        return w;
+    }
+
+    private static float[] biasOperand(Operands ops, NDArray bias, long channels, Int8Output out) {
+        if (bias != null && out.getDataType() == DataType.INT32) {
+            throw new IllegalArgumentException(
+                    ops.op() + ": the INT32 output is the raw accumulator and takes no FP32 bias");
+        }
+        return ops.optionalVector("bias", bias, channels);
+    }
+
+    private static int[] groupZeroPoints(QuantInt8NDArray w, int group, int groupOut) {
+        int[] zeros = w.getQuantization().getZeroPoints();
+        if (zeros.length == 1) {
+            return zeros;
+        }
+        return Arrays.copyOfRange(zeros, group * groupOut, (group + 1) * groupOut);
+    }
+
+    private static Int8Matrix matrix(
+            QuantInt8NDArray x, long offset, int rows, int cols, int[] zeroPoints) {
+        MemorySegment data = x.getDataSegment().asSlice(offset, (long) rows * cols);
+        int[] zeros = zeroPoints != null ? zeroPoints : x.getQuantization().getZeroPoints();
+        return new Int8Matrix(data, rows, cols, x.getDataType() == DataType.INT8, zeros);
+    }
+
+    /**
+     * Turns INT32 accumulators into the output: {@code acc * scaleA * scaleW[c] + bias[c]},
+     * returned as FP32 or requantized, or the accumulator itself for INT32 output.
+     */
+    private record Epilogue(float inputScale, float[] weightScales, float[] bias, Int8Output out) {
+
+        Epilogue(QuantInt8NDArray a, QuantInt8NDArray w, float[] bias, Int8Output out) {
+            this(a.getQuantization().getScale(0), w.getQuantization().getScales(), bias, out);
+        }
+
+        void apply(
+                MemorySegment acc,
+                int rows,
+                int cols,
+                boolean channelPerRow,
+                int channelOffset,
+                MemorySegment dst,
+                long dstOffset) {
+            QuantizationParameters q = out.getQuantization();
+            QuantizedStorage storage = q == null ? null : Int8Ops.storage(q);
+            for (int r = 0; r < rows; r++) {
+                for (int c = 0; c < cols; c++) {
+                    long i = (long) r * cols + c;
+                    int sum = acc.get(ValueLayout.JAVA_INT_UNALIGNED, i * 4);
+                    long o = dstOffset + i;
+                    if (out.getDataType() == DataType.INT32) {
+                        dst.set(ValueLayout.JAVA_INT_UNALIGNED, o * 4, sum);
+                        continue;
+                    }
+                    int channel = channelOffset + (channelPerRow ? r : c);
+                    float scale = inputScale * weightScales[weightScales.length == 1 ? 0 : channel];
+                    float real = sum * scale + (bias == null ? 0f : bias[channel]);
+                    if (storage == null) {
+                        dst.set(ValueLayout.JAVA_FLOAT_UNALIGNED, o * 4, real);
+                    } else {
+                        storage.set(dst, o, QuantMath.quantize(real, q.getScale(0),
+                                q.getZeroPoint(0), storage.min(), storage.max()));
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,192 @@
+package org.quantint8.ndarray;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+
+import org.quantint8.kernels.ChannelLayout;
+import org.quantint8.kernels.ElementwiseKernels;
+import org.quantint8.kernels.QuantizedStorage;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The operands of one operator call: it checks them, brings arrays of other engines into
+ * QuantInt8 memory, and closes every temporary it made when the call ends.
+ */
+final class Operands implements AutoCloseable {
+
+    private final String op;
+    private final QuantInt8NDManager manager;
+    private final List<NDArray> temporaries = new ArrayList<>();
+
+    /**
+     * Starts an operator call.
+     *
+     * @param op the operator name, used in every message
+     * @param candidates the operands; the first QuantInt8 array among them provides the manager
+     */
+    Operands(String op, NDArray... candidates) {
+        this.op = op;
+        QuantInt8NDManager found = null;
+        for (NDArray candidate : candidates) {
+            if (candidate instanceof QuantInt8NDArray q) {
+                found = (QuantInt8NDManager) q.getManager();
+                break;
+            }
+        }
+        if (found == null) {
+            throw new IllegalArgumentException(
+                    op + ": no operand is a QuantInt8 array; create the arrays with a QuantInt8"
+                            + " NDManager");
+        }
+        this.manager = found;
+    }
+
+    Operands(String op, QuantInt8NDManager manager) {
+        this.op = op;
+        this.manager = manager;
+    }
+
+    String op() {
+        return op;
+    }
+
+    QuantInt8NDManager manager() {
+        return manager;
+    }
+
+    /** Returns the array itself if it is a QuantInt8 array, else a temporary copy. */
+    QuantInt8NDArray own(NDArray x) {
+        if (x instanceof QuantInt8NDArray q) {
+            return q;
+        }
+        return track(manager.from(x));
+    }
+
+    /** Allocates a temporary array, closed with this call. */
+    QuantInt8NDArray temporary(Shape shape, DataType type, QuantizationParameters q) {
+        return track(manager.allocate(shape, type, q));
+    }
+
+    /** Allocates the result array, which outlives this call. */
+    QuantInt8NDArray result(Shape shape, DataType type, QuantizationParameters q) {
+        return manager.allocate(shape, type, q);
+    }
+
+    /**
+     * Returns the result in the engine of {@code like}: a QuantInt8 array when {@code like} is
+     * one, else a copy in {@code like}'s manager, so that the result lives as long as the caller
+     * expects from the input it passed.
+     */
+    NDArray inEngineOf(NDArray like, QuantInt8NDArray result) {
+        if (like instanceof QuantInt8NDArray || result.isQuantized()) {
+            return result;
+        }
+        try (result) {
+            return like.getManager().from(result);
+        }
+    }
+
+    /** Requires a quantized QuantInt8 array. */
+    QuantInt8NDArray quantized(String name, NDArray x) {
+        if (x instanceof QuantInt8NDArray q && q.isQuantized()) {
+            return q;
+        }
+        throw new IllegalArgumentException(
+                op
+                        + ": "
+                        + name
+                        + " must be a quantized QuantInt8 array (see Int8Ops.quantize), got "
+                        + describe(x));
+    }
+
+    /**
+     * Returns an 8-bit per-tensor quantized activation: the array itself when it is one, or a
+     * temporary UINT8 quantization of an FP32 array over its own range (dynamic quantization).
+     */
+    QuantInt8NDArray activation(String name, NDArray x) {
+        if (x instanceof QuantInt8NDArray q && q.isQuantized()) {
+            QuantizationParameters p = q.getQuantization();
+            if (p.isPerChannel() || p.getDataType() == DataType.INT32) {
+                throw new IllegalArgumentException(
+                        op + ": " + name + " must be quantized per tensor to 8 bits, got " + p);
+            }
+            return q;
+        }
+        if (x.getDataType() != DataType.FLOAT32) {
+            throw new IllegalArgumentException(
+                    op + ": " + name + " must be FLOAT32 or quantized, got " + describe(x));
+        }
+        QuantInt8NDArray real = own(x);
+        float[] range = finiteRange(name, real);
+        QuantizationParameters p =
+                QuantizationParameters.forRange(range[0], range[1], DataType.UINT8);
+        QuantInt8NDArray q = temporary(real.getShape(), DataType.UINT8, p);
+        ElementwiseKernels.quantize(
+                real.getDataSegment(),
+                q.getDataSegment(),
+                QuantizedStorage.UINT8,
+                ChannelLayout.perTensor(real.getShape().size()),
+                p.getScales(),
+                p.getZeroPoints());
+        return q;
+    }
+
+    /** Returns [min, max] of an FP32 array, refusing NaN and infinite values. */
+    float[] finiteRange(String name, QuantInt8NDArray x) {
+        MemorySegment data = x.getDataSegment();
+        long n = x.getShape().size();
+        float min = Float.POSITIVE_INFINITY;
+        float max = Float.NEGATIVE_INFINITY;
+        for (long i = 0; i < n; i++) {
+            float v = data.get(ValueLayout.JAVA_FLOAT_UNALIGNED, i * 4);
+            if (!Float.isFinite(v)) {
+                throw new IllegalArgumentException(
+                        op + ": " + name + " has a non-finite value " + v + " at index " + i);
+            }
+            min = Math.min(min, v);
+            max = Math.max(max, v);
+        }
+        return n == 0 ? new float[] {0f, 0f} : new float[] {min, max};
+    }
+
+    /** Reads an optional FP32 vector of the given length (a bias), or returns null. */
+    float[] optionalVector(String name, NDArray x, long length) {
+        if (x == null) {
+            return null;
+        }
+        if (x.getDataType() != DataType.FLOAT32 || x.getShape().size() != length) {
+            throw new IllegalArgumentException(
+                    op + ": " + name + " must be FLOAT32 with " + length + " elements, got "
+                            + describe(x));
+        }
+        return x.toFloatArray();
+    }
+
+    private QuantInt8NDArray track(QuantInt8NDArray array) {
+        temporaries.add(array);
+        return array;
+    }
+
+    static String describe(NDArray x) {
+        if (x == null) {
+            return "null";
+        }
+        String quant = x instanceof QuantInt8NDArray q && q.isQuantized() ? " quantized" : "";
+        return x.getDataType() + quant + " " + x.getClass().getSimpleName() + " of shape "
+                + x.getShape();
+    }
+
+    /** Closes the temporaries. */
+    @Override
+    public void close() {
+        for (NDArray t : temporaries) {
+            t.close();
+        }
+        temporaries.clear();
+    }
+}

@@ -1,0 +1,278 @@
+package org.quantint8.ndarray;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrayAdapter;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.internal.NDArrayEx;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.Buffer;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
+/**
+ * The NDArray of the QuantInt8 engine: dense data in off-heap memory, owned by its {@link
+ * QuantInt8NDManager} and freed on {@link #close()}, optionally carrying the {@link
+ * QuantizationParameters} that give its integer codes a real value.
+ *
+ * <p>The engine implements the INT8 operators ({@link Int8Ops}, and DJL's {@code linear}, {@code
+ * convolution}, {@code relu}, pooling and {@code embedding} when the data is quantized) and the
+ * layout operations (reshape, transpose, expand, squeeze, flatten), which keep quantization
+ * parameters. Every other operation runs on the alternative engine (PyTorch) through {@link
+ * NDArrayAdapter} and returns PyTorch's array; such operations see the integer codes of a
+ * quantized array, as for any INT8 array: use {@link Int8Ops#dequantize(NDArray)} for real values.
+ */
+public class QuantInt8NDArray extends NDArrayAdapter {
+
+    private Arena arena;
+    private MemorySegment data;
+    private QuantizationParameters quantization;
+
+    QuantInt8NDArray(
+            QuantInt8NDManager manager,
+            NDManager alternativeManager,
+            Shape shape,
+            DataType dataType,
+            Arena arena,
+            MemorySegment data,
+            QuantizationParameters quantization) {
+        super(manager, alternativeManager, shape, dataType, NDManager.nextUid());
+        this.arena = arena;
+        this.data = data;
+        this.quantization = quantization;
+        manager.attachInternal(uid, this);
+    }
+
+    /**
+     * Returns the quantization parameters, or {@code null} when the array is not quantized.
+     *
+     * @return the parameters or null
+     */
+    public QuantizationParameters getQuantization() {
+        checkOpen();
+        return quantization;
+    }
+
+    /**
+     * Returns whether this array holds quantized values.
+     *
+     * @return {@code true} if it carries quantization parameters
+     */
+    public boolean isQuantized() {
+        return getQuantization() != null;
+    }
+
+    /**
+     * Attaches quantization parameters to this array's integer data, or removes them.
+     *
+     * @param parameters the parameters, compatible with this array's shape and data type, or null
+     * @throws IllegalArgumentException if the parameters do not fit this array
+     */
+    public void setQuantization(QuantizationParameters parameters) {
+        checkOpen();
+        if (parameters != null) {
+            parameters.checkCompatible("setQuantization", shape, dataType);
+        }
+        this.quantization = parameters;
+    }
+
+    /**
+     * Returns the off-heap memory of this array, valid until the array is closed. Kernels read
+     * and write it directly; the byte order is the platform's.
+     *
+     * @return the memory segment
+     */
+    public MemorySegment getDataSegment() {
+        checkOpen();
+        return data;
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public NDManager getManager() {
+        return manager;
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>With {@code tryDirect} the buffer is a view of this array's memory and must not be used
+     * after the array is closed. Without it, a copy is returned: other engines (PyTorch) wrap the
+     * buffer they are given without copying, so a view would dangle once this array is freed.
+     */
+    @Override
+    public ByteBuffer toByteBuffer(boolean tryDirect) {
+        checkOpen();
+        if (tryDirect) {
+            return data.asByteBuffer().order(ByteOrder.nativeOrder());
+        }
+        ByteBuffer copy = ByteBuffer.allocateDirect((int) data.byteSize());
+        MemorySegment.ofBuffer(copy).copyFrom(data);
+        return copy.order(ByteOrder.nativeOrder());
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public void set(Buffer buffer) {
+        checkOpen();
+        int size = Math.toIntExact(shape.size());
+        ai.djl.ndarray.BaseNDManager.validateBuffer(buffer, dataType, size);
+        if (buffer instanceof ByteBuffer bb) {
+            // Copy the remaining bytes as they are: DJL's byte buffers are in native order.
+            data.copyFrom(MemorySegment.ofBuffer(bb.duplicate()).asSlice(0, data.byteSize()));
+        } else {
+            ByteBuffer target = data.asByteBuffer().order(ByteOrder.nativeOrder());
+            ai.djl.ndarray.BaseNDManager.copyBuffer(buffer, target);
+        }
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public void intern(NDArray replaced) {
+        checkOpen();
+        if (!(replaced instanceof QuantInt8NDArray other)) {
+            throw new IllegalArgumentException(
+                    "Cannot intern a " + replaced.getClass().getSimpleName() + " into QuantInt8");
+        }
+        freeMemory();
+        arena = other.arena;
+        data = other.data;
+        shape = other.shape;
+        dataType = other.dataType;
+        quantization = other.quantization;
+        // The memory now belongs to this array; the other must not free it.
+        other.arena = null;
+        other.data = null;
+        other.close();
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public void detach() {
+        manager.detachInternal(getUid());
+        manager = QuantInt8NDManager.getSystemManager();
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public NDArrayEx getNDArrayInternal() {
+        checkOpen();
+        return new QuantInt8NDArrayEx(this, super::getNDArrayInternal);
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>The standard DJL encoding, followed by the quantization parameters when there are any;
+     * other engines decode the data and ignore the parameters.
+     */
+    @Override
+    public byte[] encode() {
+        return QuantizedEncoding.encode(super.encode(), getQuantization());
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public NDArray duplicate() {
+        QuantInt8NDArray copy = getQuantManager().allocate(shape, dataType, getQuantization());
+        copy.data.copyFrom(data);
+        copy.setName(getName());
+        return copy;
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public NDArray reshape(Shape newShape) {
+        Shape target = Layouts.inferReshape(getShape(), newShape);
+        QuantizationParameters q = Layouts.quantizationAfterReshape(quantization, shape, target);
+        return copyAs(target, q);
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public NDArray expandDims(int axis) {
+        int a = Layouts.normalizeAxis("expandDims", axis, getShape().dimension() + 1);
+        return reshape(Layouts.expandShape(shape, a));
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public NDArray squeeze(int[] axes) {
+        return reshape(Layouts.squeezeShape(getShape(), axes));
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public NDArray flatten() {
+        return reshape(new Shape(getShape().size()));
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public NDArray flatten(int startDim, int endDim) {
+        return reshape(Layouts.flattenShape(getShape(), startDim, endDim));
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public NDArray transpose() {
+        int[] axes = new int[getShape().dimension()];
+        for (int i = 0; i < axes.length; i++) {
+            axes[i] = axes.length - 1 - i;
+        }
+        return transpose(axes);
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public NDArray transpose(int... axes) {
+        int[] perm = Layouts.checkPermutation(getShape(), axes);
+        QuantInt8NDArray result =
+                getQuantManager()
+                        .allocate(
+                                Layouts.permuteShape(shape, perm),
+                                dataType,
+                                Layouts.quantizationAfterTranspose(quantization, perm));
+        Layouts.permute(data, shape, dataType.getNumOfBytes(), perm, result.data);
+        return result;
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public void close() {
+        if (!isClosed) {
+            super.close();
+            freeMemory();
+        }
+    }
+
+    private QuantInt8NDArray copyAs(Shape newShape, QuantizationParameters q) {
+        QuantInt8NDArray result = getQuantManager().allocate(newShape, dataType, q);
+        result.data.copyFrom(data);
+        result.setName(getName());
+        return result;
+    }
+
+    private QuantInt8NDManager getQuantManager() {
+        return (QuantInt8NDManager) manager;
+    }
+
+    private void freeMemory() {
+        if (arena != null) {
+            long bytes = data.byteSize();
+            arena.close();
+            arena = null;
+            data = null;
+            QuantInt8NDManager.released(bytes);
+        }
+    }
+
+    private void checkOpen() {
+        if (isClosed) {
+            throw new IllegalStateException("QuantInt8 array " + uid + " has been closed");
+        }
+    }
+}

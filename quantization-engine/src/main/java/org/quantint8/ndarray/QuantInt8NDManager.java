@@ -1,0 +1,305 @@
+package org.quantint8.ndarray;
+
+import ai.djl.Device;
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.BaseNDManager;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.Buffer;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.Charset;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The {@link NDManager} of the QuantInt8 engine: it owns the off-heap memory of its {@link
+ * QuantInt8NDArray}s and frees it when they, or it, close.
+ *
+ * <p>Creation functions the engine does not implement (random numbers, {@code arange}, ...) run
+ * on the alternative engine and their results are copied in, so that every array this manager
+ * returns is its own.
+ */
+public class QuantInt8NDManager extends BaseNDManager {
+
+    private static final String ENGINE_NAME = "QuantInt8";
+    private static final AtomicLong OFF_HEAP_BYTES = new AtomicLong();
+    private static final QuantInt8NDManager SYSTEM_MANAGER = new SystemManager();
+
+    private QuantInt8NDManager(NDManager parent, Device device) {
+        super(parent, device);
+    }
+
+    /**
+     * Returns the root manager of which all others are children.
+     *
+     * @return the system manager
+     */
+    public static QuantInt8NDManager getSystemManager() {
+        return SYSTEM_MANAGER;
+    }
+
+    /**
+     * Returns the off-heap bytes held by all open QuantInt8 arrays in this process.
+     *
+     * @return the bytes in use
+     */
+    public static long getOffHeapBytesInUse() {
+        return OFF_HEAP_BYTES.get();
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public final Engine getEngine() {
+        return Engine.getEngine(ENGINE_NAME);
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public ByteBuffer allocateDirect(int capacity) {
+        return ByteBuffer.allocateDirect(capacity).order(ByteOrder.nativeOrder());
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public QuantInt8NDManager newSubManager(Device device) {
+        QuantInt8NDManager manager = new QuantInt8NDManager(this, device);
+        attachInternal(manager.uid, manager);
+        return manager;
+    }
+
+    /**
+     * Returns the manager of the alternative engine, which runs the operations this engine lacks.
+     *
+     * @return the alternative manager
+     * @throws UnsupportedOperationException if the PyTorch engine is not on the class path
+     */
+    public NDManager getAlternativeManagerOrThrow() {
+        if (alternativeManager == null) {
+            throw new UnsupportedOperationException(
+                    "This operation needs the PyTorch engine as QuantInt8's alternative engine,"
+                            + " but it is not available: add ai.djl.pytorch:pytorch-engine");
+        }
+        return alternativeManager;
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public QuantInt8NDArray from(NDArray array) {
+        if (array == null || array instanceof QuantInt8NDArray) {
+            return (QuantInt8NDArray) array;
+        }
+        // tryDirect avoids one copy: the bytes are copied into this manager's memory at once.
+        QuantInt8NDArray result =
+                create(array.toByteBuffer(true), array.getShape(), array.getDataType());
+        result.setName(array.getName());
+        return result;
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public QuantInt8NDArray create(Shape shape, DataType dataType) {
+        return allocate(shape, dataType, null);
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public QuantInt8NDArray create(Buffer data, Shape shape, DataType dataType) {
+        QuantInt8NDArray array = allocate(shape, dataType, null);
+        try {
+            array.set(data);
+        } catch (RuntimeException e) {
+            array.close();
+            throw e;
+        }
+        return array;
+    }
+
+    /**
+     * Creates a quantized array from its integer codes and quantization parameters.
+     *
+     * @param data the codes, as many as the shape holds, of the parameters' data type
+     * @param shape the shape
+     * @param parameters the quantization parameters, compatible with the shape
+     * @return the quantized array
+     * @throws IllegalArgumentException if the parameters do not fit the shape
+     */
+    public QuantInt8NDArray createQuantized(
+            Buffer data, Shape shape, QuantizationParameters parameters) {
+        parameters.checkCompatible("createQuantized", shape, parameters.getDataType());
+        QuantInt8NDArray array = allocate(shape, parameters.getDataType(), parameters);
+        try {
+            array.set(data);
+        } catch (RuntimeException e) {
+            array.close();
+            throw e;
+        }
+        return array;
+    }
+
+    /**
+     * Allocates a zero-filled array, quantized when {@code parameters} is not null.
+     *
+     * @param shape the shape, with no unknown (negative) dimension
+     * @param dataType any fixed-size data type
+     * @param parameters the quantization parameters, or null
+     * @return the new array
+     */
+    QuantInt8NDArray allocate(Shape shape, DataType dataType, QuantizationParameters parameters) {
+        long bytes = byteSize(shape, dataType);
+        Arena arena = Arena.ofShared();
+        MemorySegment segment;
+        try {
+            // 64-byte alignment suits every SIMD width a kernel may use.
+            segment = arena.allocate(Math.max(bytes, 1), 64).asSlice(0, bytes);
+        } catch (RuntimeException | OutOfMemoryError e) {
+            arena.close();
+            throw e;
+        }
+        OFF_HEAP_BYTES.addAndGet(bytes);
+        return new QuantInt8NDArray(
+                this, alternativeManager, shape, dataType, arena, segment, parameters);
+    }
+
+    /** Called by an array when it frees its memory. */
+    static void released(long bytes) {
+        OFF_HEAP_BYTES.addAndGet(-bytes);
+    }
+
+    private static long byteSize(Shape shape, DataType dataType) {
+        if (dataType == DataType.STRING || dataType == DataType.UNKNOWN) {
+            throw new IllegalArgumentException(
+                    "QuantInt8 arrays hold fixed-size numbers, not " + dataType);
+        }
+        long elements = 1;
+        for (long dim : shape.getShape()) {
+            if (dim < 0) {
+                throw new IllegalArgumentException(
+                        "Cannot allocate an array of shape " + shape + ": unknown dimension");
+            }
+            elements = Math.multiplyExact(elements, dim);
+        }
+        long bytes = Math.multiplyExact(elements, (long) dataType.getNumOfBytes());
+        if (bytes > Integer.MAX_VALUE) {
+            // DJL exchanges data as ByteBuffers, which are limited to 2 GiB.
+            throw new IllegalArgumentException(
+                    "Array of shape " + shape + " and " + dataType + " exceeds 2 GiB");
+        }
+        return bytes;
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public NDArray create(String[] data, Charset charset, Shape shape) {
+        throw new UnsupportedOperationException("QuantInt8 arrays cannot hold strings");
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public NDArray full(Shape shape, float value, DataType dataType) {
+        return adopt(getAlternativeManagerOrThrow().full(shape, value, dataType));
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public NDArray arange(float start, float stop, float step, DataType dataType) {
+        return adopt(getAlternativeManagerOrThrow().arange(start, stop, step, dataType));
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public NDArray eye(int rows, int cols, int k, DataType dataType) {
+        return adopt(getAlternativeManagerOrThrow().eye(rows, cols, k, dataType));
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public NDArray linspace(float start, float stop, int num, boolean endpoint) {
+        return adopt(getAlternativeManagerOrThrow().linspace(start, stop, num, endpoint));
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public NDArray randomInteger(long low, long high, Shape shape, DataType dataType) {
+        return adopt(getAlternativeManagerOrThrow().randomInteger(low, high, shape, dataType));
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public NDArray randomUniform(float low, float high, Shape shape, DataType dataType) {
+        return adopt(getAlternativeManagerOrThrow().randomUniform(low, high, shape, dataType));
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public NDArray randomNormal(float loc, float scale, Shape shape, DataType dataType) {
+        return adopt(getAlternativeManagerOrThrow().randomNormal(loc, scale, shape, dataType));
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public NDArray truncatedNormal(float loc, float scale, Shape shape, DataType dataType) {
+        return adopt(getAlternativeManagerOrThrow().truncatedNormal(loc, scale, shape, dataType));
+    }
+
+    private QuantInt8NDArray adopt(NDArray alternative) {
+        try (alternative) {
+            return from(alternative);
+        }
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Reads quantization parameters written by {@link QuantInt8NDArray#encode()} too.
+     */
+    @Override
+    public NDArray decode(byte[] bytes) {
+        return QuantizedEncoding.decode(this, bytes);
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public NDArray decode(InputStream is) throws IOException {
+        return decode(is.readAllBytes());
+    }
+
+    /**
+     * Decodes the standard DJL encoding, without quantization parameters.
+     *
+     * @param bytes the encoded array
+     * @return the array
+     */
+    NDArray decodeStandard(byte[] bytes) {
+        return super.decode(bytes);
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public void close() {
+        super.close();
+        if (alternativeManager != null) {
+            alternativeManager.close();
+            alternativeManager = null;
+        }
+    }
+
+    /** The root manager; it lives as long as the process. */
+    private static final class SystemManager extends QuantInt8NDManager
+            implements SystemNDManager {
+
+        SystemManager() {
+            super(null, null);
+        }
+
+        /** {@inheritDoc} */
+        @Override
+        public void close() {}
+    }
+}

@@ -1,0 +1,228 @@
+package org.quantint8.ndarray;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+
+import org.testng.Assert;
+import org.testng.annotations.AfterClass;
+import org.testng.annotations.BeforeClass;
+import org.testng.annotations.DataProvider;
+import org.testng.annotations.Test;
+
+import java.util.Random;
+
+/** Linear, matMul and conv2d against direct computations over the same quantized values. */
+public class GemmOpsTest {
+
+    private NDManager manager;
+
+    @BeforeClass
+    public void setUp() {
+        manager = Engine.getEngine("QuantInt8").newBaseManager();
+    }
+
+    @AfterClass
+    public void tearDown() {
+        manager.close();
+    }
+
+    @DataProvider
+    public Object[][] linearShapes() {
+        // M, K, N: sizes 1, primes, K not a multiple of 4 or 16.
+        return new Object[][] {
+            {1, 1, 1}, {1, 7, 3}, {3, 13, 5}, {5, 16, 17}, {2, 31, 7}, {7, 64, 1}, {4, 97, 11},
+            {1, 768, 5}, {11, 2, 13}
+        };
+    }
+
+    @Test(dataProvider = "linearShapes")
+    public void linearMatchesReference(int m, int k, int n) {
+        Random random = new Random(31L * m + 7L * k + n);
+        try (NDManager sub = manager.newSubManager()) {
+            NDArray x = sub.create(Reference.uniform(random, m * k, -2f, 3f), new Shape(m, k));
+            NDArray w = sub.create(Reference.uniform(random, n * k, -1f, 1f), new Shape(n, k));
+            NDArray bias = sub.create(Reference.uniform(random, n, -1f, 1f));
+            QuantInt8NDArray[] inputs = {
+                Int8Ops.quantizeDynamic(x, DataType.UINT8), Int8Ops.quantizeDynamic(x, DataType.INT8)
+            };
+            QuantInt8NDArray[] weights = {
+                Int8Ops.quantizePerChannel(w, 0), Int8Ops.quantizeDynamic(w, DataType.INT8)
+            };
+            for (QuantInt8NDArray qx : inputs) {
+                for (QuantInt8NDArray qw : weights) {
+                    checkLinear(qx, qw, bias, m, k, n);
+                }
+            }
+            // An FP32 input is quantized dynamically to UINT8 over its own range.
+            float[] dynamic = Int8Ops.linear(x, weights[0], bias, Int8Output.float32())
+                    .toFloatArray();
+            float[] explicit = Int8Ops.linear(inputs[0], weights[0], bias, Int8Output.float32())
+                    .toFloatArray();
+            Assert.assertEquals(dynamic, explicit);
+        }
+    }
+
+    private void checkLinear(QuantInt8NDArray qx, QuantInt8NDArray qw, NDArray bias, int m,
+            int k, int n) {
+        long[] exact = new long[m * n];
+        double[] real = new double[m * n];
+        int[] a = Reference.codes(qx);
+        int[] w = Reference.codes(qw);
+        double[] ra = Reference.realValues(qx);
+        double[] rw = Reference.realValues(qw);
+        float[] b = bias.toFloatArray();
+        QuantizationParameters pw = qw.getQuantization();
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < n; j++) {
+                int zw = pw.getZeroPoint(pw.isPerChannel() ? j : 0);
+                for (int t = 0; t < k; t++) {
+                    exact[i * n + j] += (long) (a[i * k + t] - qx.getQuantization().getZeroPoint(0))
+                            * (w[j * k + t] - zw);
+                    real[i * n + j] += ra[i * k + t] * rw[j * k + t];
+                }
+                real[i * n + j] += b[j];
+            }
+        }
+        NDArray acc = Int8Ops.linear(qx, qw, null, Int8Output.int32());
+        Assert.assertEquals(acc.getDataType(), DataType.INT32);
+        Assert.assertEquals(acc.getShape(), new Shape(m, n));
+        int[] got = acc.toIntArray();
+        for (int i = 0; i < got.length; i++) {
+            Assert.assertEquals(got[i], exact[i], "INT32 accumulator at " + i);
+        }
+        float[] fp = Int8Ops.linear(qx, qw, bias, Int8Output.float32()).toFloatArray();
+        Reference.assertClose(fp, real, 1e-5, "FP32 linear " + qx.getDataType());
+        QuantizationParameters po = QuantizationParameters.forRange(-4f, 4f, DataType.UINT8);
+        int[] q = Reference.codes(Int8Ops.linear(qx, qw, bias, Int8Output.quantized(po)));
+        for (int i = 0; i < q.length; i++) {
+            // Float and double rounding may disagree by one code at a tie.
+            Assert.assertTrue(Math.abs(q[i] - Reference.quantize(real[i], po)) <= 1,
+                    "requantized output at " + i);
+        }
+    }
+
+    @Test
+    public void linearKeepsLeadingDimensions() {
+        Random random = new Random(3);
+        NDArray x = manager.create(Reference.uniform(random, 2 * 3 * 5, -1, 1), new Shape(2, 3, 5));
+        NDArray w = Int8Ops.quantizePerChannel(
+                manager.create(Reference.uniform(random, 4 * 5, -1, 1), new Shape(4, 5)), 0);
+        NDArray y = Int8Ops.linear(x, w, null, Int8Output.float32());
+        Assert.assertEquals(y.getShape(), new Shape(2, 3, 4));
+        NDArray flat = Int8Ops.linear(x.reshape(6, 5), w, null, Int8Output.float32());
+        Assert.assertEquals(y.toFloatArray(), flat.toFloatArray());
+    }
+
+    @Test
+    public void matMulTakesKByN() {
+        Random random = new Random(5);
+        NDArray a = manager.create(Reference.uniform(random, 3 * 7, -1, 1), new Shape(3, 7));
+        float[] bData = Reference.uniform(random, 7 * 4, -1, 1);
+        NDArray b = Int8Ops.quantizePerChannel(manager.create(bData, new Shape(7, 4)), 1);
+        NDArray bt = b.transpose();
+        Assert.assertEquals(((QuantInt8NDArray) bt).getQuantization().getAxis(), 0);
+        Assert.assertEquals(Int8Ops.matMul(a, b, Int8Output.int32()).toIntArray(),
+                Int8Ops.linear(a, bt, null, Int8Output.int32()).toIntArray());
+        IllegalArgumentException e = Assert.expectThrows(IllegalArgumentException.class,
+                () -> Int8Ops.matMul(a, Int8Ops.quantizePerChannel(
+                        manager.create(bData, new Shape(7, 4)), 0), Int8Output.int32()));
+        Assert.assertTrue(e.getMessage().startsWith("matMul:"), e.getMessage());
+    }
+
+    @DataProvider
+    public Object[][] convolutions() {
+        // N, C, H, W, OC, KH, KW, stride, pad, dilation, groups
+        return new Object[][] {
+            {1, 1, 5, 5, 1, 3, 3, 1, 0, 1, 1},
+            {2, 3, 7, 6, 4, 3, 3, 2, 1, 1, 1},
+            {1, 4, 9, 9, 4, 3, 3, 1, 1, 1, 4},
+            {1, 6, 8, 7, 4, 3, 2, 1, 1, 2, 2},
+            {1, 3, 11, 13, 5, 1, 1, 1, 0, 1, 1},
+            {1, 2, 5, 5, 3, 5, 5, 1, 2, 1, 1},
+            {3, 5, 13, 7, 10, 7, 3, 3, 3, 1, 5},
+            {1, 8, 4, 4, 8, 3, 3, 2, 1, 1, 8}
+        };
+    }
+
+    @Test(dataProvider = "convolutions")
+    public void conv2dMatchesDirectConvolution(int n, int c, int h, int w, int oc, int kh,
+            int kw, int stride, int pad, int dilation, int groups) {
+        Random random = new Random(h * 131L + w * 17L + oc);
+        try (NDManager sub = manager.newSubManager()) {
+            NDArray x = sub.create(Reference.uniform(random, n * c * h * w, -1, 2),
+                    new Shape(n, c, h, w));
+            int cg = c / groups;
+            NDArray wf = sub.create(Reference.uniform(random, oc * cg * kh * kw, -1, 1),
+                    new Shape(oc, cg, kh, kw));
+            NDArray bias = sub.create(Reference.uniform(random, oc, -1, 1));
+            QuantInt8NDArray qx = Int8Ops.quantizeDynamic(x, DataType.UINT8);
+            QuantInt8NDArray qw = Int8Ops.quantizePerChannel(wf, 0);
+            Shape s = new Shape(stride, stride);
+            Shape p = new Shape(pad, pad);
+            Shape d = new Shape(dilation, dilation);
+            NDArray acc = Int8Ops.conv2d(qx, qw, null, s, p, d, groups, Int8Output.int32());
+            NDArray fp = Int8Ops.conv2d(qx, qw, bias, s, p, d, groups, Int8Output.float32());
+            DirectConv ref = new DirectConv(qx, qw, bias.toFloatArray(), stride, pad, dilation,
+                    groups);
+            Assert.assertEquals(acc.getShape(), ref.outputShape());
+            Assert.assertEquals(acc.toIntArray(), ref.integer());
+            Reference.assertClose(fp.toFloatArray(), ref.real(), 1e-5, "conv2d FP32");
+            // Cross-check with PyTorch's FP32 convolution of the dequantized operands.
+            try (NDManager pt = Engine.getEngine("PyTorch").newBaseManager()) {
+                NDArray ptOut = ai.djl.nn.convolutional.Conv2d.conv2d(
+                        pt.from(Int8Ops.dequantize(qx)), pt.from(Int8Ops.dequantize(qw)),
+                        pt.from(bias), s, p, d, groups).singletonOrThrow();
+                float[] expected = ptOut.toFloatArray();
+                float[] got = fp.toFloatArray();
+                for (int i = 0; i < got.length; i++) {
+                    Assert.assertEquals(got[i], expected[i], 1e-4 * (1 + Math.abs(expected[i])));
+                }
+            }
+        }
+    }
+
+    @Test
+    public void rejectsBadOperands() {
+        NDArray x = manager.create(new float[12], new Shape(3, 4));
+        NDArray wf = manager.create(new float[8], new Shape(2, 4));
+        NDArray w = Int8Ops.quantizePerChannel(wf, 0);
+        assertFails(() -> Int8Ops.linear(x, wf, null, Int8Output.float32()),
+                "linear: weight must be a quantized");
+        assertFails(() -> Int8Ops.linear(x.reshape(4, 3), w, null, Int8Output.float32()),
+                "linear: input shape (4, 3) must end with");
+        assertFails(() -> Int8Ops.linear(x, Int8Ops.quantizePerChannel(wf, 1), null,
+                Int8Output.float32()), "per output channel (axis 0), got axis 1");
+        assertFails(() -> Int8Ops.linear(x, w, manager.create(new float[3]), Int8Output.float32()),
+                "linear: bias must be FLOAT32 with 2 elements");
+        assertFails(() -> Int8Ops.linear(x, w, manager.create(new float[2]), Int8Output.int32()),
+                "takes no FP32 bias");
+        NDArray nan = manager.create(new float[] {1f, Float.NaN, 0f, 0f}, new Shape(1, 4));
+        assertFails(() -> Int8Ops.linear(nan, w, null, Int8Output.float32()),
+                "linear: input has a non-finite value NaN at index 1");
+        NDArray img = manager.create(new float[2 * 3 * 5 * 5], new Shape(2, 3, 5, 5));
+        NDArray cw = Int8Ops.quantizePerChannel(
+                manager.create(new float[4 * 2 * 3 * 3], new Shape(4, 2, 3, 3)), 0);
+        Shape one = new Shape(1, 1);
+        Shape zero = new Shape(0, 0);
+        assertFails(() -> Int8Ops.conv2d(img, cw, null, one, zero, one, 1, Int8Output.float32()),
+                "do not fit 1 group(s)");
+        NDArray big = Int8Ops.quantizePerChannel(
+                manager.create(new float[4 * 3 * 7 * 7], new Shape(4, 3, 7, 7)), 0);
+        assertFails(() -> Int8Ops.conv2d(img, big, null, one, zero, one, 1, Int8Output.float32()),
+                "kernel 7x7 does not fit");
+        assertFails(() -> Int8Ops.conv2d(img, big, null, new Shape(0, 1), zero, one, 1,
+                Int8Output.float32()), "stride and dilation must be positive");
+        assertFails(() -> Int8Ops.conv2d(img.reshape(6, 5, 5), big, null, one, zero, one, 1,
+                Int8Output.float32()), "conv2d: input must be 4-D NCHW");
+    }
+
+    static void assertFails(Runnable call, String messagePart) {
+        IllegalArgumentException e = Assert.expectThrows(IllegalArgumentException.class,
+                call::run);
+        Assert.assertTrue(e.getMessage().contains(messagePart),
+                "message '" + e.getMessage() + "' should contain '" + messagePart + "'");
+    }
+}
