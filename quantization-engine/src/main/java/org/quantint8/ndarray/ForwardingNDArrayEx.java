@@ -17,8 +17,10 @@ import java.util.function.Supplier;
  *
  * <p>{@code NDArrayEx} is an interface, so the operators the engine owns cannot be picked by
  * inheritance alone: subclasses override just those ({@link QuantInt8NDArrayEx}) and this class
- * passes everything else on unchanged. The delegate is obtained lazily because creating it copies
- * the array into the alternative engine, which an INT8 operator never needs.
+ * passes everything else on. Results come back through {@link #adopt(NDArray)}, so that a chain
+ * of DJL blocks stays in the engine and the next {@code Linear} or {@code Conv2d} still reaches
+ * the INT8 operators. The delegate is obtained lazily because creating it copies the array into
+ * the alternative engine, which an INT8 operator never needs.
  */
 abstract class ForwardingNDArrayEx implements NDArrayEx {
 
@@ -32,6 +34,28 @@ abstract class ForwardingNDArrayEx implements NDArrayEx {
      */
     ForwardingNDArrayEx(Supplier<NDArrayEx> delegateSupplier) {
         this.delegateSupplier = delegateSupplier;
+    }
+
+    /**
+     * Brings a result of the alternative engine back into this engine.
+     *
+     * @param result the alternative engine's result
+     * @return the result as this engine's array
+     */
+    protected abstract NDArray adopt(NDArray result);
+
+    /**
+     * Brings every array of a result list back into this engine.
+     *
+     * @param results the alternative engine's results
+     * @return the results as this engine's arrays
+     */
+    protected final NDList adopt(NDList results) {
+        NDList adopted = new NDList(results.size());
+        for (NDArray result : results) {
+            adopted.add(adopt(result));
+        }
+        return adopted;
     }
 
     /**
@@ -49,187 +73,187 @@ abstract class ForwardingNDArrayEx implements NDArrayEx {
     /** {@inheritDoc} */
     @Override
     public NDArray rdiv(Number n) {
-        return delegate().rdiv(n);
+        return adopt(delegate().rdiv(n));
     }
 
     /** {@inheritDoc} */
     @Override
     public NDArray rdiv(NDArray b) {
-        return delegate().rdiv(b);
+        return adopt(delegate().rdiv(b));
     }
 
     /** {@inheritDoc} */
     @Override
     public NDArray rdivi(Number n) {
-        return delegate().rdivi(n);
+        return adopt(delegate().rdivi(n));
     }
 
     /** {@inheritDoc} */
     @Override
     public NDArray rdivi(NDArray b) {
-        return delegate().rdivi(b);
+        return adopt(delegate().rdivi(b));
     }
 
     /** {@inheritDoc} */
     @Override
     public NDArray rsub(Number n) {
-        return delegate().rsub(n);
+        return adopt(delegate().rsub(n));
     }
 
     /** {@inheritDoc} */
     @Override
     public NDArray rsub(NDArray b) {
-        return delegate().rsub(b);
+        return adopt(delegate().rsub(b));
     }
 
     /** {@inheritDoc} */
     @Override
     public NDArray rsubi(Number n) {
-        return delegate().rsubi(n);
+        return adopt(delegate().rsubi(n));
     }
 
     /** {@inheritDoc} */
     @Override
     public NDArray rsubi(NDArray b) {
-        return delegate().rsubi(b);
+        return adopt(delegate().rsubi(b));
     }
 
     /** {@inheritDoc} */
     @Override
     public NDArray rmod(Number n) {
-        return delegate().rmod(n);
+        return adopt(delegate().rmod(n));
     }
 
     /** {@inheritDoc} */
     @Override
     public NDArray rmod(NDArray b) {
-        return delegate().rmod(b);
+        return adopt(delegate().rmod(b));
     }
 
     /** {@inheritDoc} */
     @Override
     public NDArray rmodi(Number n) {
-        return delegate().rmodi(n);
+        return adopt(delegate().rmodi(n));
     }
 
     /** {@inheritDoc} */
     @Override
     public NDArray rmodi(NDArray b) {
-        return delegate().rmodi(b);
+        return adopt(delegate().rmodi(b));
     }
 
     /** {@inheritDoc} */
     @Override
     public NDArray rpow(Number n) {
-        return delegate().rpow(n);
+        return adopt(delegate().rpow(n));
     }
 
     /** {@inheritDoc} */
     @Override
     public NDArray rpowi(Number n) {
-        return delegate().rpowi(n);
+        return adopt(delegate().rpowi(n));
     }
 
     /** {@inheritDoc} */
     @Override
     public NDArray relu() {
-        return delegate().relu();
+        return adopt(delegate().relu());
     }
 
     /** {@inheritDoc} */
     @Override
     public NDArray sigmoid() {
-        return delegate().sigmoid();
+        return adopt(delegate().sigmoid());
     }
 
     /** {@inheritDoc} */
     @Override
     public NDArray tanh() {
-        return delegate().tanh();
+        return adopt(delegate().tanh());
     }
 
     /** {@inheritDoc} */
     @Override
     public NDArray softPlus() {
-        return delegate().softPlus();
+        return adopt(delegate().softPlus());
     }
 
     /** {@inheritDoc} */
     @Override
     public NDArray softSign() {
-        return delegate().softSign();
+        return adopt(delegate().softSign());
     }
 
     /** {@inheritDoc} */
     @Override
     public NDArray leakyRelu(float alpha) {
-        return delegate().leakyRelu(alpha);
+        return adopt(delegate().leakyRelu(alpha));
     }
 
     /** {@inheritDoc} */
     @Override
     public NDArray elu(float alpha) {
-        return delegate().elu(alpha);
+        return adopt(delegate().elu(alpha));
     }
 
     /** {@inheritDoc} */
     @Override
     public NDArray selu() {
-        return delegate().selu();
+        return adopt(delegate().selu());
     }
 
     /** {@inheritDoc} */
     @Override
     public NDArray gelu() {
-        return delegate().gelu();
+        return adopt(delegate().gelu());
     }
 
     /** {@inheritDoc} */
     @Override
     public NDArray swish(float beta) {
-        return delegate().swish(beta);
+        return adopt(delegate().swish(beta));
     }
 
     /** {@inheritDoc} */
     @Override
     public NDArray mish() {
-        return delegate().mish();
+        return adopt(delegate().mish());
     }
 
     /** {@inheritDoc} */
     @Override
     public NDArray maxPool(Shape kernelShape, Shape stride, Shape padding, boolean ceilMode) {
-        return delegate().maxPool(kernelShape, stride, padding, ceilMode);
+        return adopt(delegate().maxPool(kernelShape, stride, padding, ceilMode));
     }
 
     /** {@inheritDoc} */
     @Override
     public NDArray globalMaxPool() {
-        return delegate().globalMaxPool();
+        return adopt(delegate().globalMaxPool());
     }
 
     /** {@inheritDoc} */
     @Override
     public NDArray avgPool(Shape kernelShape, Shape stride, Shape padding, boolean ceilMode, boolean countIncludePad) {
-        return delegate().avgPool(kernelShape, stride, padding, ceilMode, countIncludePad);
+        return adopt(delegate().avgPool(kernelShape, stride, padding, ceilMode, countIncludePad));
     }
 
     /** {@inheritDoc} */
     @Override
     public NDArray globalAvgPool() {
-        return delegate().globalAvgPool();
+        return adopt(delegate().globalAvgPool());
     }
 
     /** {@inheritDoc} */
     @Override
     public NDArray lpPool(float normType, Shape kernelShape, Shape stride, Shape padding, boolean ceilMode) {
-        return delegate().lpPool(normType, kernelShape, stride, padding, ceilMode);
+        return adopt(delegate().lpPool(normType, kernelShape, stride, padding, ceilMode));
     }
 
     /** {@inheritDoc} */
     @Override
     public NDArray globalLpPool(float normType) {
-        return delegate().globalLpPool(normType);
+        return adopt(delegate().globalLpPool(normType));
     }
 
     /** {@inheritDoc} */
@@ -271,127 +295,127 @@ abstract class ForwardingNDArrayEx implements NDArrayEx {
     /** {@inheritDoc} */
     @Override
     public NDList convolution(NDArray input, NDArray weight, NDArray bias, Shape stride, Shape padding, Shape dilation, int groups) {
-        return delegate().convolution(input, weight, bias, stride, padding, dilation, groups);
+        return adopt(delegate().convolution(input, weight, bias, stride, padding, dilation, groups));
     }
 
     /** {@inheritDoc} */
     @Override
     public NDList deconvolution(NDArray input, NDArray weight, NDArray bias, Shape stride, Shape padding, Shape outPadding, Shape dilation, int groups) {
-        return delegate().deconvolution(input, weight, bias, stride, padding, outPadding, dilation, groups);
+        return adopt(delegate().deconvolution(input, weight, bias, stride, padding, outPadding, dilation, groups));
     }
 
     /** {@inheritDoc} */
     @Override
     public NDList linear(NDArray input, NDArray weight, NDArray bias) {
-        return delegate().linear(input, weight, bias);
+        return adopt(delegate().linear(input, weight, bias));
     }
 
     /** {@inheritDoc} */
     @Override
     public NDList embedding(NDArray input, NDArray weight, SparseFormat sparse) {
-        return delegate().embedding(input, weight, sparse);
+        return adopt(delegate().embedding(input, weight, sparse));
     }
 
     /** {@inheritDoc} */
     @Override
     public NDList prelu(NDArray input, NDArray alpha) {
-        return delegate().prelu(input, alpha);
+        return adopt(delegate().prelu(input, alpha));
     }
 
     /** {@inheritDoc} */
     @Override
     public NDList dropout(NDArray input, float rate, boolean training) {
-        return delegate().dropout(input, rate, training);
+        return adopt(delegate().dropout(input, rate, training));
     }
 
     /** {@inheritDoc} */
     @Override
     public NDList layerNorm(NDArray input, Shape normalizedShape, NDArray gamma, NDArray beta, float eps) {
-        return delegate().layerNorm(input, normalizedShape, gamma, beta, eps);
+        return adopt(delegate().layerNorm(input, normalizedShape, gamma, beta, eps));
     }
 
     /** {@inheritDoc} */
     @Override
     public NDList batchNorm(NDArray input, NDArray runningMean, NDArray runningVar, NDArray gamma, NDArray beta, int axis, float momentum, float eps, boolean training) {
-        return delegate().batchNorm(input, runningMean, runningVar, gamma, beta, axis, momentum, eps, training);
+        return adopt(delegate().batchNorm(input, runningMean, runningVar, gamma, beta, axis, momentum, eps, training));
     }
 
     /** {@inheritDoc} */
     @Override
     public NDList rnn(NDArray input, NDArray state, NDList params, boolean hasBiases, int numLayers, RNN.Activation activation, double dropRate, boolean training, boolean bidirectional, boolean batchFirst) {
-        return delegate().rnn(input, state, params, hasBiases, numLayers, activation, dropRate, training, bidirectional, batchFirst);
+        return adopt(delegate().rnn(input, state, params, hasBiases, numLayers, activation, dropRate, training, bidirectional, batchFirst));
     }
 
     /** {@inheritDoc} */
     @Override
     public NDList gru(NDArray input, NDArray state, NDList params, boolean hasBiases, int numLayers, double dropRate, boolean training, boolean bidirectional, boolean batchFirst) {
-        return delegate().gru(input, state, params, hasBiases, numLayers, dropRate, training, bidirectional, batchFirst);
+        return adopt(delegate().gru(input, state, params, hasBiases, numLayers, dropRate, training, bidirectional, batchFirst));
     }
 
     /** {@inheritDoc} */
     @Override
     public NDList lstm(NDArray input, NDList states, NDList params, boolean hasBiases, int numLayers, double dropRate, boolean training, boolean bidirectional, boolean batchFirst) {
-        return delegate().lstm(input, states, params, hasBiases, numLayers, dropRate, training, bidirectional, batchFirst);
+        return adopt(delegate().lstm(input, states, params, hasBiases, numLayers, dropRate, training, bidirectional, batchFirst));
     }
 
     /** {@inheritDoc} */
     @Override
     public NDArray normalize(float[] mean, float[] std) {
-        return delegate().normalize(mean, std);
+        return adopt(delegate().normalize(mean, std));
     }
 
     /** {@inheritDoc} */
     @Override
     public NDArray toTensor() {
-        return delegate().toTensor();
+        return adopt(delegate().toTensor());
     }
 
     /** {@inheritDoc} */
     @Override
     public NDArray interpolation(long[] size, int mode, boolean alignCorners) {
-        return delegate().interpolation(size, mode, alignCorners);
+        return adopt(delegate().interpolation(size, mode, alignCorners));
     }
 
     /** {@inheritDoc} */
     @Override
     public NDArray resize(int width, int height, int interpolation) {
-        return delegate().resize(width, height, interpolation);
+        return adopt(delegate().resize(width, height, interpolation));
     }
 
     /** {@inheritDoc} */
     @Override
     public NDArray crop(int x, int y, int width, int height) {
-        return delegate().crop(x, y, width, height);
+        return adopt(delegate().crop(x, y, width, height));
     }
 
     /** {@inheritDoc} */
     @Override
     public NDArray randomFlipLeftRight() {
-        return delegate().randomFlipLeftRight();
+        return adopt(delegate().randomFlipLeftRight());
     }
 
     /** {@inheritDoc} */
     @Override
     public NDArray randomFlipTopBottom() {
-        return delegate().randomFlipTopBottom();
+        return adopt(delegate().randomFlipTopBottom());
     }
 
     /** {@inheritDoc} */
     @Override
     public NDArray randomBrightness(float brightness) {
-        return delegate().randomBrightness(brightness);
+        return adopt(delegate().randomBrightness(brightness));
     }
 
     /** {@inheritDoc} */
     @Override
     public NDArray randomHue(float hue) {
-        return delegate().randomHue(hue);
+        return adopt(delegate().randomHue(hue));
     }
 
     /** {@inheritDoc} */
     @Override
     public NDArray randomColorJitter(float brightness, float contrast, float saturation, float hue) {
-        return delegate().randomColorJitter(brightness, contrast, saturation, hue);
+        return adopt(delegate().randomColorJitter(brightness, contrast, saturation, hue));
     }
 
     /** {@inheritDoc} */
@@ -403,48 +427,48 @@ abstract class ForwardingNDArrayEx implements NDArrayEx {
     /** {@inheritDoc} */
     @Override
     public NDArray where(NDArray condition, NDArray other) {
-        return delegate().where(condition, other);
+        return adopt(delegate().where(condition, other));
     }
 
     /** {@inheritDoc} */
     @Override
     public NDArray stack(NDList arrays, int axis) {
-        return delegate().stack(arrays, axis);
+        return adopt(delegate().stack(arrays, axis));
     }
 
     /** {@inheritDoc} */
     @Override
     public NDArray stack(NDList arrays) {
-        return delegate().stack(arrays);
+        return adopt(delegate().stack(arrays));
     }
 
     /** {@inheritDoc} */
     @Override
     public NDArray concat(NDList arrays, int axis) {
-        return delegate().concat(arrays, axis);
+        return adopt(delegate().concat(arrays, axis));
     }
 
     /** {@inheritDoc} */
     @Override
     public NDArray concat(NDList arrays) {
-        return delegate().concat(arrays);
+        return adopt(delegate().concat(arrays));
     }
 
     /** {@inheritDoc} */
     @Override
     public NDList multiBoxTarget(NDList inputs, float iouThreshold, float ignoreLabel, float negativeMiningRatio, float negativeMiningThreshold, int minNegativeSamples) {
-        return delegate().multiBoxTarget(inputs, iouThreshold, ignoreLabel, negativeMiningRatio, negativeMiningThreshold, minNegativeSamples);
+        return adopt(delegate().multiBoxTarget(inputs, iouThreshold, ignoreLabel, negativeMiningRatio, negativeMiningThreshold, minNegativeSamples));
     }
 
     /** {@inheritDoc} */
     @Override
     public NDList multiBoxPrior(List<Float> sizes, List<Float> ratios, List<Float> steps, List<Float> offsets, boolean clip) {
-        return delegate().multiBoxPrior(sizes, ratios, steps, offsets, clip);
+        return adopt(delegate().multiBoxPrior(sizes, ratios, steps, offsets, clip));
     }
 
     /** {@inheritDoc} */
     @Override
     public NDList multiBoxDetection(NDList inputs, boolean clip, float threshold, int backgroundId, float nmsThreshold, boolean forceSuppress, int nmsTopK) {
-        return delegate().multiBoxDetection(inputs, clip, threshold, backgroundId, nmsThreshold, forceSuppress, nmsTopK);
+        return adopt(delegate().multiBoxDetection(inputs, clip, threshold, backgroundId, nmsThreshold, forceSuppress, nmsTopK));
     }
 }

@@ -156,6 +156,25 @@ public class QuantInt8NDArray extends NDArrayAdapter {
         manager = QuantInt8NDManager.getSystemManager();
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>QuantInt8 is an inference engine and tracks no gradients. The call is accepted because
+     * DJL's blocks ask for gradients when they initialize their parameters; {@link #getGradient()}
+     * still fails.
+     */
+    @Override
+    public void setRequiresGradient(boolean requiresGrad) {
+        checkOpen();
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public NDArray getGradient() {
+        throw new UnsupportedOperationException(
+                "QuantInt8 is an inference engine and has no gradients; train on PyTorch");
+    }
+
     /** {@inheritDoc} */
     @Override
     public NDArrayEx getNDArrayInternal() {

@@ -11,7 +11,8 @@ import java.util.function.Supplier;
 /**
  * DJL's operator surface for QuantInt8 arrays: the operators DJL blocks call ({@code Linear},
  * {@code Conv2d}, activations, pooling, {@code Embedding}) run in INT8 when their weights or
- * inputs are quantized, and everything else goes to the alternative engine.
+ * inputs are quantized, and everything else goes to the alternative engine, whose results are
+ * copied back so that the next block again dispatches here.
  */
 final class QuantInt8NDArrayEx extends ForwardingNDArrayEx {
 
@@ -20,6 +21,21 @@ final class QuantInt8NDArrayEx extends ForwardingNDArrayEx {
     QuantInt8NDArrayEx(QuantInt8NDArray array, Supplier<NDArrayEx> alternative) {
         super(alternative);
         this.array = array;
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    protected NDArray adopt(NDArray result) {
+        if (result == null || result instanceof QuantInt8NDArray) {
+            return result;
+        }
+        NDArray adopted = array.getManager().from(result);
+        adopted.setName(result.getName());
+        // An operation may hand back its input, the alternative copy of this array: keep that.
+        if (result != delegate().getArray()) {
+            result.close();
+        }
+        return adopted;
     }
 
     /** {@inheritDoc} */
