@@ -96,8 +96,14 @@ public final class Histogram {
         }
         // Extend by whole old bins and widen by an integer factor so old bins nest in new ones.
         double extraLeft = min < low ? Math.ceil((low - min) / binWidth) : 0;
+        while (low - extraLeft * binWidth > min) { // rounding can leave the bound just outside
+            extraLeft++;
+        }
         double extraRight = max > high ? Math.ceil((max - high) / binWidth) : 0;
         double factor = Math.ceil((extraLeft + counts.length + extraRight) / counts.length);
+        while (low - extraLeft * binWidth + counts.length * factor * binWidth < max) {
+            factor++;
+        }
         long[] old = counts.clone();
         java.util.Arrays.fill(counts, 0);
         for (int i = 0; i < old.length; i++) {
