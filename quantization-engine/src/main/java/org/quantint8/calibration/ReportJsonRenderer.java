@@ -26,7 +26,7 @@ final class ReportJsonRenderer {
         JsonObject root = new JsonObject();
         root.add("layers", layers);
         root.add("totals", totals);
-        return new GsonBuilder().setPrettyPrinting().create().toJson(root);
+        return new GsonBuilder().setPrettyPrinting().serializeNulls().create().toJson(root);
     }
 
     private static JsonObject layer(LayerReport layer) {
