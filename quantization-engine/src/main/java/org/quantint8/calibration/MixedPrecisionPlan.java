@@ -1,0 +1,63 @@
+package org.quantint8.calibration;
+
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The outcome of automatic mixed precision: which layers stay in FP32, why, and whether the
+ * budget holds.
+ *
+ * @param budget the budget that was searched for
+ * @param sensitivities every layer's sensitivity, most sensitive first
+ * @param quantizedLayers the layers to quantize
+ * @param fp32Layers the layers kept in FP32, in the order they were moved back
+ * @param fp32Score the metric on the FP32 outputs
+ * @param score the metric with {@code quantizedLayers} quantized
+ * @param budgetMet whether {@code score} satisfies the budget; {@code false} only if even keeping
+ *     every layer in FP32 does not (a non-deterministic model or an impossible budget)
+ */
+public record MixedPrecisionPlan(
+        AccuracyBudget budget,
+        List<LayerSensitivity> sensitivities,
+        Set<String> quantizedLayers,
+        List<String> fp32Layers,
+        double fp32Score,
+        double score,
+        boolean budgetMet) {
+
+    /**
+     * Returns why a layer is kept in FP32, or an empty string if it is quantized.
+     *
+     * @param layerName the layer
+     * @return the reason, for reports
+     */
+    public String reasonFor(String layerName) {
+        int position = fp32Layers.indexOf(layerName);
+        if (position < 0) {
+            return "";
+        }
+        LayerSensitivity sensitivity =
+                sensitivities.stream()
+                        .filter(s -> s.layerName().equals(layerName))
+                        .findFirst()
+                        .orElseThrow();
+        return String.format(
+                "sensitivity rank %d (metric %.2f when quantized alone); needed for %s",
+                sensitivities.indexOf(sensitivity) + 1, sensitivity.score(), budget);
+    }
+
+    /**
+     * Returns a one-line summary.
+     *
+     * @return the summary
+     */
+    public String summary() {
+        String outcome =
+                budgetMet
+                        ? "met"
+                        : "NOT met even with all " + fp32Layers.size() + " layers in FP32";
+        return String.format(
+                "%s: %s, metric %.2f (FP32 %.2f), %d layers quantized, %d kept in FP32",
+                budget, outcome, score, fp32Score, quantizedLayers.size(), fp32Layers.size());
+    }
+}

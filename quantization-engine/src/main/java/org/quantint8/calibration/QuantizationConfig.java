@@ -1,0 +1,333 @@
+package org.quantint8.calibration;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalDouble;
+
+/**
+ * What to quantize and how. Every field has a default, so {@code
+ * QuantizationConfig.builder().build()} is a working configuration:
+ *
+ * <ul>
+ *   <li>mode {@link QuantizationMode#STATIC};
+ *   <li>activations {@link QuantizationScheme#ASYMMETRIC_UINT8} per tensor, weights {@link
+ *       QuantizationScheme#SYMMETRIC_INT8} {@link Granularity#PER_CHANNEL} (the U8S8 scheme of
+ *       x86 VNNI kernels and ONNX Runtime);
+ *   <li>activation observer {@link ObserverFactory#mse()} in static mode (the least total error,
+ *       robust to outliers) and {@link ObserverFactory#minMax()} in dynamic mode (a range scan is
+ *       all a per-call range can afford); weight observer {@link ObserverFactory#minMax()}
+ *       (weights are known exactly and per-channel ranges are already tight);
+ *   <li>every layer and operator type selected, none excluded;
+ *   <li>no accuracy budget (no FP32 fallback search, which costs a model run per layer) and no
+ *       SmoothQuant.
+ * </ul>
+ */
+public final class QuantizationConfig {
+
+    /** The SmoothQuant migration strength of the SmoothQuant paper, used when none is given. */
+    public static final double DEFAULT_SMOOTH_QUANT_ALPHA = SmoothQuant.DEFAULT_ALPHA;
+
+    private final QuantizationMode mode;
+    private final QuantizationScheme activationScheme;
+    private final QuantizationScheme weightScheme;
+    private final Granularity weightGranularity;
+    private final ObserverFactory activationObserver;
+    private final ObserverFactory weightObserver;
+    private final LayerFilter layerFilter;
+    private final AccuracyBudget accuracyBudget;
+    private final Double smoothQuantAlpha;
+
+    private QuantizationConfig(Builder builder) {
+        mode = builder.mode;
+        activationScheme = builder.activationScheme;
+        weightScheme = builder.weightScheme;
+        weightGranularity = builder.weightGranularity;
+        activationObserver =
+                builder.activationObserver != null
+                        ? builder.activationObserver
+                        : mode == QuantizationMode.STATIC
+                                ? ObserverFactory.mse()
+                                : ObserverFactory.minMax();
+        weightObserver = builder.weightObserver;
+        layerFilter =
+                new LayerFilter(
+                        List.copyOf(builder.includedLayers),
+                        List.copyOf(builder.excludedLayers),
+                        List.copyOf(builder.includedOpTypes),
+                        List.copyOf(builder.excludedOpTypes));
+        accuracyBudget = builder.accuracyBudget;
+        smoothQuantAlpha = builder.smoothQuantAlpha;
+    }
+
+    /**
+     * Returns a builder with every default set.
+     *
+     * @return a new builder
+     */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * Returns when activation ranges are decided.
+     *
+     * @return the mode
+     */
+    public QuantizationMode getMode() {
+        return mode;
+    }
+
+    /**
+     * Returns the scheme of activations (always per tensor, so that the activation scale factors
+     * out of every dot product).
+     *
+     * @return the activation scheme
+     */
+    public QuantizationScheme getActivationScheme() {
+        return activationScheme;
+    }
+
+    /**
+     * Returns the scheme of weights.
+     *
+     * @return the weight scheme
+     */
+    public QuantizationScheme getWeightScheme() {
+        return weightScheme;
+    }
+
+    /**
+     * Returns whether weights have one scale per output channel.
+     *
+     * @return the weight granularity
+     */
+    public Granularity getWeightGranularity() {
+        return weightGranularity;
+    }
+
+    /**
+     * Returns the factory of activation observers.
+     *
+     * @return the factory
+     */
+    public ObserverFactory getActivationObserver() {
+        return activationObserver;
+    }
+
+    /**
+     * Returns the factory of weight observers (per channel or per tensor, see {@link
+     * #getWeightGranularity()}).
+     *
+     * @return the factory
+     */
+    public ObserverFactory getWeightObserver() {
+        return weightObserver;
+    }
+
+    /**
+     * Returns the layer selection.
+     *
+     * @return the filter
+     */
+    public LayerFilter getLayerFilter() {
+        return layerFilter;
+    }
+
+    /**
+     * Returns the accuracy budget that drives FP32 fallback, if any.
+     *
+     * @return the budget, empty for none
+     */
+    public Optional<AccuracyBudget> getAccuracyBudget() {
+        return Optional.ofNullable(accuracyBudget);
+    }
+
+    /**
+     * Returns the SmoothQuant migration strength, if SmoothQuant is enabled.
+     *
+     * @return alpha, empty when disabled
+     */
+    public OptionalDouble getSmoothQuantAlpha() {
+        return smoothQuantAlpha == null ? OptionalDouble.empty() : OptionalDouble.of(smoothQuantAlpha);
+    }
+
+    /** The builder of {@link QuantizationConfig}; every option has a default. */
+    public static final class Builder {
+
+        private QuantizationMode mode = QuantizationMode.STATIC;
+        private QuantizationScheme activationScheme = QuantizationScheme.ASYMMETRIC_UINT8;
+        private QuantizationScheme weightScheme = QuantizationScheme.SYMMETRIC_INT8;
+        private Granularity weightGranularity = Granularity.PER_CHANNEL;
+        private ObserverFactory activationObserver;
+        private ObserverFactory weightObserver = ObserverFactory.minMax();
+        private final List<String> includedLayers = new ArrayList<>();
+        private final List<String> excludedLayers = new ArrayList<>();
+        private final List<String> includedOpTypes = new ArrayList<>();
+        private final List<String> excludedOpTypes = new ArrayList<>();
+        private AccuracyBudget accuracyBudget;
+        private Double smoothQuantAlpha;
+
+        Builder() {}
+
+        /**
+         * Sets when activation ranges are decided.
+         *
+         * @param mode the mode
+         * @return this builder
+         */
+        public Builder optMode(QuantizationMode mode) {
+            this.mode = mode;
+            return this;
+        }
+
+        /**
+         * Sets the activation scheme.
+         *
+         * @param scheme the scheme
+         * @return this builder
+         */
+        public Builder optActivationScheme(QuantizationScheme scheme) {
+            this.activationScheme = scheme;
+            return this;
+        }
+
+        /**
+         * Sets the weight scheme.
+         *
+         * @param scheme the scheme
+         * @return this builder
+         */
+        public Builder optWeightScheme(QuantizationScheme scheme) {
+            this.weightScheme = scheme;
+            return this;
+        }
+
+        /**
+         * Sets whether weights get one scale per output channel.
+         *
+         * @param granularity the granularity
+         * @return this builder
+         */
+        public Builder optWeightGranularity(Granularity granularity) {
+            this.weightGranularity = granularity;
+            return this;
+        }
+
+        /**
+         * Sets the factory of activation observers.
+         *
+         * @param factory the factory
+         * @return this builder
+         */
+        public Builder optActivationObserver(ObserverFactory factory) {
+            this.activationObserver = factory;
+            return this;
+        }
+
+        /**
+         * Sets the factory of weight observers.
+         *
+         * @param factory the factory
+         * @return this builder
+         */
+        public Builder optWeightObserver(ObserverFactory factory) {
+            this.weightObserver = factory;
+            return this;
+        }
+
+        /**
+         * Restricts quantization to layers whose name matches one of the patterns.
+         *
+         * @param patterns names, globs ({@code "glob:"} optional) or {@code "regex:"} patterns
+         * @return this builder
+         */
+        public Builder optIncludeLayers(String... patterns) {
+            includedLayers.addAll(Arrays.asList(patterns));
+            return this;
+        }
+
+        /**
+         * Keeps layers whose name matches one of the patterns in FP32.
+         *
+         * @param patterns names, globs ({@code "glob:"} optional) or {@code "regex:"} patterns
+         * @return this builder
+         */
+        public Builder optExcludeLayers(String... patterns) {
+            excludedLayers.addAll(Arrays.asList(patterns));
+            return this;
+        }
+
+        /**
+         * Restricts quantization to the given operator types.
+         *
+         * @param opTypes operator types such as {@code "Linear"} or {@code "Conv2d"}
+         * @return this builder
+         */
+        public Builder optIncludeOpTypes(String... opTypes) {
+            includedOpTypes.addAll(Arrays.asList(opTypes));
+            return this;
+        }
+
+        /**
+         * Keeps the given operator types in FP32.
+         *
+         * @param opTypes operator types
+         * @return this builder
+         */
+        public Builder optExcludeOpTypes(String... opTypes) {
+            excludedOpTypes.addAll(Arrays.asList(opTypes));
+            return this;
+        }
+
+        /**
+         * Sets the accuracy budget that automatic mixed precision must meet.
+         *
+         * @param budget the budget, {@code null} for none
+         * @return this builder
+         */
+        public Builder optAccuracyBudget(AccuracyBudget budget) {
+            this.accuracyBudget = budget;
+            return this;
+        }
+
+        /**
+         * Enables SmoothQuant with a migration strength.
+         *
+         * @param alpha the share of the activation range moved into weights, in {@code [0, 1]}
+         * @return this builder
+         */
+        public Builder optSmoothQuant(double alpha) {
+            this.smoothQuantAlpha = alpha;
+            return this;
+        }
+
+        /**
+         * Validates the options and builds the configuration.
+         *
+         * @return the configuration
+         * @throws IllegalArgumentException naming the first invalid option
+         */
+        public QuantizationConfig build() {
+            requireSet(mode, "mode");
+            requireSet(activationScheme, "activation scheme");
+            requireSet(weightScheme, "weight scheme");
+            requireSet(weightGranularity, "weight granularity");
+            requireSet(weightObserver, "weight observer");
+            if (smoothQuantAlpha != null) {
+                SmoothQuant.checkAlpha(smoothQuantAlpha);
+            }
+            for (List<String> patterns : List.of(includedLayers, excludedLayers)) {
+                patterns.forEach(LayerFilter::compile);
+            }
+            return new QuantizationConfig(this);
+        }
+
+        private static void requireSet(Object value, String option) {
+            if (value == null) {
+                throw new IllegalArgumentException("Quantization " + option + " must not be null");
+            }
+        }
+    }
+}
