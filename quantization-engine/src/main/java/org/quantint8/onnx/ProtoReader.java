@@ -6,8 +6,6 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CharsetDecoder;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayDeque;
-import java.util.Deque;
 
 /**
  * A bounded cursor over protobuf wire-format bytes.
@@ -17,9 +15,8 @@ import java.util.Deque;
  * can make the reader look or allocate past the data actually present. Length-delimited payloads
  * are returned as views of the underlying buffer, never copied.
  *
- * <p>The reader also keeps the path of the element being decoded (for example {@code graph 'main'
- * > node #3}) so that every error it raises, or that the decoder raises through {@link
- * #error(String)}, names the file, the element and the byte offset.
+ * <p>Errors name the file, the element being decoded (from the shared {@link DecodeContext}) and
+ * the byte offset.
  */
 final class ProtoReader {
 
@@ -44,8 +41,7 @@ final class ProtoReader {
     };
 
     private final ByteBuffer buffer;
-    private final String source;
-    private final Deque<String> path = new ArrayDeque<>();
+    private final DecodeContext context;
     private final CharsetDecoder utf8 =
             StandardCharsets.UTF_8
                     .newDecoder()
@@ -59,17 +55,17 @@ final class ProtoReader {
      * Creates a reader over all remaining bytes of a buffer.
      *
      * @param bytes the encoded message; its position and limit are left untouched
-     * @param source the name of the file or stream, for error messages
+     * @param context where decoding is, for error messages
      */
-    ProtoReader(ByteBuffer bytes, String source) {
+    ProtoReader(ByteBuffer bytes, DecodeContext context) {
         this.buffer = bytes.slice().order(ByteOrder.LITTLE_ENDIAN);
-        this.source = source;
+        this.context = context;
         this.limit = buffer.limit();
     }
 
-    /** Returns the name of the file or stream being read. */
-    String source() {
-        return source;
+    /** Returns the context shared with the decoders. */
+    DecodeContext context() {
+        return context;
     }
 
     /** Returns the offset of the next byte to read. */
@@ -202,6 +198,59 @@ final class ProtoReader {
     }
 
     /**
+     * Reads a scalar varint field.
+     *
+     * @param tag the tag just read
+     * @param field the field's name, for error messages
+     * @return the value, as an unsigned 64-bit pattern
+     * @throws OnnxFormatException if the wire type is wrong or the varint malformed
+     */
+    long readVarint(int tag, String field) throws OnnxFormatException {
+        expectWireType(tag, VARINT, field);
+        return readVarint();
+    }
+
+    /**
+     * Reads a string field.
+     *
+     * @param tag the tag just read
+     * @param field the field's name, for error messages
+     * @return the string
+     * @throws OnnxFormatException if the wire type is wrong, the length out of bounds or the
+     *     bytes not UTF-8
+     */
+    String readString(int tag, String field) throws OnnxFormatException {
+        expectWireType(tag, LEN, field);
+        return readString();
+    }
+
+    /**
+     * Reads a bytes field as a view of the underlying bytes.
+     *
+     * @param tag the tag just read
+     * @param field the field's name, for error messages
+     * @return a read-only little-endian view
+     * @throws OnnxFormatException if the wire type is wrong or the length out of bounds
+     */
+    ByteBuffer readBytes(int tag, String field) throws OnnxFormatException {
+        expectWireType(tag, LEN, field);
+        return readBytes();
+    }
+
+    /**
+     * Enters a nested-message field; see {@link #enterMessage()}.
+     *
+     * @param tag the tag just read
+     * @param field the field's name, for error messages
+     * @return the enclosing limit, to pass to {@link #exitMessage(int)}
+     * @throws OnnxFormatException if the wire type is wrong or the length out of bounds
+     */
+    int enterMessage(int tag, String field) throws OnnxFormatException {
+        expectWireType(tag, LEN, field);
+        return enterMessage();
+    }
+
+    /**
      * Reads one varint, or a packed run of them, of a repeated scalar field.
      *
      * @param tag the tag just read; wire type varint (one value) or length-delimited (packed)
@@ -294,45 +343,13 @@ final class ProtoReader {
     }
 
     /**
-     * Adds an element to the path shown in error messages.
-     *
-     * @param element a description such as {@code node #3}
-     */
-    void enter(String element) {
-        path.addLast(element);
-    }
-
-    /** Removes the element added last by {@link #enter(String)}. */
-    void leave() {
-        path.removeLast();
-    }
-
-    /**
      * Returns an exception for a problem at the current byte offset.
      *
      * @param problem what is wrong
      * @return the exception, to throw
      */
     OnnxFormatException error(String problem) {
-        return new OnnxFormatException(location() + problem + " (at byte " + position + ")");
-    }
-
-    /**
-     * Returns an exception for a problem found after decoding, where the offset is not meaningful.
-     *
-     * @param problem what is wrong
-     * @return the exception, to throw
-     */
-    OnnxFormatException semanticError(String problem) {
-        return new OnnxFormatException(location() + problem);
-    }
-
-    private String location() {
-        StringBuilder text = new StringBuilder(source).append(": ");
-        for (String element : path) {
-            text.append(element).append(": ");
-        }
-        return text.toString();
+        return context.errorAt(problem, position);
     }
 
     private int readLength() throws OnnxFormatException {
