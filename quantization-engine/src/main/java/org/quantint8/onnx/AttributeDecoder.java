@@ -2,6 +2,7 @@ package org.quantint8.onnx;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.quantint8.onnx.OnnxFields.Attribute;
 
 /**
  * Decodes {@code AttributeProto} messages into {@link OnnxAttribute}s.
@@ -10,20 +11,6 @@ import java.util.List;
  * subgraphs may nest.
  */
 final class AttributeDecoder {
-
-    private static final int NAME = 1;
-    private static final int F = 2;
-    private static final int I = 3;
-    private static final int S = 4;
-    private static final int T = 5;
-    private static final int G = 6;
-    private static final int FLOATS = 7;
-    private static final int INTS = 8;
-    private static final int STRINGS = 9;
-    private static final int TENSORS = 10;
-    private static final int GRAPHS = 11;
-    private static final int TYPE = 20;
-    private static final int REF_ATTR_NAME = 21;
 
     private final ProtoReader in;
     private final DecodeContext context;
@@ -84,27 +71,27 @@ final class AttributeDecoder {
 
     private void readField(int tag, Fields fields) throws OnnxFormatException {
         switch (ProtoReader.fieldNumber(tag)) {
-            case NAME -> {
+            case Attribute.NAME -> {
                 fields.name = in.readString(tag, "name");
                 // Errors in the value, which in practice follows the name, then name the attribute.
                 context.leave();
                 context.enter("attribute '" + fields.name + "'");
             }
-            case TYPE -> fields.type = in.readVarint(tag, "type");
-            case F -> {
+            case Attribute.TYPE -> fields.type = in.readVarint(tag, "type");
+            case Attribute.F -> {
                 in.expectWireType(tag, ProtoReader.FIXED32, "f");
                 fields.f = Float.intBitsToFloat(in.readFixed32());
             }
-            case I -> fields.i = in.readVarint(tag, "i");
-            case S -> fields.s = in.readString(tag, "s");
-            case T -> fields.t = tensors.decode(tag);
-            case G -> fields.g = graphs.decodeSubgraph(tag);
-            case FLOATS -> in.readFixeds(tag, false, fields.floats, "floats");
-            case INTS -> in.readVarints(tag, fields.ints, "ints");
-            case STRINGS -> fields.strings.add(in.readString(tag, "strings"));
-            case TENSORS -> fields.tensors.add(tensors.decode(tag));
-            case GRAPHS -> fields.graphs.add(graphs.decodeSubgraph(tag));
-            case REF_ATTR_NAME ->
+            case Attribute.I -> fields.i = in.readVarint(tag, "i");
+            case Attribute.S -> fields.s = in.readString(tag, "s");
+            case Attribute.T -> fields.t = tensors.decode(tag);
+            case Attribute.G -> fields.g = graphs.decodeSubgraph(tag);
+            case Attribute.FLOATS -> in.readFixeds(tag, false, fields.floats, "floats");
+            case Attribute.INTS -> in.readVarints(tag, fields.ints, "ints");
+            case Attribute.STRINGS -> fields.strings.add(in.readString(tag, "strings"));
+            case Attribute.TENSORS -> fields.tensors.add(tensors.decode(tag));
+            case Attribute.GRAPHS -> fields.graphs.add(graphs.decodeSubgraph(tag));
+            case Attribute.REF_ATTR_NAME ->
                     throw in.error(
                             "reference attributes (ref_attr_name) belong in functions and are"
                                     + " not supported");

@@ -2,6 +2,11 @@ package org.quantint8.onnx;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.quantint8.onnx.OnnxFields.Graph;
+import org.quantint8.onnx.OnnxFields.Model;
+import org.quantint8.onnx.OnnxFields.Node;
+import org.quantint8.onnx.OnnxFields.OpsetId;
+import org.quantint8.onnx.OnnxFields.ValueInfo;
 
 /**
  * Decodes the structural messages of an ONNX file: {@code ModelProto}, {@code GraphProto}, {@code
@@ -47,18 +52,18 @@ final class ModelDecoder {
         while (in.hasMore()) {
             int tag = in.readTag();
             switch (ProtoReader.fieldNumber(tag)) {
-                case 1 -> model.optIrVersion(in.readVarint(tag, "ir_version"));
-                case 2 -> model.optProducerName(in.readString(tag, "producer_name"));
-                case 3 -> model.optProducerVersion(in.readString(tag, "producer_version"));
-                case 4 -> model.optDomain(in.readString(tag, "domain"));
-                case 5 -> model.optModelVersion(in.readVarint(tag, "model_version"));
-                case 6 -> model.optDocString(in.readString(tag, "doc_string"));
-                case 7 -> {
+                case Model.IR_VERSION -> model.optIrVersion(in.readVarint(tag, "ir_version"));
+                case Model.PRODUCER_NAME -> model.optProducerName(in.readString(tag, "producer_name"));
+                case Model.PRODUCER_VERSION -> model.optProducerVersion(in.readString(tag, "producer_version"));
+                case Model.DOMAIN -> model.optDomain(in.readString(tag, "domain"));
+                case Model.MODEL_VERSION -> model.optModelVersion(in.readVarint(tag, "model_version"));
+                case Model.DOC_STRING -> model.optDocString(in.readString(tag, "doc_string"));
+                case Model.GRAPH -> {
                     model.setGraph(decodeGraph(tag));
                     hasGraph = true;
                 }
-                case 8 -> decodeOpsetImport(tag, model);
-                case 14 -> {
+                case Model.OPSET_IMPORT -> decodeOpsetImport(tag, model);
+                case Model.METADATA_PROPS -> {
                     in.expectWireType(tag, ProtoReader.LEN, "metadata_props");
                     StringEntry entry = StringEntry.read(in);
                     model.addMetadataProp(entry.key(), entry.value());
@@ -98,8 +103,8 @@ final class ModelDecoder {
         while (in.hasMore()) {
             int field = in.readTag();
             switch (ProtoReader.fieldNumber(field)) {
-                case 1 -> domain = in.readString(field, "domain");
-                case 2 -> version = in.readVarint(field, "version");
+                case OpsetId.DOMAIN -> domain = in.readString(field, "domain");
+                case OpsetId.VERSION -> version = in.readVarint(field, "version");
                 default -> in.skipField(field);
             }
         }
@@ -109,27 +114,27 @@ final class ModelDecoder {
 
     private OnnxGraph decodeGraph(int tag) throws OnnxFormatException {
         OnnxGraph.Builder graph = OnnxGraph.builder();
-        int[] counts = new int[16]; // per field number, to name elements in errors
+        int[] counts = new int[Graph.SPARSE_INITIALIZER]; // per field number, to name elements in errors
         int enclosing = in.enterMessage(tag, "graph");
         while (in.hasMore()) {
             int field = in.readTag();
             int number = ProtoReader.fieldNumber(field);
             switch (number) {
-                case 1 -> graph.addNode(decodeNode(field, counts[number]++));
-                case 2 -> graph.optName(in.readString(field, "name"));
-                case 5 -> {
+                case Graph.NODE -> graph.addNode(decodeNode(field, counts[number]++));
+                case Graph.NAME -> graph.optName(in.readString(field, "name"));
+                case Graph.INITIALIZER -> {
                     context.enter("initializer #" + counts[number]++);
                     OnnxTensor tensor = tensors.decode(field);
                     context.build(() -> graph.addInitializer(tensor));
                     context.leave();
                 }
-                case 10 -> graph.optDocString(in.readString(field, "doc_string"));
-                case 11 -> graph.addInput(decodeValueInfo(field, "input #" + counts[number]++));
-                case 12 -> graph.addOutput(decodeValueInfo(field, "output #" + counts[number]++));
-                case 13 ->
+                case Graph.DOC_STRING -> graph.optDocString(in.readString(field, "doc_string"));
+                case Graph.INPUT -> graph.addInput(decodeValueInfo(field, "input #" + counts[number]++));
+                case Graph.OUTPUT -> graph.addOutput(decodeValueInfo(field, "output #" + counts[number]++));
+                case Graph.VALUE_INFO ->
                         graph.addValueInfo(
                                 decodeValueInfo(field, "value_info #" + counts[number]++));
-                case 15 -> throw in.error("sparse initializers are not supported");
+                case Graph.SPARSE_INITIALIZER -> throw in.error("sparse initializers are not supported");
                 default -> in.skipField(field);
             }
         }
@@ -144,16 +149,16 @@ final class ModelDecoder {
         while (in.hasMore()) {
             int field = in.readTag();
             switch (ProtoReader.fieldNumber(field)) {
-                case 1 -> node.addInput(in.readString(field, "input"));
-                case 2 -> node.addOutput(in.readString(field, "output"));
-                case 3 -> node.optName(in.readString(field, "name"));
-                case 4 -> node.setOpType(in.readString(field, "op_type"));
-                case 5 -> {
+                case Node.INPUT -> node.addInput(in.readString(field, "input"));
+                case Node.OUTPUT -> node.addOutput(in.readString(field, "output"));
+                case Node.NAME -> node.optName(in.readString(field, "name"));
+                case Node.OP_TYPE -> node.setOpType(in.readString(field, "op_type"));
+                case Node.ATTRIBUTE -> {
                     OnnxAttribute attribute = attributes.decode(field);
                     context.build(() -> node.addAttribute(attribute));
                 }
-                case 6 -> node.optDocString(in.readString(field, "doc_string"));
-                case 7 -> node.optDomain(in.readString(field, "domain"));
+                case Node.DOC_STRING -> node.optDocString(in.readString(field, "doc_string"));
+                case Node.DOMAIN -> node.optDomain(in.readString(field, "domain"));
                 default -> in.skipField(field);
             }
         }
@@ -172,9 +177,9 @@ final class ModelDecoder {
         while (in.hasMore()) {
             int field = in.readTag();
             switch (ProtoReader.fieldNumber(field)) {
-                case 1 -> name = in.readString(field, "name");
-                case 2 -> type = decodeType(field);
-                case 3 -> docString = in.readString(field, "doc_string");
+                case ValueInfo.NAME -> name = in.readString(field, "name");
+                case ValueInfo.TYPE -> type = decodeType(field);
+                case ValueInfo.DOC_STRING -> docString = in.readString(field, "doc_string");
                 default -> in.skipField(field);
             }
         }
@@ -199,7 +204,7 @@ final class ModelDecoder {
         int enclosing = in.enterMessage(tag, "type");
         while (in.hasMore()) {
             int field = in.readTag();
-            if (ProtoReader.fieldNumber(field) == 1) {
+            if (ProtoReader.fieldNumber(field) == ValueInfo.TENSOR_TYPE) {
                 type = decodeTensorType(field);
             } else {
                 in.skipField(field); // sequence, map, optional, sparse, opaque: not modelled
@@ -216,14 +221,14 @@ final class ModelDecoder {
         while (in.hasMore()) {
             int field = in.readTag();
             switch (ProtoReader.fieldNumber(field)) {
-                case 1 -> {
+                case ValueInfo.ELEM_TYPE -> {
                     long code = in.readVarint(field, "elem_type");
                     elemType = OnnxDataType.fromCode(code);
                     if (elemType == null) {
                         throw in.error("unknown element type " + code);
                     }
                 }
-                case 2 -> shape = decodeShape(field);
+                case ValueInfo.SHAPE -> shape = decodeShape(field);
                 default -> in.skipField(field);
             }
         }
@@ -236,7 +241,7 @@ final class ModelDecoder {
         int enclosing = in.enterMessage(tag, "shape");
         while (in.hasMore()) {
             int field = in.readTag();
-            if (ProtoReader.fieldNumber(field) == 1) {
+            if (ProtoReader.fieldNumber(field) == ValueInfo.DIM) {
                 shape.add(decodeDimension(field));
             } else {
                 in.skipField(field);
@@ -252,12 +257,12 @@ final class ModelDecoder {
         while (in.hasMore()) {
             int field = in.readTag();
             switch (ProtoReader.fieldNumber(field)) {
-                case 1 -> {
+                case ValueInfo.DIM_VALUE -> {
                     long value = in.readVarint(field, "dim_value");
                     // Some exporters write -1 for "dynamic"; treat any negative size that way.
                     dimension = value >= 0 ? OnnxDimension.of(value) : OnnxDimension.unknown();
                 }
-                case 2 -> dimension = OnnxDimension.symbolic(in.readString(field, "dim_param"));
+                case ValueInfo.DIM_PARAM -> dimension = OnnxDimension.symbolic(in.readString(field, "dim_param"));
                 default -> in.skipField(field);
             }
         }

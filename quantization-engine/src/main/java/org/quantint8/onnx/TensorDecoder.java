@@ -4,6 +4,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
+import org.quantint8.onnx.OnnxFields.Tensor;
 
 /**
  * Decodes {@code TensorProto} messages into {@link OnnxTensor}s.
@@ -15,17 +16,6 @@ import java.util.List;
  * only compared with the data actually present.
  */
 final class TensorDecoder {
-
-    private static final int DIMS = 1;
-    private static final int DATA_TYPE = 2;
-    private static final int SEGMENT = 3;
-    private static final int STRING_DATA = 6;
-    private static final int NAME = 8;
-    private static final int RAW_DATA = 9;
-    private static final int DOC_STRING = 12;
-    private static final int EXTERNAL_DATA = 13;
-    private static final int DATA_LOCATION = 14;
-    private static final int LOCATION_EXTERNAL = 1;
 
     private final ProtoReader in;
     private final DecodeContext context;
@@ -83,18 +73,18 @@ final class TensorDecoder {
     private void readField(int tag, Fields fields) throws OnnxFormatException {
         int field = ProtoReader.fieldNumber(tag);
         switch (field) {
-            case DIMS -> in.readVarints(tag, fields.dims, "dims");
-            case DATA_TYPE -> fields.dataType = in.readVarint(tag, "data_type");
-            case SEGMENT -> throw in.error("segmented tensors are not supported");
-            case STRING_DATA -> fields.strings.add(in.readString(tag, "string_data"));
-            case NAME -> fields.name = in.readString(tag, "name");
-            case RAW_DATA -> fields.rawData = in.readBytes(tag, "raw_data");
-            case DOC_STRING -> fields.docString = in.readString(tag, "doc_string");
-            case EXTERNAL_DATA -> {
+            case Tensor.DIMS -> in.readVarints(tag, fields.dims, "dims");
+            case Tensor.DATA_TYPE -> fields.dataType = in.readVarint(tag, "data_type");
+            case Tensor.SEGMENT -> throw in.error("segmented tensors are not supported");
+            case Tensor.STRING_DATA -> fields.strings.add(in.readString(tag, "string_data"));
+            case Tensor.NAME -> fields.name = in.readString(tag, "name");
+            case Tensor.RAW_DATA -> fields.rawData = in.readBytes(tag, "raw_data");
+            case Tensor.DOC_STRING -> fields.docString = in.readString(tag, "doc_string");
+            case Tensor.EXTERNAL_DATA -> {
                 in.expectWireType(tag, ProtoReader.LEN, "external_data");
                 fields.externalData.add(StringEntry.read(in));
             }
-            case DATA_LOCATION -> fields.dataLocation = in.readVarint(tag, "data_location");
+            case Tensor.DATA_LOCATION -> fields.dataLocation = in.readVarint(tag, "data_location");
             default -> readTypedOrSkip(tag, field, fields);
         }
     }
@@ -151,7 +141,7 @@ final class TensorDecoder {
     }
 
     private void checkSingleSource(Fields fields, OnnxDataType type) throws OnnxFormatException {
-        boolean external = fields.dataLocation == LOCATION_EXTERNAL;
+        boolean external = fields.dataLocation == Tensor.LOCATION_EXTERNAL;
         if (fields.dataLocation != 0 && !external) {
             throw context.error("unknown data_location " + fields.dataLocation);
         }
@@ -182,7 +172,7 @@ final class TensorDecoder {
 
     private ByteBuffer numericData(Fields fields, OnnxDataType type, long count)
             throws OnnxFormatException {
-        if (fields.dataLocation == LOCATION_EXTERNAL) {
+        if (fields.dataLocation == Tensor.LOCATION_EXTERNAL) {
             long expected = context.build(() -> storageBytes(type, count));
             return externalData.resolve(fields.externalData, expected);
         }
