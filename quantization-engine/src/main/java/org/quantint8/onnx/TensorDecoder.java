@@ -179,7 +179,11 @@ final class TensorDecoder {
         if (fields.rawData != null) {
             return fields.rawData;
         }
-        return typedToRaw(fields.typedValues, type.typedValueBytes());
+        int width = type.typedValueBytes();
+        if (fields.typedValues.size() > Integer.MAX_VALUE / width) {
+            throw context.error("typed tensor data exceeds 2 GiB");
+        }
+        return typedToRaw(fields.typedValues, width);
     }
 
     private static long storageBytes(OnnxDataType type, long count) {
