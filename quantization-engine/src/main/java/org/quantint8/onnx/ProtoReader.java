@@ -48,6 +48,7 @@ final class ProtoReader {
                     .onMalformedInput(CodingErrorAction.REPORT)
                     .onUnmappableCharacter(CodingErrorAction.REPORT);
     private int position;
+    private int tagPosition;
     private int limit;
     private int depth;
 
@@ -85,6 +86,7 @@ final class ProtoReader {
      * @throws OnnxFormatException if the tag is malformed
      */
     int readTag() throws OnnxFormatException {
+        tagPosition = position;
         long tag = readVarint();
         if (tag >>> 3 == 0 || tag >>> 3 > 0x1FFF_FFFF || wireType((int) tag) > FIXED32) {
             throw error("invalid field tag " + Long.toUnsignedString(tag));
@@ -117,13 +119,15 @@ final class ProtoReader {
      */
     void expectWireType(int tag, int expected, String field) throws OnnxFormatException {
         if (wireType(tag) != expected) {
-            throw error(
+            // Point at the field's tag, not at the value that follows it.
+            throw context.errorAt(
                     "field '"
                             + field
                             + "' has wire type "
                             + WIRE_TYPE_NAMES[wireType(tag)]
                             + ", expected "
-                            + WIRE_TYPE_NAMES[expected]);
+                            + WIRE_TYPE_NAMES[expected],
+                    tagPosition);
         }
     }
 
