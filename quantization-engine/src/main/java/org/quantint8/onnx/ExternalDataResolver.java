@@ -131,7 +131,8 @@ final class ExternalDataResolver {
             if (realModelFolder == null) {
                 realModelFolder = modelFolder.toRealPath();
             }
-            Path real = modelFolder.resolve(location).toRealPath();
+            // Normalizing first lets "sub/../x" work without "sub"; the real-path check still holds.
+            Path real = modelFolder.resolve(location).normalize().toRealPath();
             if (!real.startsWith(realModelFolder)) {
                 throw context.error(
                         "external data location '"
