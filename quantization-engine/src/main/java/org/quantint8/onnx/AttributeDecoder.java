@@ -1,8 +1,9 @@
 package org.quantint8.onnx;
 
+import org.quantint8.onnx.OnnxFields.Attribute;
+
 import java.util.ArrayList;
 import java.util.List;
-import org.quantint8.onnx.OnnxFields.Attribute;
 
 /**
  * Decodes {@code AttributeProto} messages into {@link OnnxAttribute}s.

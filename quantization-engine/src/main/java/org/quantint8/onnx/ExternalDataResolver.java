@@ -78,7 +78,8 @@ final class ExternalDataResolver {
      */
     ByteBuffer resolve(List<StringEntry> entries, long expectedBytes) throws OnnxFormatException {
         if (modelFolder == null) {
-            throw context.error("external data needs a model file; this model was read from memory");
+            throw context.error(
+                    "external data needs a model file; this model was read from memory");
         }
         String location = "";
         long offset = 0;
@@ -88,7 +89,7 @@ final class ExternalDataResolver {
                 case LOCATION -> location = entry.value();
                 case OFFSET -> offset = parseNonNegative(entry);
                 case LENGTH -> length = parseNonNegative(entry);
-                default -> { } // "checksum" and unknown keys: informative only
+                default -> {} // "checksum" and unknown keys: informative only
             }
         }
         String problem = checkRelative(location);
@@ -131,7 +132,8 @@ final class ExternalDataResolver {
             if (realModelFolder == null) {
                 realModelFolder = modelFolder.toRealPath();
             }
-            // Normalizing first lets "sub/../x" work without "sub"; the real-path check still holds.
+            // Normalizing first lets "sub/../x" work without "sub"; the real-path check still
+            // holds.
             Path real = modelFolder.resolve(location).normalize().toRealPath();
             if (!real.startsWith(realModelFolder)) {
                 throw context.error(
@@ -158,6 +160,10 @@ final class ExternalDataResolver {
             // reported below, with the entry
         }
         throw context.error(
-                "external data " + entry.key() + " '" + entry.value() + "' is not a non-negative integer");
+                "external data "
+                        + entry.key()
+                        + " '"
+                        + entry.value()
+                        + "' is not a non-negative integer");
     }
 }

@@ -8,9 +8,9 @@ import java.util.Set;
  * time it runs (graph inputs, initializers, outputs of earlier nodes, or values of an enclosing
  * graph for subgraphs), no value is produced twice, and every graph output is produced.
  *
- * <p>Nodes must already be in execution order, as ONNX requires; the check is linear in the size of
- * the graph. Names visible from enclosing graphs are looked up through a chain of scopes rather than
- * copied into each subgraph.
+ * <p>Nodes must already be in execution order, as ONNX requires; the check is linear in the size
+ * of the graph. Names visible from enclosing graphs are looked up through a chain of scopes rather
+ * than copied into each subgraph.
  */
 final class GraphValidator {
 
@@ -57,7 +57,8 @@ final class GraphValidator {
         scope.names.addAll(graph.getInitializers().keySet());
         for (int index = 0; index < graph.getNodes().size(); index++) {
             OnnxNode node = graph.getNodes().get(index);
-            context.enter("node #" + index + " '" + node.getName() + "' (" + node.getOpType() + ")");
+            context.enter(
+                    "node #" + index + " '" + node.getName() + "' (" + node.getOpType() + ")");
             checkNode(node, scope);
             context.leave();
         }

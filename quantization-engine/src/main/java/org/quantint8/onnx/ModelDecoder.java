@@ -1,12 +1,13 @@
 package org.quantint8.onnx;
 
-import java.util.ArrayList;
-import java.util.List;
 import org.quantint8.onnx.OnnxFields.Graph;
 import org.quantint8.onnx.OnnxFields.Model;
 import org.quantint8.onnx.OnnxFields.Node;
 import org.quantint8.onnx.OnnxFields.OpsetId;
 import org.quantint8.onnx.OnnxFields.ValueInfo;
+
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Decodes the structural messages of an ONNX file: {@code ModelProto}, {@code GraphProto}, {@code
@@ -53,10 +54,13 @@ final class ModelDecoder {
             int tag = in.readTag();
             switch (ProtoReader.fieldNumber(tag)) {
                 case Model.IR_VERSION -> model.optIrVersion(in.readVarint(tag, "ir_version"));
-                case Model.PRODUCER_NAME -> model.optProducerName(in.readString(tag, "producer_name"));
-                case Model.PRODUCER_VERSION -> model.optProducerVersion(in.readString(tag, "producer_version"));
+                case Model.PRODUCER_NAME ->
+                        model.optProducerName(in.readString(tag, "producer_name"));
+                case Model.PRODUCER_VERSION ->
+                        model.optProducerVersion(in.readString(tag, "producer_version"));
                 case Model.DOMAIN -> model.optDomain(in.readString(tag, "domain"));
-                case Model.MODEL_VERSION -> model.optModelVersion(in.readVarint(tag, "model_version"));
+                case Model.MODEL_VERSION ->
+                        model.optModelVersion(in.readVarint(tag, "model_version"));
                 case Model.DOC_STRING -> model.optDocString(in.readString(tag, "doc_string"));
                 case Model.GRAPH -> {
                     model.setGraph(decodeGraph(tag));
@@ -114,7 +118,8 @@ final class ModelDecoder {
 
     private OnnxGraph decodeGraph(int tag) throws OnnxFormatException {
         OnnxGraph.Builder graph = OnnxGraph.builder();
-        int[] counts = new int[Graph.SPARSE_INITIALIZER]; // per field number, to name elements in errors
+        int[] counts =
+                new int[Graph.SPARSE_INITIALIZER]; // per field number, to name elements in errors
         int enclosing = in.enterMessage(tag, "graph");
         while (in.hasMore()) {
             int field = in.readTag();
@@ -129,12 +134,15 @@ final class ModelDecoder {
                     context.leave();
                 }
                 case Graph.DOC_STRING -> graph.optDocString(in.readString(field, "doc_string"));
-                case Graph.INPUT -> graph.addInput(decodeValueInfo(field, "input #" + counts[number]++));
-                case Graph.OUTPUT -> graph.addOutput(decodeValueInfo(field, "output #" + counts[number]++));
+                case Graph.INPUT ->
+                        graph.addInput(decodeValueInfo(field, "input #" + counts[number]++));
+                case Graph.OUTPUT ->
+                        graph.addOutput(decodeValueInfo(field, "output #" + counts[number]++));
                 case Graph.VALUE_INFO ->
                         graph.addValueInfo(
                                 decodeValueInfo(field, "value_info #" + counts[number]++));
-                case Graph.SPARSE_INITIALIZER -> throw in.error("sparse initializers are not supported");
+                case Graph.SPARSE_INITIALIZER ->
+                        throw in.error("sparse initializers are not supported");
                 default -> in.skipField(field);
             }
         }
@@ -189,7 +197,9 @@ final class ModelDecoder {
         String valueDoc = docString;
         OnnxValueInfo info =
                 context.build(
-                        () -> OnnxValueInfo.of(valueName, valueType.elemType, valueType.shape, valueDoc));
+                        () ->
+                                OnnxValueInfo.of(
+                                        valueName, valueType.elemType, valueType.shape, valueDoc));
         context.leave();
         return info;
     }
@@ -262,7 +272,8 @@ final class ModelDecoder {
                     // Some exporters write -1 for "dynamic"; treat any negative size that way.
                     dimension = value >= 0 ? OnnxDimension.of(value) : OnnxDimension.unknown();
                 }
-                case ValueInfo.DIM_PARAM -> dimension = OnnxDimension.symbolic(in.readString(field, "dim_param"));
+                case ValueInfo.DIM_PARAM ->
+                        dimension = OnnxDimension.symbolic(in.readString(field, "dim_param"));
                 default -> in.skipField(field);
             }
         }

@@ -1,9 +1,5 @@
 package org.quantint8.onnx;
 
-import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.util.List;
-import java.util.Map;
 import org.quantint8.onnx.OnnxFields.Attribute;
 import org.quantint8.onnx.OnnxFields.Graph;
 import org.quantint8.onnx.OnnxFields.Model;
@@ -11,6 +7,11 @@ import org.quantint8.onnx.OnnxFields.Node;
 import org.quantint8.onnx.OnnxFields.OpsetId;
 import org.quantint8.onnx.OnnxFields.Tensor;
 import org.quantint8.onnx.OnnxFields.ValueInfo;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.List;
+import java.util.Map;
 
 /**
  * Encodes an {@link OnnxModel} into protobuf messages, the inverse of {@link ModelDecoder} and
@@ -158,10 +159,14 @@ final class ModelEncoder {
                 out.writeStringField(Tensor.STRING_DATA, value);
             }
         }
-        boolean external = type != OnnxDataType.STRING && externalData != null
-                && externalData.accepts(tensor.getData());
-        boolean typed = type != OnnxDataType.STRING && !external
-                && tensorEncoding == OnnxModelWriter.TensorEncoding.TYPED_FIELDS;
+        boolean external =
+                type != OnnxDataType.STRING
+                        && externalData != null
+                        && externalData.accepts(tensor.getData());
+        boolean typed =
+                type != OnnxDataType.STRING
+                        && !external
+                        && tensorEncoding == OnnxModelWriter.TensorEncoding.TYPED_FIELDS;
         if (typed) {
             writeTypedData(out, type, tensor.getData());
         }

@@ -62,7 +62,7 @@ public enum OnnxDataType {
     /** Signed 2-bit integer, four per byte; DJL has no such type. */
     INT2(26, 2, TypedField.INT32_DATA, null);
 
-    /** The {@code TensorProto} field, other than {@code raw_data}, that may hold a type's values. */
+    /** The {@code TensorProto} field, besides {@code raw_data}, that may hold a type's values. */
     enum TypedField {
         /** No typed field; the type cannot hold data. */
         NONE(0),
@@ -161,7 +161,11 @@ public enum OnnxDataType {
      * @return {@code true} for INT2, INT4, INT8, INT16, INT32 and INT64
      */
     public boolean isSignedInteger() {
-        return this == INT2 || this == INT4 || this == INT8 || this == INT16 || this == INT32
+        return this == INT2
+                || this == INT4
+                || this == INT8
+                || this == INT16
+                || this == INT32
                 || this == INT64;
     }
 

@@ -88,6 +88,7 @@ final class OnnxFields {
         static final int DOC_STRING = 12;
         static final int EXTERNAL_DATA = 13;
         static final int DATA_LOCATION = 14;
+
         /** The {@code DataLocation} value of data stored in another file. */
         static final int LOCATION_EXTERNAL = 1;
 
@@ -99,16 +100,22 @@ final class OnnxFields {
         static final int NAME = 1;
         static final int TYPE = 2;
         static final int DOC_STRING = 3;
+
         /** {@code TypeProto.tensor_type}. */
         static final int TENSOR_TYPE = 1;
+
         /** {@code TypeProto.Tensor.elem_type}. */
         static final int ELEM_TYPE = 1;
+
         /** {@code TypeProto.Tensor.shape}. */
         static final int SHAPE = 2;
+
         /** {@code TensorShapeProto.dim}. */
         static final int DIM = 1;
+
         /** {@code TensorShapeProto.Dimension.dim_value}. */
         static final int DIM_VALUE = 1;
+
         /** {@code TensorShapeProto.Dimension.dim_param}. */
         static final int DIM_PARAM = 2;
 

@@ -89,7 +89,12 @@ public final class OnnxGraph {
 
     @Override
     public String toString() {
-        return "graph '" + name + "' (" + nodes.size() + " nodes, " + initializers.size()
+        return "graph '"
+                + name
+                + "' ("
+                + nodes.size()
+                + " nodes, "
+                + initializers.size()
                 + " initializers)";
     }
 

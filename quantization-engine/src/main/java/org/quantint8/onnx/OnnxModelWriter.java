@@ -60,7 +60,8 @@ public final class OnnxModelWriter {
         ExternalDataWriter externalData =
                 externalDataLocation == null
                         ? null
-                        : new ExternalDataWriter(folder, externalDataLocation, externalDataMinBytes);
+                        : new ExternalDataWriter(
+                                folder, externalDataLocation, externalDataMinBytes);
         try (externalData) {
             ProtoWriter encoded = new ModelEncoder(tensorEncoding, externalData).encodeModel(model);
             try (FileChannel channel = FileChannel.open(temporary, StandardOpenOption.WRITE)) {

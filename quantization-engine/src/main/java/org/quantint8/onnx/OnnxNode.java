@@ -287,7 +287,11 @@ public final class OnnxNode {
         public Builder addAttribute(OnnxAttribute attribute) {
             if (attributes.putIfAbsent(attribute.getName(), attribute) != null) {
                 throw new IllegalArgumentException(
-                        "Node '" + name + "' has two attributes named '" + attribute.getName() + "'");
+                        "Node '"
+                                + name
+                                + "' has two attributes named '"
+                                + attribute.getName()
+                                + "'");
             }
             return this;
         }

@@ -401,7 +401,8 @@ public final class OnnxTensor {
                 return dataType.storageBytes(count);
             } catch (ArithmeticException e) {
                 throw new IllegalArgumentException(
-                        "Tensor '" + name + "' of shape " + Arrays.toString(dims) + " is too big", e);
+                        "Tensor '" + name + "' of shape " + Arrays.toString(dims) + " is too big",
+                        e);
             }
         }
 

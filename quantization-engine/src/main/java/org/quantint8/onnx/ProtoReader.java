@@ -22,14 +22,19 @@ final class ProtoReader {
 
     /** Wire type of varints. */
     static final int VARINT = 0;
+
     /** Wire type of little-endian 64-bit values. */
     static final int FIXED64 = 1;
+
     /** Wire type of length-delimited payloads: bytes, strings, messages, packed scalars. */
     static final int LEN = 2;
+
     /** Wire type of the deprecated group start. */
     static final int START_GROUP = 3;
+
     /** Wire type of the deprecated group end. */
     static final int END_GROUP = 4;
+
     /** Wire type of little-endian 32-bit values. */
     static final int FIXED32 = 5;
 
@@ -284,8 +289,7 @@ final class ProtoReader {
      * @param field the field's name, for error messages
      * @throws OnnxFormatException if the encoding is malformed
      */
-    void readFixeds(int tag, boolean wide, LongList out, String field)
-            throws OnnxFormatException {
+    void readFixeds(int tag, boolean wide, LongList out, String field) throws OnnxFormatException {
         if (wireType(tag) == LEN) {
             int enclosingLimit = enterMessage();
             if ((limit - position) % (wide ? 8 : 4) != 0) {

@@ -1,10 +1,11 @@
 package org.quantint8.onnx;
 
+import org.quantint8.onnx.OnnxFields.Tensor;
+
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
-import org.quantint8.onnx.OnnxFields.Tensor;
 
 /**
  * Decodes {@code TensorProto} messages into {@link OnnxTensor}s.

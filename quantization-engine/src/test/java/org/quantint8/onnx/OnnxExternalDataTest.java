@@ -7,15 +7,16 @@ import static org.testng.Assert.assertEquals;
 import static org.testng.Assert.assertTrue;
 import static org.testng.Assert.expectThrows;
 
+import org.testng.annotations.AfterMethod;
+import org.testng.annotations.BeforeMethod;
+import org.testng.annotations.Test;
+
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
 import java.util.stream.Stream;
-import org.testng.annotations.AfterMethod;
-import org.testng.annotations.BeforeMethod;
-import org.testng.annotations.Test;
 
 /** Tensors stored in side files: written, read back, and kept inside the model's folder. */
 public class OnnxExternalDataTest {
@@ -49,18 +50,24 @@ public class OnnxExternalDataTest {
     @Test
     public void writerStoresLargeTensorsAlignedInASideFileAndReaderMapsThemBack() throws Exception {
         OnnxModel model = OnnxTestModels.sample();
-        OnnxModelWriter.builder().optExternalData("data/model.bin", 32).build().write(model, modelFile);
+        OnnxModelWriter.builder()
+                .optExternalData("data/model.bin", 32)
+                .build()
+                .write(model, modelFile);
         Path side = modelFolder.resolve("data/model.bin");
         // W (64 bytes) at offset 0 and B (32 bytes) at the next page; cond (1 byte) stays inline.
         assertEquals(Files.size(side), ExternalDataWriter.ALIGNMENT + 32);
         OnnxModel read = OnnxModelReader.read(modelFile);
         for (OnnxTensor tensor : model.getGraph().getInitializers().values()) {
-            assertEquals(read.getGraph().getInitializer(tensor.getName()).toByteArray(), tensor.toByteArray());
+            assertEquals(
+                    read.getGraph().getInitializer(tensor.getName()).toByteArray(),
+                    tensor.toByteArray());
         }
         // Writing a model over the file its tensors are mapped from must not corrupt them.
         OnnxModelWriter.builder().build().write(read, modelFile);
         OnnxModel rewritten = OnnxModelReader.read(modelFile);
-        assertEquals(rewritten.getGraph().getInitializer("B").toLongArray(), new long[] {1, 2, 3, 4});
+        assertEquals(
+                rewritten.getGraph().getInitializer("B").toLongArray(), new long[] {1, 2, 3, 4});
         try (Stream<Path> leftovers = Files.list(modelFolder)) {
             assertTrue(leftovers.noneMatch(path -> path.toString().endsWith(".tmp")));
         }
@@ -77,7 +84,9 @@ public class OnnxExternalDataTest {
     @Test
     public void locationsOutsideTheModelFolderAreRejected() throws Exception {
         writeModel("../outside.bin", null, null, OnnxDataType.FLOAT, 4);
-        assertRejected("initializer #0: tensor 't': external data location '../outside.bin' is outside the model's folder");
+        assertRejected(
+                "initializer #0: tensor 't': external data location '../outside.bin' is outside the"
+                    + " model's folder");
         writeModel(root.resolve("outside.bin").toString(), null, null, OnnxDataType.FLOAT, 4);
         assertRejected("is absolute");
         Files.createSymbolicLink(modelFolder.resolve("link.bin"), root.resolve("outside.bin"));
@@ -85,13 +94,16 @@ public class OnnxExternalDataTest {
         assertRejected("external data location 'link.bin' resolves outside the model's folder");
         writeModel("", null, null, OnnxDataType.FLOAT, 4);
         assertRejected("external data has no location");
-        expectThrows(IllegalArgumentException.class, () -> OnnxModelWriter.builder().optExternalData("../x", 0));
+        expectThrows(
+                IllegalArgumentException.class,
+                () -> OnnxModelWriter.builder().optExternalData("../x", 0));
     }
 
     @Test
     public void regionsBeyondTheFileOrOfTheWrongSizeAreRejected() throws Exception {
         writeModel("weights.bin", "100", null, OnnxDataType.FLOAT, 4);
-        assertRejected("external data region offset 100, length -1 exceeds the 16 bytes of 'weights.bin'");
+        assertRejected(
+                "external data region offset 100, length -1 exceeds the 16 bytes of 'weights.bin'");
         writeModel("weights.bin", "8", "16", OnnxDataType.FLOAT, 4);
         assertRejected("offset 8, length 16 exceeds the 16 bytes");
         writeModel("weights.bin", "0", "8", OnnxDataType.FLOAT, 4);
@@ -106,17 +118,22 @@ public class OnnxExternalDataTest {
         assertRejected("tensor 't': tensor data size overflows");
     }
 
-    private void writeModel(String location, String offset, String length, OnnxDataType type, long dim)
+    private void writeModel(
+            String location, String offset, String length, OnnxDataType type, long dim)
             throws IOException {
         ProtoWriter tensor = tensorHeader(type, dim);
-        new StringEntry(ExternalDataResolver.LOCATION, location).write(tensor, OnnxFields.Tensor.EXTERNAL_DATA);
+        new StringEntry(ExternalDataResolver.LOCATION, location)
+                .write(tensor, OnnxFields.Tensor.EXTERNAL_DATA);
         if (offset != null) {
-            new StringEntry(ExternalDataResolver.OFFSET, offset).write(tensor, OnnxFields.Tensor.EXTERNAL_DATA);
+            new StringEntry(ExternalDataResolver.OFFSET, offset)
+                    .write(tensor, OnnxFields.Tensor.EXTERNAL_DATA);
         }
         if (length != null) {
-            new StringEntry(ExternalDataResolver.LENGTH, length).write(tensor, OnnxFields.Tensor.EXTERNAL_DATA);
+            new StringEntry(ExternalDataResolver.LENGTH, length)
+                    .write(tensor, OnnxFields.Tensor.EXTERNAL_DATA);
         }
-        tensor.writeVarintField(OnnxFields.Tensor.DATA_LOCATION, OnnxFields.Tensor.LOCATION_EXTERNAL);
+        tensor.writeVarintField(
+                OnnxFields.Tensor.DATA_LOCATION, OnnxFields.Tensor.LOCATION_EXTERNAL);
         Files.write(modelFile, modelWithInitializer(tensor));
     }
 

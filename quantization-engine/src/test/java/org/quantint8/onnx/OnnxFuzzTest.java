@@ -3,14 +3,15 @@ package org.quantint8.onnx;
 import static org.testng.Assert.assertTrue;
 import static org.testng.Assert.fail;
 
+import org.quantint8.onnx.OnnxModelWriter.TensorEncoding;
+import org.testng.annotations.Test;
+
 import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
-import org.quantint8.onnx.OnnxModelWriter.TensorEncoding;
-import org.testng.annotations.Test;
 
 /**
  * Feeds seeded mutations of a small but complete model to the reader: every copy must either
@@ -21,11 +22,15 @@ public class OnnxFuzzTest {
 
     private static final int COPIES = 4000;
     private static final long SEED = 0x5EED_0422L;
+
     /** Allocation allowed per copy: this multiple of its size, plus a fixed allowance. */
     private static final int MAX_RATIO = 16;
+
     private static final long FIXED_ALLOWANCE = 64 * 1024;
-    /** Shorter copies (heavy truncations) are left out of the reported ratio, which they distort. */
+
+    /** Shorter copies (heavy truncations) are left out of the ratio, which they distort. */
     private static final int RATIO_MIN_SIZE = 1024;
+
     /** Copies parsed first without counting, so that class loading and linkage are not measured. */
     private static final int WARM_UP = 300;
 
@@ -41,11 +46,15 @@ public class OnnxFuzzTest {
     public void mutatedModelsParseOrFailWithTheDocumentedExceptionWithinBoundedMemory() {
         long start = System.nanoTime();
         for (TensorEncoding encoding : TensorEncoding.values()) {
-            byte[] original = OnnxModelWriter.builder().optTensorEncoding(encoding).build()
-                    .toByteArray(fuzzModel());
+            byte[] original =
+                    OnnxModelWriter.builder()
+                            .optTensorEncoding(encoding)
+                            .build()
+                            .toByteArray(fuzzModel());
             List<int[]> lengthPrefixes = new ArrayList<>();
             collectLengthPrefixes(original, 0, original.length, lengthPrefixes, 0);
-            assertTrue(lengthPrefixes.size() > 50, "length prefixes found: " + lengthPrefixes.size());
+            assertTrue(
+                    lengthPrefixes.size() > 50, "length prefixes found: " + lengthPrefixes.size());
             for (int copy = -WARM_UP; copy < COPIES / 2; copy++) {
                 long seed = SEED + copy + (encoding.ordinal() * 1_000_000L);
                 Random random = new Random(seed);
@@ -68,22 +77,18 @@ public class OnnxFuzzTest {
 
     private void check(byte[] bytes, String description, boolean measured) {
         long before = THREADS.getCurrentThreadAllocatedBytes();
-        boolean ok;
-        try {
-            OnnxModel model = OnnxModelReader.read(ByteBuffer.wrap(bytes), "fuzz.onnx");
-            touch(model.getGraph());
-            ok = true;
-        } catch (OnnxFormatException e) {
-            if (!e.getMessage().startsWith("fuzz.onnx: ")) {
-                fail(description + ": message does not name the source: " + e.getMessage());
-            }
-            ok = false;
-        } catch (Throwable t) {
-            throw new AssertionError(description + ": unexpected " + t, t);
-        }
+        boolean ok = parses(bytes, description);
         long allocated = THREADS.getCurrentThreadAllocatedBytes() - before;
         if (!measured) {
             return;
+        }
+        long bound = (long) MAX_RATIO * bytes.length + FIXED_ALLOWANCE;
+        if (allocated > bound) {
+            // The first run of a rare error path links its call sites (string concatenation,
+            // lambdas), which allocates once; only a repeatable excess counts.
+            before = THREADS.getCurrentThreadAllocatedBytes();
+            parses(bytes, description);
+            allocated = THREADS.getCurrentThreadAllocatedBytes() - before;
         }
         if (ok) {
             parsed++;
@@ -94,8 +99,23 @@ public class OnnxFuzzTest {
             maxRatio = Math.max(maxRatio, (double) allocated / bytes.length);
         }
         maxAllocated = Math.max(maxAllocated, allocated);
-        if (allocated > (long) MAX_RATIO * bytes.length + FIXED_ALLOWANCE) {
+        if (allocated > bound) {
             fail(description + ": allocated " + allocated + " bytes for " + bytes.length);
+        }
+    }
+
+    private static boolean parses(byte[] bytes, String description) {
+        try {
+            OnnxModel model = OnnxModelReader.read(ByteBuffer.wrap(bytes), "fuzz.onnx");
+            touch(model.getGraph());
+            return true;
+        } catch (OnnxFormatException e) {
+            if (!e.getMessage().startsWith("fuzz.onnx: ")) {
+                fail(description + ": message does not name the source: " + e.getMessage());
+            }
+            return false;
+        } catch (Throwable t) {
+            throw new AssertionError(description + ": unexpected " + t, t);
         }
     }
 
@@ -115,7 +135,8 @@ public class OnnxFuzzTest {
         }
     }
 
-    private static byte[] mutate(byte[] bytes, Random random, List<int[]> prefixes, StringBuilder log) {
+    private static byte[] mutate(
+            byte[] bytes, Random random, List<int[]> prefixes, StringBuilder log) {
         if (bytes.length == 0) {
             return bytes;
         }
@@ -165,7 +186,8 @@ public class OnnxFuzzTest {
         byte[] result = new byte[bytes.length - removed + inserted.length];
         System.arraycopy(bytes, 0, result, 0, at);
         System.arraycopy(inserted, 0, result, at, inserted.length);
-        System.arraycopy(bytes, at + removed, result, at + inserted.length, bytes.length - at - removed);
+        System.arraycopy(
+                bytes, at + removed, result, at + inserted.length, bytes.length - at - removed);
         return result;
     }
 
@@ -176,8 +198,10 @@ public class OnnxFuzzTest {
     }
 
     /** Records {offset, size} of every length prefix, recursing into payloads that parse. */
-    private static void collectLengthPrefixes(byte[] bytes, int from, int to, List<int[]> out, int depth) {
-        ProtoReader in = new ProtoReader(ByteBuffer.wrap(bytes, from, to - from), new DecodeContext("scan"));
+    private static void collectLengthPrefixes(
+            byte[] bytes, int from, int to, List<int[]> out, int depth) {
+        ProtoReader in =
+                new ProtoReader(ByteBuffer.wrap(bytes, from, to - from), new DecodeContext("scan"));
         try {
             while (in.hasMore()) {
                 int tag = in.readTag();
@@ -190,7 +214,8 @@ public class OnnxFuzzTest {
                 int payloadStart = in.position() - payload.remaining();
                 out.add(new int[] {from + prefix, payloadStart - prefix});
                 if (depth < 20) {
-                    collectLengthPrefixes(bytes, from + payloadStart, from + in.position(), out, depth + 1);
+                    collectLengthPrefixes(
+                            bytes, from + payloadStart, from + in.position(), out, depth + 1);
                 }
             }
         } catch (OnnxFormatException e) {
@@ -212,7 +237,11 @@ public class OnnxFuzzTest {
         main.getNodes().forEach(graph::addNode);
         main.getOutputs().forEach(graph::addOutput);
         main.getValueInfos().forEach(graph::addValueInfo);
-        return OnnxModel.builder().setGraph(graph.build()).addOpsetImport("", 17)
-                .addOpsetImport("com.example", 1).addMetadataProp("k", "v").build();
+        return OnnxModel.builder()
+                .setGraph(graph.build())
+                .addOpsetImport("", 17)
+                .addOpsetImport("com.example", 1)
+                .addMetadataProp("k", "v")
+                .build();
     }
 }

@@ -3,12 +3,13 @@ package org.quantint8.onnx;
 import static org.testng.Assert.assertEquals;
 import static org.testng.Assert.assertTrue;
 
+import org.testng.SkipException;
+import org.testng.annotations.Test;
+
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.TreeMap;
-import org.testng.SkipException;
-import org.testng.annotations.Test;
 
 /**
  * Reads a real export, all-MiniLM-L6-v2 (PyTorch 2.0.1, opset 11, about 90 MB), when its path is
@@ -47,13 +48,21 @@ public class OnnxRealModelTest {
         System.out.printf(
                 "MiniLM %s: %d bytes read in %.1f ms (again: %.1f ms); opset %d, %d nodes,"
                         + " %d initializers of %d bytes; op types %s%n",
-                file, Files.size(file), firstMillis, secondMillis,
-                model.getDefaultOpsetVersion().getAsLong(), graph.getNodes().size(),
-                graph.getInitializers().size(), initializerBytes, opTypes);
+                file,
+                Files.size(file),
+                firstMillis,
+                secondMillis,
+                model.getDefaultOpsetVersion().getAsLong(),
+                graph.getNodes().size(),
+                graph.getInitializers().size(),
+                initializerBytes,
+                opTypes);
 
         assertTrue(model.getDefaultOpsetVersion().getAsLong() >= 11);
         assertEquals(graph.getInputs().get(0).getElemType(), OnnxDataType.INT64);
-        assertTrue(opTypes.containsKey("MatMul") && opTypes.containsKey("Softmax"), opTypes.toString());
+        assertTrue(
+                opTypes.containsKey("MatMul") && opTypes.containsKey("Softmax"),
+                opTypes.toString());
         assertTrue(initializerBytes > Files.size(file) * 9 / 10, "weights are most of the file");
         // Writing it back yields a file the reader accepts, with the same weights.
         Path copy = Files.createTempFile("minilm", ".onnx");
@@ -62,7 +71,10 @@ public class OnnxRealModelTest {
             OnnxGraph reread = OnnxModelReader.read(copy).getGraph();
             assertEquals(reread.getNodes().size(), graph.getNodes().size());
             for (OnnxTensor tensor : graph.getInitializers().values()) {
-                assertEquals(reread.getInitializer(tensor.getName()).getData(), tensor.getData(), tensor.getName());
+                assertEquals(
+                        reread.getInitializer(tensor.getName()).getData(),
+                        tensor.getData(),
+                        tensor.getName());
             }
         } finally {
             Files.delete(copy);

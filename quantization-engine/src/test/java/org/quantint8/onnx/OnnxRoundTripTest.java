@@ -12,13 +12,14 @@ import static org.testng.Assert.expectThrows;
 
 import ai.djl.ndarray.types.DataType;
 
+import org.quantint8.onnx.OnnxModelWriter.TensorEncoding;
+import org.testng.annotations.DataProvider;
+import org.testng.annotations.Test;
+
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
-import org.quantint8.onnx.OnnxModelWriter.TensorEncoding;
-import org.testng.annotations.DataProvider;
-import org.testng.annotations.Test;
 
 /** Writer-to-reader round trips of every modelled field, data type and encoding variant. */
 public class OnnxRoundTripTest {
@@ -56,7 +57,8 @@ public class OnnxRoundTripTest {
         OnnxGraph graph = model.getGraph();
         assertEquals(graph.getName(), "main");
         assertEquals(graph.getDocString(), "sample graph");
-        assertEquals(graph.getNodes().stream().map(OnnxNode::getOpType).toList(),
+        assertEquals(
+                graph.getNodes().stream().map(OnnxNode::getOpType).toList(),
                 List.of("MatMul", "Relu", "If", "Custom"));
         assertEquals(graph.getInitializers().keySet(), java.util.Set.of("W", "B", "cond"));
         assertEquals(graph.getInitializer("B").toLongArray(), new long[] {1, 2, 3, 4});
@@ -88,7 +90,9 @@ public class OnnxRoundTripTest {
         assertTrue(Float.isNaN(floats[2]));
         assertEquals(custom.getInts("ints", null), new long[] {0, Long.MIN_VALUE, Long.MAX_VALUE});
         assertEquals(custom.getStrings("strings", null), List.of("a", "", "ü"));
-        assertEquals(custom.getAttributes().get("tensors").getTensors().get(1).getDims(), new long[] {1, 2});
+        assertEquals(
+                custom.getAttributes().get("tensors").getTensors().get(1).getDims(),
+                new long[] {1, 2});
         assertEquals(custom.getAttributes().get("graphs").getGraphs().get(0).getName(), "else");
         OnnxGraph thenBranch = graph.getNodes().get(2).getGraph("then_branch", null);
         assertEquals(thenBranch.getNodes().get(0).getInputs(), List.of("a"));
@@ -100,7 +104,8 @@ public class OnnxRoundTripTest {
         OnnxNode custom = OnnxTestModels.sample().getGraph().getNodes().get(3);
         assertEquals(custom.getInt("missing", 42), 42);
         assertNull(custom.getGraph("missing", null));
-        IllegalStateException e = expectThrows(IllegalStateException.class, () -> custom.getInt("f", 0));
+        IllegalStateException e =
+                expectThrows(IllegalStateException.class, () -> custom.getInt("f", 0));
         assertTrue(e.getMessage().contains("node 'custom' (com.example.Custom)"), e.getMessage());
         assertTrue(e.getMessage().contains("attribute 'f' is FLOAT, expected INT"), e.getMessage());
     }
@@ -135,13 +140,20 @@ public class OnnxRoundTripTest {
     public void stringScalarAndEmptyTensorsRoundTrip(TensorEncoding encoding)
             throws OnnxFormatException {
         OnnxTensor strings =
-                OnnxTensor.builder().optName("t").setDataType(OnnxDataType.STRING).setDims(3)
-                        .setStrings(List.of("", "ab", "日本")).optDocString("words").build();
+                OnnxTensor.builder()
+                        .optName("t")
+                        .setDataType(OnnxDataType.STRING)
+                        .setDims(3)
+                        .setStrings(List.of("", "ab", "日本"))
+                        .optDocString("words")
+                        .build();
         OnnxTensor decoded = roundTripInitializer(strings, encoding);
         assertEquals(decoded.getStrings(), List.of("", "ab", "日本"));
         assertEquals(decoded.getDocString(), "words");
-        assertEquals(roundTripInitializer(OnnxTensor.of("t", new float[] {2.5f}), encoding)
-                .toFloatArray(), new float[] {2.5f});
+        assertEquals(
+                roundTripInitializer(OnnxTensor.of("t", new float[] {2.5f}), encoding)
+                        .toFloatArray(),
+                new float[] {2.5f});
         OnnxTensor empty = roundTripInitializer(OnnxTensor.of("t", new float[0], 0, 3), encoding);
         assertEquals(empty.getDims(), new long[] {0, 3});
         assertEquals(empty.getElementCount(), 0);
@@ -172,15 +184,18 @@ public class OnnxRoundTripTest {
             }
             assertEquals(decodeInitializer(tensor).toFloatArray(), floats, "packed=" + packed);
         }
-        assertVarintFieldDecodes(OnnxDataType.INT8, 5, new long[] {-1, 127, -128}, new int[] {-1, 127, -128});
-        assertVarintFieldDecodes(OnnxDataType.UINT16, 5, new long[] {65535, 0, 7}, new int[] {65535, 0, 7});
+        assertVarintFieldDecodes(
+                OnnxDataType.INT8, 5, new long[] {-1, 127, -128}, new int[] {-1, 127, -128});
+        assertVarintFieldDecodes(
+                OnnxDataType.UINT16, 5, new long[] {65535, 0, 7}, new int[] {65535, 0, 7});
         assertVarintFieldDecodes(OnnxDataType.INT64, 7, new long[] {Long.MIN_VALUE, -1, 9}, null);
         assertVarintFieldDecodes(OnnxDataType.UINT64, 11, new long[] {-1, 0, 1L << 40}, null);
         assertVarintFieldDecodes(OnnxDataType.UINT32, 11, new long[] {0xFFFF_FFFFL, 0, 1}, null);
     }
 
     private static void assertVarintFieldDecodes(
-            OnnxDataType type, int field, long[] values, int[] expectedInts) throws OnnxFormatException {
+            OnnxDataType type, int field, long[] values, int[] expectedInts)
+            throws OnnxFormatException {
         for (boolean packed : new boolean[] {true, false}) {
             ProtoWriter tensor = tensorHeader(type, values.length);
             if (packed) {
@@ -227,15 +242,24 @@ public class OnnxRoundTripTest {
     @Test
     public void tensorConversionsWidenAndRejectUnsuitableTypes() {
         ByteBuffer halves = OnnxTestModels.littleEndian(new byte[4]);
-        halves.putShort(0, Float.floatToFloat16(1.5f)).putShort(2, (short) (Float.floatToRawIntBits(-3f) >>> 16));
-        assertEquals(OnnxTensor.of("h", OnnxDataType.FLOAT16, halves.slice(0, 2), 1).toFloatArray(), new float[] {1.5f});
-        assertEquals(OnnxTensor.of("b", OnnxDataType.BFLOAT16, halves.slice(2, 2)).toFloatArray(), new float[] {-3f});
-        OnnxTensor bytes = OnnxTensor.of("u", OnnxDataType.UINT8, ByteBuffer.wrap(new byte[] {(byte) 200}), 1);
+        halves.putShort(0, Float.floatToFloat16(1.5f))
+                .putShort(2, (short) (Float.floatToRawIntBits(-3f) >>> 16));
+        assertEquals(
+                OnnxTensor.of("h", OnnxDataType.FLOAT16, halves.slice(0, 2), 1).toFloatArray(),
+                new float[] {1.5f});
+        assertEquals(
+                OnnxTensor.of("b", OnnxDataType.BFLOAT16, halves.slice(2, 2)).toFloatArray(),
+                new float[] {-3f});
+        OnnxTensor bytes =
+                OnnxTensor.of("u", OnnxDataType.UINT8, ByteBuffer.wrap(new byte[] {(byte) 200}), 1);
         assertEquals(bytes.toLongArray(), new long[] {200});
         assertEquals(bytes.toIntArray(), new int[] {200});
-        expectThrows(IllegalStateException.class, () -> OnnxTensor.of("l", new long[] {1}, 1).toIntArray());
+        expectThrows(
+                IllegalStateException.class,
+                () -> OnnxTensor.of("l", new long[] {1}, 1).toIntArray());
         expectThrows(IllegalStateException.class, () -> bytes.toFloatArray());
-        expectThrows(IllegalArgumentException.class, () -> OnnxTensor.of("bad", new float[3], 2, 2));
+        expectThrows(
+                IllegalArgumentException.class, () -> OnnxTensor.of("bad", new float[3], 2, 2));
     }
 
     @Test
@@ -262,10 +286,15 @@ public class OnnxRoundTripTest {
                         .setGraph(
                                 OnnxGraph.builder()
                                         .addInitializer(tensor)
-                                        .addOutput(OnnxValueInfo.tensor("t", tensor.getDataType(), tensor.getDims()))
+                                        .addOutput(
+                                                OnnxValueInfo.tensor(
+                                                        "t",
+                                                        tensor.getDataType(),
+                                                        tensor.getDims()))
                                         .build())
                         .build();
-        byte[] bytes = OnnxModelWriter.builder().optTensorEncoding(encoding).build().toByteArray(model);
+        byte[] bytes =
+                OnnxModelWriter.builder().optTensorEncoding(encoding).build().toByteArray(model);
         return decode(bytes).getGraph().getInitializer("t");
     }
 

@@ -17,37 +17,9 @@ final class OnnxTestModels {
      * nested subgraph that reads a value of its enclosing graph.
      */
     static OnnxModel sample() {
-        OnnxGraph thenBranch =
-                OnnxGraph.builder()
-                        .optName("then")
-                        .addNode(node("Identity", "then_id").addInput("a").addOutput("t").build())
-                        .addOutput(OnnxValueInfo.tensor("t", OnnxDataType.FLOAT, 2, 4))
-                        .build();
-        OnnxGraph elseBranch =
-                OnnxGraph.builder()
-                        .optName("else")
-                        .addNode(node("Neg", "else_neg").addInput("a").addOutput("e").build())
-                        .addOutput(OnnxValueInfo.tensor("e", OnnxDataType.FLOAT, 2, 4))
-                        .build();
-        OnnxNode custom =
-                node("Custom", "custom")
-                        .optDomain("com.example")
-                        .optDocString("every attribute type")
-                        .addInput("z", "", "B")
-                        .addOutput("out", "")
-                        .addAttribute(OnnxAttribute.ofFloat("f", 0.5f))
-                        .addAttribute(OnnxAttribute.ofInt("i", -7))
-                        .addAttribute(OnnxAttribute.ofString("s", "héllo"))
-                        .addAttribute(OnnxAttribute.ofTensor("t", OnnxTensor.of("", new int[] {1, -2}, 2)))
-                        .addAttribute(OnnxAttribute.ofFloats("floats", 1f, -2.5f, Float.NaN))
-                        .addAttribute(OnnxAttribute.ofInts("ints", 0, Long.MIN_VALUE, Long.MAX_VALUE))
-                        .addAttribute(OnnxAttribute.ofStrings("strings", List.of("a", "", "ü")))
-                        .addAttribute(
-                                OnnxAttribute.ofTensors(
-                                        "tensors",
-                                        List.of(OnnxTensor.of("x", new long[] {5}), OnnxTensor.of("y", new float[] {1, 2}, 1, 2))))
-                        .addAttribute(OnnxAttribute.ofGraphs("graphs", List.of(elseBranch)))
-                        .build();
+        OnnxGraph thenBranch = branch("then", "Identity", "t");
+        OnnxGraph elseBranch = branch("else", "Neg", "e");
+        OnnxNode custom = customNode(elseBranch);
         OnnxGraph graph =
                 OnnxGraph.builder()
                         .optName("main")
@@ -56,7 +28,9 @@ final class OnnxTestModels {
                                 OnnxValueInfo.tensor(
                                         "x",
                                         OnnxDataType.FLOAT,
-                                        List.of(OnnxDimension.symbolic("batch"), OnnxDimension.of(4))))
+                                        List.of(
+                                                OnnxDimension.symbolic("batch"),
+                                                OnnxDimension.of(4))))
                         .addInitializer(OnnxTensor.of("W", new float[16], 4, 4))
                         .addInitializer(OnnxTensor.of("B", new long[] {1, 2, 3, 4}, 4))
                         .addInitializer(bool("cond", true))
@@ -71,15 +45,19 @@ final class OnnxTestModels {
                                 node("If", "if")
                                         .addInput("cond")
                                         .addOutput("z")
-                                        .addAttribute(OnnxAttribute.ofGraph("then_branch", thenBranch))
-                                        .addAttribute(OnnxAttribute.ofGraph("else_branch", elseBranch))
+                                        .addAttribute(
+                                                OnnxAttribute.ofGraph("then_branch", thenBranch))
+                                        .addAttribute(
+                                                OnnxAttribute.ofGraph("else_branch", elseBranch))
                                         .build())
                         .addNode(custom)
                         .addOutput(
                                 OnnxValueInfo.of(
                                         "out",
                                         OnnxDataType.FLOAT,
-                                        List.of(OnnxDimension.symbolic("batch"), OnnxDimension.unknown()),
+                                        List.of(
+                                                OnnxDimension.symbolic("batch"),
+                                                OnnxDimension.unknown()),
                                         "result"))
                         .addValueInfo(OnnxValueInfo.of("h", OnnxDataType.UNDEFINED, null, ""))
                         .addValueInfo(OnnxValueInfo.tensor("a", OnnxDataType.FLOAT, 2, 4))
@@ -96,6 +74,38 @@ final class OnnxTestModels {
                 .optDocString("a sample")
                 .addMetadataProp("author", "tests")
                 .addMetadataProp("license", "none")
+                .build();
+    }
+
+    /** A subgraph of one node that reads {@code a} from its enclosing graph. */
+    private static OnnxGraph branch(String name, String opType, String output) {
+        return OnnxGraph.builder()
+                .optName(name)
+                .addNode(node(opType, name + "_node").addInput("a").addOutput(output).build())
+                .addOutput(OnnxValueInfo.tensor(output, OnnxDataType.FLOAT, 2, 4))
+                .build();
+    }
+
+    /** A node of a custom domain with an attribute of every supported type. */
+    private static OnnxNode customNode(OnnxGraph subgraph) {
+        List<OnnxTensor> tensors =
+                List.of(
+                        OnnxTensor.of("x", new long[] {5}),
+                        OnnxTensor.of("y", new float[] {1, 2}, 1, 2));
+        return node("Custom", "custom")
+                .optDomain("com.example")
+                .optDocString("every attribute type")
+                .addInput("z", "", "B")
+                .addOutput("out", "")
+                .addAttribute(OnnxAttribute.ofFloat("f", 0.5f))
+                .addAttribute(OnnxAttribute.ofInt("i", -7))
+                .addAttribute(OnnxAttribute.ofString("s", "héllo"))
+                .addAttribute(OnnxAttribute.ofTensor("t", OnnxTensor.of("", new int[] {1, -2}, 2)))
+                .addAttribute(OnnxAttribute.ofFloats("floats", 1f, -2.5f, Float.NaN))
+                .addAttribute(OnnxAttribute.ofInts("ints", 0, Long.MIN_VALUE, Long.MAX_VALUE))
+                .addAttribute(OnnxAttribute.ofStrings("strings", List.of("a", "", "ü")))
+                .addAttribute(OnnxAttribute.ofTensors("tensors", tensors))
+                .addAttribute(OnnxAttribute.ofGraphs("graphs", List.of(subgraph)))
                 .build();
     }
 
