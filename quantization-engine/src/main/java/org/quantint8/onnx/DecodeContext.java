@@ -25,7 +25,11 @@ final class DecodeContext {
         this.source = source;
     }
 
-    /** Returns the name of the file or stream. */
+    /**
+     * Returns the name of the file or stream.
+     *
+     * @return the name of the file or stream
+     */
     String source() {
         return source;
     }

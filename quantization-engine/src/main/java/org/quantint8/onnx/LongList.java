@@ -22,17 +22,29 @@ final class LongList {
         values[size++] = value;
     }
 
-    /** Returns the number of values. */
+    /**
+     * Returns the number of values.
+     *
+     * @return the number of values
+     */
     int size() {
         return size;
     }
 
-    /** Returns the value at an index. */
+    /**
+     * Returns the value at an index.
+     *
+     * @return the value at an index
+     */
     long get(int index) {
         return values[index];
     }
 
-    /** Returns a copy of the values. */
+    /**
+     * Returns a copy of the values.
+     *
+     * @return a copy of the values
+     */
     long[] toArray() {
         return Arrays.copyOf(values, size);
     }

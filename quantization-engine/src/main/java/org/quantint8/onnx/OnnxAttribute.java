@@ -186,64 +186,122 @@ public final class OnnxAttribute {
         return new OnnxAttribute(name, Type.GRAPHS, List.copyOf(values));
     }
 
-    /** Returns the attribute name. */
+    /**
+     * Returns the attribute name.
+     *
+     * @return the attribute name
+     */
     public String getName() {
         return name;
     }
 
-    /** Returns the kind of value. */
+    /**
+     * Returns the kind of value.
+     *
+     * @return the kind of value
+     */
     public Type getType() {
         return type;
     }
 
-    /** Returns the value of a {@link Type#FLOAT} attribute. */
+    /**
+     * Returns the value of a {@link Type#FLOAT} attribute.
+     *
+     * @return the value of a {@link Type#FLOAT} attribute
+     * @throws IllegalStateException if the attribute is of another type
+     */
     public float getFloat() {
         return (Float) value(Type.FLOAT);
     }
 
-    /** Returns the value of an {@link Type#INT} attribute. */
+    /**
+     * Returns the value of an {@link Type#INT} attribute.
+     *
+     * @return the value of an {@link Type#INT} attribute
+     * @throws IllegalStateException if the attribute is of another type
+     */
     public long getInt() {
         return (Long) value(Type.INT);
     }
 
-    /** Returns the value of a {@link Type#STRING} attribute. */
+    /**
+     * Returns the value of a {@link Type#STRING} attribute.
+     *
+     * @return the value of a {@link Type#STRING} attribute
+     * @throws IllegalStateException if the attribute is of another type
+     */
     public String getString() {
         return (String) value(Type.STRING);
     }
 
-    /** Returns the value of a {@link Type#TENSOR} attribute. */
+    /**
+     * Returns the value of a {@link Type#TENSOR} attribute.
+     *
+     * @return the value of a {@link Type#TENSOR} attribute
+     * @throws IllegalStateException if the attribute is of another type
+     */
     public OnnxTensor getTensor() {
         return (OnnxTensor) value(Type.TENSOR);
     }
 
-    /** Returns the value of a {@link Type#GRAPH} attribute. */
+    /**
+     * Returns the value of a {@link Type#GRAPH} attribute.
+     *
+     * @return the value of a {@link Type#GRAPH} attribute
+     * @throws IllegalStateException if the attribute is of another type
+     */
     public OnnxGraph getGraph() {
         return (OnnxGraph) value(Type.GRAPH);
     }
 
-    /** Returns a copy of the values of a {@link Type#FLOATS} attribute. */
+    /**
+     * Returns a copy of the values of a {@link Type#FLOATS} attribute.
+     *
+     * @return a copy of the values of a {@link Type#FLOATS} attribute
+     * @throws IllegalStateException if the attribute is of another type
+     */
     public float[] getFloats() {
         return ((float[]) value(Type.FLOATS)).clone();
     }
 
-    /** Returns a copy of the values of an {@link Type#INTS} attribute. */
+    /**
+     * Returns a copy of the values of an {@link Type#INTS} attribute.
+     *
+     * @return a copy of the values of an {@link Type#INTS} attribute
+     * @throws IllegalStateException if the attribute is of another type
+     */
     public long[] getInts() {
         return ((long[]) value(Type.INTS)).clone();
     }
 
-    /** Returns the values of a {@link Type#STRINGS} attribute, unmodifiable. */
+    /**
+     * Returns the values of a {@link Type#STRINGS} attribute, unmodifiable.
+     *
+     * @return the values of a {@link Type#STRINGS} attribute, unmodifiable
+     * @throws IllegalStateException if the attribute is of another type
+     */
     @SuppressWarnings("unchecked")
     public List<String> getStrings() {
         return (List<String>) value(Type.STRINGS);
     }
 
-    /** Returns the values of a {@link Type#TENSORS} attribute, unmodifiable. */
+    /**
+     * Returns the values of a {@link Type#TENSORS} attribute, unmodifiable.
+     *
+     * @return the values of a {@link Type#TENSORS} attribute, unmodifiable
+     * @throws IllegalStateException if the attribute is of another type
+     */
     @SuppressWarnings("unchecked")
     public List<OnnxTensor> getTensors() {
         return (List<OnnxTensor>) value(Type.TENSORS);
     }
 
-    /** Returns the values of a {@link Type#GRAPHS} attribute, unmodifiable. */
+    /**
+     * Returns the values of a {@link Type#GRAPHS} attribute, unmodifiable.
+     *
+     * @return the values of a {@link Type#GRAPHS} attribute, unmodifiable
+     * @throws IllegalStateException if the attribute is of another type
+     */
     @SuppressWarnings("unchecked")
     public List<OnnxGraph> getGraphs() {
         return (List<OnnxGraph>) value(Type.GRAPHS);

@@ -42,27 +42,47 @@ public final class OnnxGraph {
         return new Builder();
     }
 
-    /** Returns the graph name; empty if none. */
+    /**
+     * Returns the graph name; empty if none.
+     *
+     * @return the graph name; empty if none
+     */
     public String getName() {
         return name;
     }
 
-    /** Returns the nodes in execution order, unmodifiable. */
+    /**
+     * Returns the nodes in execution order, unmodifiable.
+     *
+     * @return the nodes in execution order, unmodifiable
+     */
     public List<OnnxNode> getNodes() {
         return nodes;
     }
 
-    /** Returns the declared inputs, in order, unmodifiable. */
+    /**
+     * Returns the declared inputs, in order, unmodifiable.
+     *
+     * @return the declared inputs, in order, unmodifiable
+     */
     public List<OnnxValueInfo> getInputs() {
         return inputs;
     }
 
-    /** Returns the declared outputs, in order, unmodifiable. */
+    /**
+     * Returns the declared outputs, in order, unmodifiable.
+     *
+     * @return the declared outputs, in order, unmodifiable
+     */
     public List<OnnxValueInfo> getOutputs() {
         return outputs;
     }
 
-    /** Returns the initializers by name, in file order, unmodifiable. */
+    /**
+     * Returns the initializers by name, in file order, unmodifiable.
+     *
+     * @return the initializers by name, in file order, unmodifiable
+     */
     public Map<String, OnnxTensor> getInitializers() {
         return initializers;
     }
@@ -77,12 +97,20 @@ public final class OnnxGraph {
         return initializers.get(tensorName);
     }
 
-    /** Returns the type annotations of intermediate values, unmodifiable. */
+    /**
+     * Returns the type annotations of intermediate values, unmodifiable.
+     *
+     * @return the type annotations of intermediate values, unmodifiable
+     */
     public List<OnnxValueInfo> getValueInfos() {
         return valueInfos;
     }
 
-    /** Returns the documentation string; empty if none. */
+    /**
+     * Returns the documentation string; empty if none.
+     *
+     * @return the documentation string; empty if none
+     */
     public String getDocString() {
         return docString;
     }

@@ -50,12 +50,20 @@ public final class OnnxModel {
         return new Builder();
     }
 
-    /** Returns the version of the ONNX format the model follows. */
+    /**
+     * Returns the version of the ONNX format the model follows.
+     *
+     * @return the version of the ONNX format the model follows
+     */
     public long getIrVersion() {
         return irVersion;
     }
 
-    /** Returns the imported operator sets, unmodifiable. */
+    /**
+     * Returns the imported operator sets, unmodifiable.
+     *
+     * @return the imported operator sets, unmodifiable
+     */
     public List<OnnxOpsetImport> getOpsetImports() {
         return opsetImports;
     }
@@ -85,37 +93,65 @@ public final class OnnxModel {
         return getOpsetVersion("");
     }
 
-    /** Returns the name of the tool that produced the model; empty if unknown. */
+    /**
+     * Returns the name of the tool that produced the model; empty if unknown.
+     *
+     * @return the name of the tool that produced the model; empty if unknown
+     */
     public String getProducerName() {
         return producerName;
     }
 
-    /** Returns the version of the producing tool; empty if unknown. */
+    /**
+     * Returns the version of the producing tool; empty if unknown.
+     *
+     * @return the version of the producing tool; empty if unknown
+     */
     public String getProducerVersion() {
         return producerVersion;
     }
 
-    /** Returns the model's namespace, in reverse-DNS form; empty if none. */
+    /**
+     * Returns the model's namespace, in reverse-DNS form; empty if none.
+     *
+     * @return the model's namespace, in reverse-DNS form; empty if none
+     */
     public String getDomain() {
         return domain;
     }
 
-    /** Returns the model's own version number; 0 if none. */
+    /**
+     * Returns the model's own version number; 0 if none.
+     *
+     * @return the model's own version number; 0 if none
+     */
     public long getModelVersion() {
         return modelVersion;
     }
 
-    /** Returns the documentation string; empty if none. */
+    /**
+     * Returns the documentation string; empty if none.
+     *
+     * @return the documentation string; empty if none
+     */
     public String getDocString() {
         return docString;
     }
 
-    /** Returns the main graph. */
+    /**
+     * Returns the main graph.
+     *
+     * @return the main graph
+     */
     public OnnxGraph getGraph() {
         return graph;
     }
 
-    /** Returns the free-form metadata, in file order, unmodifiable. */
+    /**
+     * Returns the free-form metadata, in file order, unmodifiable.
+     *
+     * @return the free-form metadata, in file order, unmodifiable
+     */
     public Map<String, String> getMetadataProps() {
         return metadataProps;
     }

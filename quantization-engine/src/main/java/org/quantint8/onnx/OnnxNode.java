@@ -42,37 +42,65 @@ public final class OnnxNode {
         return new Builder();
     }
 
-    /** Returns the operator type, such as {@code Conv}. */
+    /**
+     * Returns the operator type, such as {@code Conv}.
+     *
+     * @return the operator type, such as {@code Conv}
+     */
     public String getOpType() {
         return opType;
     }
 
-    /** Returns the operator domain; empty for the default ONNX domain. */
+    /**
+     * Returns the operator domain; empty for the default ONNX domain.
+     *
+     * @return the operator domain; empty for the default ONNX domain
+     */
     public String getDomain() {
         return domain;
     }
 
-    /** Returns the node name; empty if the node has none. */
+    /**
+     * Returns the node name; empty if the node has none.
+     *
+     * @return the node name; empty if the node has none
+     */
     public String getName() {
         return name;
     }
 
-    /** Returns the names of the values read, in argument order, unmodifiable. */
+    /**
+     * Returns the names of the values read, in argument order, unmodifiable.
+     *
+     * @return the names of the values read, in argument order, unmodifiable
+     */
     public List<String> getInputs() {
         return inputs;
     }
 
-    /** Returns the names of the values written, in result order, unmodifiable. */
+    /**
+     * Returns the names of the values written, in result order, unmodifiable.
+     *
+     * @return the names of the values written, in result order, unmodifiable
+     */
     public List<String> getOutputs() {
         return outputs;
     }
 
-    /** Returns the attributes by name, in file order, unmodifiable. */
+    /**
+     * Returns the attributes by name, in file order, unmodifiable.
+     *
+     * @return the attributes by name, in file order, unmodifiable
+     */
     public Map<String, OnnxAttribute> getAttributes() {
         return attributes;
     }
 
-    /** Returns the documentation string; empty if none. */
+    /**
+     * Returns the documentation string; empty if none.
+     *
+     * @return the documentation string; empty if none
+     */
     public String getDocString() {
         return docString;
     }

@@ -126,32 +126,56 @@ public final class OnnxTensor {
         return count;
     }
 
-    /** Returns the name; empty for unnamed attribute values. */
+    /**
+     * Returns the name; empty for unnamed attribute values.
+     *
+     * @return the name; empty for unnamed attribute values
+     */
     public String getName() {
         return name;
     }
 
-    /** Returns the element type. */
+    /**
+     * Returns the element type.
+     *
+     * @return the element type
+     */
     public OnnxDataType getDataType() {
         return dataType;
     }
 
-    /** Returns a copy of the dimensions; empty for a scalar. */
+    /**
+     * Returns a copy of the dimensions; empty for a scalar.
+     *
+     * @return a copy of the dimensions; empty for a scalar
+     */
     public long[] getDims() {
         return dims.clone();
     }
 
-    /** Returns the shape as a DJL {@link Shape}. */
+    /**
+     * Returns the shape as a DJL {@link Shape}.
+     *
+     * @return the shape as a DJL {@link Shape}
+     */
     public Shape getShape() {
         return new Shape(dims);
     }
 
-    /** Returns the number of elements. */
+    /**
+     * Returns the number of elements.
+     *
+     * @return the number of elements
+     */
     public long getElementCount() {
         return elementCount(dims);
     }
 
-    /** Returns the documentation string; empty if none. */
+    /**
+     * Returns the documentation string; empty if none.
+     *
+     * @return the documentation string; empty if none
+     */
     public String getDocString() {
         return docString;
     }

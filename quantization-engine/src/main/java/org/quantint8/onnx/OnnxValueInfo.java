@@ -69,17 +69,29 @@ public final class OnnxValueInfo {
         return new OnnxValueInfo(name, elemType, shape, docString);
     }
 
-    /** Returns the value name. */
+    /**
+     * Returns the value name.
+     *
+     * @return the value name
+     */
     public String getName() {
         return name;
     }
 
-    /** Returns the element type; {@link OnnxDataType#UNDEFINED} if not a known tensor type. */
+    /**
+     * Returns the element type; {@link OnnxDataType#UNDEFINED} if not a known tensor type.
+     *
+     * @return the element type; {@link OnnxDataType#UNDEFINED} if not a known tensor type
+     */
     public OnnxDataType getElemType() {
         return elemType;
     }
 
-    /** Tells whether the rank, and so {@link #getShape()}, is known. */
+    /**
+     * Tells whether the rank, and so {@link #getShape()}, is known.
+     *
+     * @return {@code true} if the value has a declared shape
+     */
     public boolean hasShape() {
         return shape != null;
     }
@@ -97,7 +109,11 @@ public final class OnnxValueInfo {
         return shape;
     }
 
-    /** Returns the documentation string; empty if none. */
+    /**
+     * Returns the documentation string; empty if none.
+     *
+     * @return the documentation string; empty if none
+     */
     public String getDocString() {
         return docString;
     }

@@ -69,12 +69,20 @@ final class ProtoReader {
         this.limit = buffer.limit();
     }
 
-    /** Returns the context shared with the decoders. */
+    /**
+     * Returns the context shared with the decoders.
+     *
+     * @return the context shared with the decoders
+     */
     DecodeContext context() {
         return context;
     }
 
-    /** Returns the offset of the next byte to read. */
+    /**
+     * Returns the offset of the next byte to read.
+     *
+     * @return the offset of the next byte to read
+     */
     int position() {
         return position;
     }
@@ -99,17 +107,29 @@ final class ProtoReader {
         return (int) tag;
     }
 
-    /** Returns the field number of a tag. */
+    /**
+     * Returns the field number of a tag.
+     *
+     * @return the field number of a tag
+     */
     static int fieldNumber(int tag) {
         return tag >>> 3;
     }
 
-    /** Returns the wire type of a tag. */
+    /**
+     * Returns the wire type of a tag.
+     *
+     * @return the wire type of a tag
+     */
     static int wireType(int tag) {
         return tag & 7;
     }
 
-    /** Returns a tag built from a field number and a wire type. */
+    /**
+     * Returns a tag built from a field number and a wire type.
+     *
+     * @return a tag built from a field number and a wire type
+     */
     static int tag(int fieldNumber, int wireType) {
         return fieldNumber << 3 | wireType;
     }

@@ -25,7 +25,11 @@ final class ProtoWriter {
     private int scratchSize;
     private long flushedSize;
 
-    /** Returns the number of bytes written so far. */
+    /**
+     * Returns the number of bytes written so far.
+     *
+     * @return the number of bytes written so far
+     */
     long size() {
         return flushedSize + scratchSize;
     }
