@@ -86,7 +86,7 @@ public class OnnxExternalDataTest {
         writeModel("../outside.bin", null, null, OnnxDataType.FLOAT, 4);
         assertRejected(
                 "initializer #0: tensor 't': external data location '../outside.bin' is outside the"
-                    + " model's folder");
+                        + " model's folder");
         writeModel(root.resolve("outside.bin").toString(), null, null, OnnxDataType.FLOAT, 4);
         assertRejected("is absolute");
         Files.createSymbolicLink(modelFolder.resolve("link.bin"), root.resolve("outside.bin"));

@@ -39,7 +39,7 @@ public class OnnxMalformedModelTest {
         assertRejected(
                 model.toByteArray(),
                 "test.onnx: field 'ir_version' has wire type length-delimited, expected varint (at"
-                    + " byte 0)");
+                        + " byte 0)");
 
         ProtoWriter nodeProto = new ProtoWriter();
         nodeProto.writeVarintField(OnnxFields.Node.OP_TYPE, 3);
@@ -54,7 +54,7 @@ public class OnnxMalformedModelTest {
         assertRejected(
                 overflow,
                 "tensor 't': Shape [4611686018427387904, 4611686018427387904] has more than 2^63"
-                    + " elements");
+                        + " elements");
         ProtoWriter negative = tensorHeader(OnnxDataType.FLOAT, 2, -1);
         assertRejected(negative, "Dimension -1 of shape [2, -1] is negative");
         ProtoWriter tooBig = tensorHeader(OnnxDataType.FLOAT, 1_000_000_000L);

@@ -219,6 +219,48 @@ public class OnnxRoundTripTest {
     }
 
     @Test
+    public void packedAttributeListsDecodeLikeTheUnpackedOnesTheWriterEmits()
+            throws OnnxFormatException {
+        ProtoWriter floats = new ProtoWriter();
+        floats.writeFixed32(Float.floatToRawIntBits(0.25f));
+        floats.writeFixed32(Float.floatToRawIntBits(-1f));
+        ProtoWriter ints = new ProtoWriter();
+        ints.writeVarint(-3);
+        ints.writeVarint(300);
+        OnnxNode node =
+                decodeNodeWithAttributes(
+                        attribute(
+                                "fs",
+                                OnnxAttribute.Type.FLOATS,
+                                OnnxFields.Attribute.FLOATS,
+                                floats),
+                        attribute("is", OnnxAttribute.Type.INTS, OnnxFields.Attribute.INTS, ints));
+        assertEquals(node.getFloats("fs", null), new float[] {0.25f, -1f});
+        assertEquals(node.getInts("is", null), new long[] {-3, 300});
+    }
+
+    private static ProtoWriter attribute(
+            String name, OnnxAttribute.Type type, int field, ProtoWriter packedValues) {
+        ProtoWriter attribute = new ProtoWriter();
+        attribute.writeStringField(OnnxFields.Attribute.NAME, name);
+        attribute.writeMessageField(field, packedValues);
+        attribute.writeVarintField(OnnxFields.Attribute.TYPE, type.getCode());
+        return attribute;
+    }
+
+    private static OnnxNode decodeNodeWithAttributes(ProtoWriter... attributes)
+            throws OnnxFormatException {
+        ProtoWriter node = new ProtoWriter();
+        node.writeStringField(OnnxFields.Node.OP_TYPE, "Op");
+        for (ProtoWriter attribute : attributes) {
+            node.writeMessageField(OnnxFields.Node.ATTRIBUTE, attribute);
+        }
+        ProtoWriter graph = new ProtoWriter();
+        graph.writeMessageField(OnnxFields.Graph.NODE, node);
+        return decode(OnnxTestModels.modelWithGraph(graph)).getGraph().getNodes().get(0);
+    }
+
+    @Test
     public void doubleDataAndUnknownFieldsOfEveryWireTypeAreHandled() throws OnnxFormatException {
         ProtoWriter tensor = tensorHeader(OnnxDataType.DOUBLE, 2);
         tensor.writeVarintField(1000, 5); // unknown fields: varint, fixed64, bytes, fixed32, group
