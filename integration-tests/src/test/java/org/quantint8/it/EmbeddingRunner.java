@@ -1,0 +1,112 @@
+package org.quantint8.it;
+
+import ai.djl.huggingface.tokenizers.Encoding;
+import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+
+import java.io.IOException;
+import java.nio.LongBuffer;
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * Mean-pooled sentence embeddings from a BERT-family ONNX model run by ONNX Runtime, one sentence
+ * at a time (batch 1, no padding), the reference every QuantInt8 figure is compared with.
+ */
+public final class EmbeddingRunner implements AutoCloseable {
+
+    private final HuggingFaceTokenizer tokenizer;
+    private final OrtSession session;
+
+    /**
+     * Opens a model.
+     *
+     * @param modelFile the .onnx file
+     * @param tokenizerFile the tokenizer.json file
+     * @throws IOException if the tokenizer cannot be read
+     * @throws OrtException if ONNX Runtime rejects the model
+     */
+    public EmbeddingRunner(Path modelFile, Path tokenizerFile) throws IOException, OrtException {
+        this(modelFile.toString(), null, tokenizerFile);
+    }
+
+    /**
+     * Opens a model held in memory.
+     *
+     * @param modelBytes the serialized model
+     * @param tokenizerFile the tokenizer.json file
+     * @throws IOException if the tokenizer cannot be read
+     * @throws OrtException if ONNX Runtime rejects the model
+     */
+    public EmbeddingRunner(byte[] modelBytes, Path tokenizerFile) throws IOException, OrtException {
+        this(null, modelBytes, tokenizerFile);
+    }
+
+    private EmbeddingRunner(String file, byte[] bytes, Path tokenizerFile)
+            throws IOException, OrtException {
+        tokenizer = HuggingFaceTokenizer.newInstance(tokenizerFile, Map.of("maxLength", "512"));
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        OrtSession.SessionOptions options = new OrtSession.SessionOptions();
+        options.setIntraOpNumThreads(1);
+        session = file != null ? env.createSession(file, options) : env.createSession(bytes, options);
+    }
+
+    /**
+     * Returns the mean of the last hidden state over the sentence's tokens.
+     *
+     * @param sentence the text
+     * @return the embedding
+     * @throws OrtException if the run fails
+     */
+    public float[] embed(String sentence) throws OrtException {
+        Encoding encoding = tokenizer.encode(sentence);
+        long[] ids = encoding.getIds();
+        long[] shape = {1, ids.length};
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        try (OnnxTensor inputIds = OnnxTensor.createTensor(env, LongBuffer.wrap(ids), shape);
+                OnnxTensor mask = OnnxTensor.createTensor(
+                        env, LongBuffer.wrap(encoding.getAttentionMask()), shape);
+                OnnxTensor types = OnnxTensor.createTensor(
+                        env, LongBuffer.wrap(encoding.getTypeIds()), shape);
+                OrtSession.Result result = session.run(Map.of(
+                        "input_ids", inputIds, "attention_mask", mask, "token_type_ids", types))) {
+            float[][][] hidden = (float[][][]) result.get(0).getValue();
+            float[] mean = new float[hidden[0][0].length];
+            for (float[] token : hidden[0]) {
+                for (int d = 0; d < mean.length; d++) {
+                    mean[d] += token[d] / hidden[0].length;
+                }
+            }
+            return mean;
+        }
+    }
+
+    /**
+     * Returns the cosine similarity of two vectors.
+     *
+     * @param a a vector
+     * @param b a vector of the same length
+     * @return the cosine
+     */
+    public static double cosine(float[] a, float[] b) {
+        double dot = 0;
+        double na = 0;
+        double nb = 0;
+        for (int i = 0; i < a.length; i++) {
+            dot += (double) a[i] * b[i];
+            na += (double) a[i] * a[i];
+            nb += (double) b[i] * b[i];
+        }
+        return dot / Math.sqrt(na * nb);
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public void close() throws OrtException {
+        session.close();
+        tokenizer.close();
+    }
+}

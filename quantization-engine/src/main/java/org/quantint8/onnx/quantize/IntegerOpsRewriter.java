@@ -1,0 +1,166 @@
+package org.quantint8.onnx.quantize;
+
+import org.quantint8.ndarray.QuantizationParameters;
+import org.quantint8.onnx.OnnxAttribute;
+import org.quantint8.onnx.OnnxDataType;
+import org.quantint8.onnx.OnnxGraph;
+import org.quantint8.onnx.OnnxNode;
+import org.quantint8.onnx.OnnxTensor;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.Set;
+
+/**
+ * Replaces a quantizable node by its integer-operator form, which every ONNX runtime (opset 10 and
+ * later) runs:
+ *
+ * <pre>
+ *   X -> DynamicQuantizeLinear | QuantizeLinear(xScale, xZero) -> Xq
+ *   MatMulInteger(Xq, Wq, xZero[, wZero]) | ConvInteger(...)   -> INT32 accumulator
+ *   Cast(FLOAT) -> Mul(xScale * wScale[c]) [-> Add(bias)]     -> Y
+ * </pre>
+ *
+ * Per-channel weight scales ride in the final {@code Mul}, so the form needs no per-axis {@code
+ * DequantizeLinear} (opset 13) and suits models exported at opset 11 such as the BERT family.
+ */
+final class IntegerOpsRewriter {
+
+    private static final String[] CONV_ATTRIBUTES = {
+        "auto_pad", "dilations", "group", "kernel_shape", "pads", "strides"
+    };
+
+    private final OnnxGraph source;
+    private final OnnxGraph.Builder graph;
+    private final Set<String> usedNames;
+
+    IntegerOpsRewriter(OnnxGraph source, OnnxGraph.Builder graph, Set<String> usedNames) {
+        this.source = source;
+        this.graph = graph;
+        this.usedNames = usedNames;
+    }
+
+    /**
+     * Emits the integer form of a site.
+     *
+     * @param site the site
+     * @param weight its quantized weight
+     * @param activation static activation parameters, or null for dynamic quantization
+     */
+    void rewrite(QuantizableSite site, QuantizedWeight weight, QuantizationParameters activation) {
+        String p = uniquePrefix(site.layerName());
+        String input = site.node().getInputs().get(0);
+        String xq = p + "x_quantized";
+        String xZero = p + "x_zero_point";
+        String xScale = p + "x_scale";
+        if (activation == null) {
+            add(node("DynamicQuantizeLinear", p).addInput(input).addOutput(xq, xScale, xZero));
+        } else {
+            graph.addInitializer(scalar(xScale, activation.getScale(0)));
+            graph.addInitializer(zeroPoint(xZero, activation));
+            add(node("QuantizeLinear", p).addInput(input, xScale, xZero).addOutput(xq));
+        }
+        boolean conv = site.kind() == QuantizableSite.Kind.CONV;
+        // ONNX Runtime's ConvInteger reads UINT8 weights only: symmetric INT8 codes shifted by
+        // +128 with zero point 128 are the same arithmetic.
+        QuantizedWeight stored = conv && weight.symmetric() ? weight.shiftedToUint8() : weight;
+        graph.addInitializer(stored.codes());
+        OnnxNode.Builder integer = node(conv ? "ConvInteger" : "MatMulInteger", p)
+                .addInput(xq, stored.codes().getName(), xZero)
+                .addOutput(p + "accumulator");
+        if (!stored.symmetric()) {
+            String wZero = p + "w_zero_point";
+            graph.addInitializer(weightZeroPoints(wZero, stored));
+            integer.addInput(wZero);
+        }
+        if (conv) {
+            for (String name : CONV_ATTRIBUTES) {
+                OnnxAttribute a = site.node().getAttributes().get(name);
+                if (a != null) {
+                    integer.addAttribute(a);
+                }
+            }
+        }
+        add(integer);
+        add(node("Cast", p).addInput(p + "accumulator").addOutput(p + "accumulator_float")
+                .addAttribute(OnnxAttribute.ofInt("to", OnnxDataType.FLOAT.getCode())));
+        String scale = scaleInput(p, weight, activation, conv, xScale);
+        String output = site.node().getOutputs().get(0);
+        String scaled = site.bias() == null ? output : p + "scaled";
+        add(node("Mul", p).addInput(p + "accumulator_float", scale).addOutput(scaled));
+        if (site.bias() != null) {
+            String bias = site.bias();
+            if (conv) {
+                // Conv's bias is [OC]; broadcasting over NCHW needs [1, OC, 1, 1].
+                float[] b = source.getInitializer(bias).toFloatArray();
+                bias = p + "bias";
+                graph.addInitializer(OnnxTensor.of(bias, b, 1, b.length, 1, 1));
+            }
+            add(node("Add", p).addInput(scaled, bias).addOutput(output));
+        }
+    }
+
+    /** The product xScale * wScale[c], as a constant (static) or a Mul node (dynamic). */
+    private String scaleInput(String p, QuantizedWeight weight, QuantizationParameters activation,
+            boolean conv, String xScale) {
+        float[] scales = weight.scales();
+        if (activation != null) {
+            for (int i = 0; i < scales.length; i++) {
+                scales[i] *= activation.getScale(0);
+            }
+        }
+        String name = p + (activation == null ? "w_scale" : "scale");
+        long[] dims = conv ? new long[] {1, scales.length, 1, 1} : new long[] {scales.length};
+        graph.addInitializer(OnnxTensor.of(name, scales, dims));
+        if (activation != null) {
+            return name;
+        }
+        add(node("Mul", p + "scale").addInput(xScale, name).addOutput(p + "scale"));
+        return p + "scale";
+    }
+
+    /** Starts a node named after its role: the prefix plus the op type, or a given name. */
+    private OnnxNode.Builder node(String opType, String prefixOrName) {
+        String name = prefixOrName.endsWith("/") ? prefixOrName + opType : prefixOrName;
+        return OnnxNode.builder().setOpType(opType).optName(name);
+    }
+
+    private void add(OnnxNode.Builder node) {
+        graph.addNode(node.build());
+    }
+
+    private String uniquePrefix(String layer) {
+        String base = layer + "/int8/";
+        String prefix = base;
+        for (int i = 1; usedNames.contains(prefix); i++) {
+            prefix = layer + "/int8_" + i + "/";
+        }
+        usedNames.add(prefix);
+        return prefix;
+    }
+
+    private static OnnxTensor scalar(String name, float value) {
+        return OnnxTensor.of(name, new float[] {value});
+    }
+
+    private static OnnxTensor zeroPoint(String name, QuantizationParameters p) {
+        OnnxDataType type = p.getQuantMin() < 0 ? OnnxDataType.INT8 : OnnxDataType.UINT8;
+        ByteBuffer data = ByteBuffer.allocate(1).put(0, (byte) p.getZeroPoint(0));
+        return OnnxTensor.of(name, type, data);
+    }
+
+    private static OnnxTensor weightZeroPoints(String name, QuantizedWeight weight) {
+        int[] zeros = weight.parameters().getZeroPoints();
+        if (java.util.Arrays.stream(zeros).distinct().count() == 1) {
+            zeros = new int[] {zeros[0]}; // one scalar serves every channel, and every runtime
+        }
+        ByteBuffer data = ByteBuffer.allocate(zeros.length).order(ByteOrder.LITTLE_ENDIAN);
+        for (int z : zeros) {
+            data.put((byte) z);
+        }
+        OnnxDataType type = weight.codes().getDataType();
+        return zeros.length == 1
+                ? OnnxTensor.of(name, type, data.flip())
+                : OnnxTensor.of(name, type, data.flip(), zeros.length);
+    }
+}

@@ -1,0 +1,213 @@
+package org.quantint8.onnx.quantize;
+
+import org.quantint8.calibration.LayerReport;
+import org.quantint8.calibration.QuantizationConfig;
+import org.quantint8.calibration.QuantizationMode;
+import org.quantint8.calibration.QuantizationReport;
+import org.quantint8.ndarray.QuantizationParameters;
+import org.quantint8.onnx.OnnxGraph;
+import org.quantint8.onnx.OnnxModel;
+import org.quantint8.onnx.OnnxNode;
+import org.quantint8.onnx.OnnxOpsetImport;
+import org.quantint8.onnx.OnnxTensor;
+import org.quantint8.onnx.OnnxValueInfo;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Post-training quantization of an ONNX model: every {@link QuantizableSite} the configuration
+ * accepts gets INT8 weights (per output channel by default) and runs as an integer operator, with
+ * activations quantized per call (dynamic) or with calibrated parameters (static).
+ *
+ * <pre>{@code
+ * QuantizedOnnxModel q = OnnxQuantizer.builder()
+ *         .optConfig(QuantizationConfig.builder().optMode(QuantizationMode.DYNAMIC).build())
+ *         .build()
+ *         .quantize(model);
+ * }</pre>
+ */
+public final class OnnxQuantizer {
+
+    private final QuantizationConfig config;
+    private final Map<String, QuantizationParameters> activations;
+
+    private OnnxQuantizer(Builder builder) {
+        this.config = builder.config;
+        this.activations = Map.copyOf(builder.activations);
+    }
+
+    /**
+     * Returns a builder.
+     *
+     * @return a builder
+     */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * Quantizes a model.
+     *
+     * @param model the FP32 model
+     * @return the quantized model and its report
+     * @throws IllegalArgumentException if static mode lacks the parameters of a site's input, or
+     *     the model's opset is too old for the integer operators
+     */
+    public QuantizedOnnxModel quantize(OnnxModel model) {
+        OnnxGraph source = model.getGraph();
+        long opset = model.getDefaultOpsetVersion().orElse(1);
+        boolean dynamic = config.getMode() == QuantizationMode.DYNAMIC;
+        long needed = dynamic ? 11 : 10;
+        if (opset < needed) {
+            throw new IllegalArgumentException(
+                    "Quantization needs opset " + needed + " or later, the model has " + opset);
+        }
+        List<String> unsupported = new ArrayList<>();
+        Map<OnnxNode, QuantizableSite> sites = new HashMap<>();
+        for (QuantizableSite site : QuantizableSite.find(source, unsupported)) {
+            sites.put(site.node(), site);
+        }
+        OnnxGraph.Builder graph = OnnxGraph.builder().optName(source.getName())
+                .optDocString(source.getDocString());
+        IntegerOpsRewriter rewriter = new IntegerOpsRewriter(source, graph, valueNames(source));
+        List<LayerReport> reports = new ArrayList<>();
+        Set<String> replacedWeights = new HashSet<>();
+        for (OnnxNode node : source.getNodes()) {
+            QuantizableSite site = sites.get(node);
+            if (site == null) {
+                graph.addNode(node);
+                continue;
+            }
+            long elements = OnnxTensor.elementCount(site.weight().getDims());
+            if (!config.getLayerFilter().accepts(site.layerName(), node.getOpType())) {
+                graph.addNode(node);
+                reports.add(new LayerReport(site.layerName(), node.getOpType(), false,
+                        "excluded by the configuration", "", null, null, Double.NaN,
+                        Double.NaN, elements));
+                continue;
+            }
+            QuantizationParameters activation = dynamic ? null : activationOf(site);
+            QuantizedWeight weight = QuantizedWeight.of(site, config);
+            rewriter.rewrite(site, weight, activation);
+            replacedWeights.add(site.weight().getName());
+            reports.add(new LayerReport(site.layerName(), node.getOpType(), true,
+                    dynamic ? "dynamic" : "static", dynamic ? "per-call min-max" : "calibrated",
+                    weight.parameters(), activation, weight.sqnrDb(), Double.NaN, elements));
+        }
+        copyValues(source, graph, stillUsed(source, sites, replacedWeights));
+        OnnxModel.Builder out = OnnxModel.builder().setGraph(graph.build())
+                .optIrVersion(model.getIrVersion())
+                .optProducerName("QuantInt8").optProducerVersion("0.1.0")
+                .optDomain(model.getDomain()).optModelVersion(model.getModelVersion())
+                .optDocString(model.getDocString());
+        for (OnnxOpsetImport opsetImport : model.getOpsetImports()) {
+            out.addOpsetImport(opsetImport.domain(), opsetImport.version());
+        }
+        model.getMetadataProps().forEach(out::addMetadataProp);
+        out.addMetadataProp("quantint8.mode", config.getMode().name());
+        return new QuantizedOnnxModel(out.build(), new QuantizationReport(reports), unsupported);
+    }
+
+    private QuantizationParameters activationOf(QuantizableSite site) {
+        String input = site.node().getInputs().get(0);
+        QuantizationParameters p = activations.get(input);
+        if (p == null) {
+            throw new IllegalArgumentException(
+                    "Static quantization of " + site.node().describe() + " needs calibrated"
+                            + " parameters for its input '" + input + "'");
+        }
+        if (p.isPerChannel()) {
+            throw new IllegalArgumentException(
+                    "Activation '" + input + "' must be quantized per tensor, got " + p);
+        }
+        return p;
+    }
+
+    /** The FP32 weights still read by a node that was not rewritten, or by a graph output. */
+    private static Set<String> stillUsed(
+            OnnxGraph source, Map<OnnxNode, QuantizableSite> sites, Set<String> replaced) {
+        Set<String> used = new HashSet<>();
+        for (OnnxNode node : source.getNodes()) {
+            QuantizableSite site = sites.get(node);
+            boolean rewritten = site != null && replaced.contains(site.weight().getName());
+            for (int i = 0; i < node.getInputs().size(); i++) {
+                // A rewritten node reads the quantized weight, and still its other inputs.
+                if (!(rewritten && i == 1)) {
+                    used.add(node.getInputs().get(i));
+                }
+            }
+        }
+        source.getOutputs().forEach(o -> used.add(o.getName()));
+        return used;
+    }
+
+    private static void copyValues(OnnxGraph source, OnnxGraph.Builder graph, Set<String> used) {
+        source.getInputs().forEach(graph::addInput);
+        source.getOutputs().forEach(graph::addOutput);
+        for (OnnxValueInfo info : source.getValueInfos()) {
+            graph.addValueInfo(info);
+        }
+        for (OnnxTensor tensor : source.getInitializers().values()) {
+            if (used.contains(tensor.getName())) {
+                graph.addInitializer(tensor);
+            }
+        }
+    }
+
+    private static Set<String> valueNames(OnnxGraph graph) {
+        Set<String> names = new HashSet<>(graph.getInitializers().keySet());
+        for (OnnxNode node : graph.getNodes()) {
+            names.addAll(node.getOutputs());
+            names.add(node.getName());
+        }
+        graph.getInputs().forEach(i -> names.add(i.getName()));
+        return names;
+    }
+
+    /** Configures an {@link OnnxQuantizer}. */
+    public static final class Builder {
+
+        private QuantizationConfig config =
+                QuantizationConfig.builder().optMode(QuantizationMode.DYNAMIC).build();
+        private final Map<String, QuantizationParameters> activations = new HashMap<>();
+
+        Builder() {}
+
+        /**
+         * Sets the configuration; by default dynamic quantization with per-channel INT8 weights.
+         *
+         * @param config the configuration
+         * @return this builder
+         */
+        public Builder optConfig(QuantizationConfig config) {
+            this.config = config;
+            return this;
+        }
+
+        /**
+         * Sets the calibrated parameters of activation tensors, by tensor name; static mode needs
+         * those of every quantized node's input.
+         *
+         * @param parameters per-tensor parameters by tensor name
+         * @return this builder
+         */
+        public Builder optActivationParameters(Map<String, QuantizationParameters> parameters) {
+            activations.putAll(parameters);
+            return this;
+        }
+
+        /**
+         * Builds the quantizer.
+         *
+         * @return the quantizer
+         */
+        public OnnxQuantizer build() {
+            return new OnnxQuantizer(this);
+        }
+    }
+}

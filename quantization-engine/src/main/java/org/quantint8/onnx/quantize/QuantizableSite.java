@@ -1,0 +1,116 @@
+package org.quantint8.onnx.quantize;
+
+import org.quantint8.onnx.OnnxDataType;
+import org.quantint8.onnx.OnnxGraph;
+import org.quantint8.onnx.OnnxNode;
+import org.quantint8.onnx.OnnxTensor;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A node whose weight is constant and whose arithmetic can run in INT8: {@code MatMul} with a 2-D
+ * FP32 initializer as right operand, plain {@code Gemm} ({@code alpha = beta = 1}, A not
+ * transposed), and 2-D {@code Conv}.
+ *
+ * @param node the node
+ * @param kind what kind of site it is
+ * @param weight the FP32 weight initializer
+ * @param bias the bias input name ({@code Gemm}'s C or {@code Conv}'s B), or null
+ */
+public record QuantizableSite(OnnxNode node, Kind kind, OnnxTensor weight, String bias) {
+
+    /** The kinds of quantizable nodes. */
+    public enum Kind {
+        /** {@code MatMul(X, W)} with W [K, N]. */
+        MATMUL,
+        /** {@code Gemm(X, W, C)} with W [K, N], or [N, K] when {@code transB = 1}. */
+        GEMM,
+        /** {@code Conv(X, W, B)} with W [OC, IC / group, KH, KW]. */
+        CONV
+    }
+
+    /**
+     * Returns the name the site is known by in configurations and reports: the node name, or its
+     * first output when the node has no name.
+     *
+     * @return the layer name
+     */
+    public String layerName() {
+        return node.getName().isEmpty() ? node.getOutputs().get(0) : node.getName();
+    }
+
+    /**
+     * Returns the axis of the weight that holds the output channels.
+     *
+     * @return 1 for a [K, N] weight, 0 for a transposed Gemm weight or a Conv weight
+     */
+    public int weightChannelAxis() {
+        boolean transposed = kind == Kind.GEMM && node.getInt("transB", 0) == 1;
+        return kind == Kind.CONV || transposed ? 0 : 1;
+    }
+
+    /**
+     * Finds the quantizable sites of a graph, in node order.
+     *
+     * @param graph the graph
+     * @param skipped receives a line for each candidate left in FP32 and why
+     * @return the sites
+     */
+    static List<QuantizableSite> find(OnnxGraph graph, List<String> skipped) {
+        List<QuantizableSite> sites = new ArrayList<>();
+        for (OnnxNode node : graph.getNodes()) {
+            if (!node.getDomain().isEmpty() && !node.getDomain().equals("ai.onnx")) {
+                continue;
+            }
+            Kind kind = switch (node.getOpType()) {
+                case "MatMul" -> Kind.MATMUL;
+                case "Gemm" -> Kind.GEMM;
+                case "Conv" -> Kind.CONV;
+                default -> null;
+            };
+            if (kind == null || node.getInputs().size() < 2) {
+                continue;
+            }
+            OnnxTensor weight = graph.getInitializer(node.getInputs().get(1));
+            String why = unsupported(graph, node, kind, weight);
+            if (why != null) {
+                skipped.add(node.describe() + ": " + why);
+                continue;
+            }
+            String bias = node.getInputs().size() > 2 && !node.getInputs().get(2).isEmpty()
+                    ? node.getInputs().get(2)
+                    : null;
+            sites.add(new QuantizableSite(node, kind, weight, bias));
+        }
+        return sites;
+    }
+
+    private static String unsupported(
+            OnnxGraph graph, OnnxNode node, Kind kind, OnnxTensor weight) {
+        if (weight == null) {
+            return "the weight is not a constant initializer";
+        }
+        if (weight.getDataType() != OnnxDataType.FLOAT) {
+            return "the weight is " + weight.getDataType() + ", not FLOAT";
+        }
+        int rank = weight.getDims().length;
+        if (kind == Kind.CONV && rank != 4) {
+            return "only 2-D convolutions are quantized (weight rank " + rank + ")";
+        }
+        if (kind == Kind.CONV && node.getInputs().size() > 2 && !node.getInputs().get(2).isEmpty()
+                && graph.getInitializer(node.getInputs().get(2)) == null) {
+            return "the Conv bias is not a constant initializer";
+        }
+        if (kind != Kind.CONV && rank != 2) {
+            return "the weight is not 2-D";
+        }
+        if (kind == Kind.GEMM
+                && (node.getInt("transA", 0) != 0
+                        || node.getFloat("alpha", 1f) != 1f
+                        || node.getFloat("beta", 1f) != 1f)) {
+            return "Gemm with transA, alpha or beta is kept in FP32";
+        }
+        return null;
+    }
+}

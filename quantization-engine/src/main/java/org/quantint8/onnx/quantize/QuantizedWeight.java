@@ -1,0 +1,145 @@
+package org.quantint8.onnx.quantize;
+
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+
+import org.quantint8.calibration.Granularity;
+import org.quantint8.calibration.Observer;
+import org.quantint8.calibration.PerChannelObserver;
+import org.quantint8.calibration.QuantizationConfig;
+import org.quantint8.calibration.QuantizationError;
+import org.quantint8.kernels.QuantMath;
+import org.quantint8.ndarray.QuantizationParameters;
+import org.quantint8.onnx.OnnxDataType;
+import org.quantint8.onnx.OnnxTensor;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
+/**
+ * A weight quantized for an integer operator: its 8-bit codes in the layout the operator reads
+ * ([K, N] for {@code MatMulInteger}, [OC, C / group, KH, KW] for {@code ConvInteger}) and one scale
+ * and zero point per output channel (or one for the tensor).
+ *
+ * @param codes the codes, named after the original weight with a {@code _quantized} suffix
+ * @param parameters the parameters, with the channel axis of {@code codes}
+ * @param sqnrDb the signal-to-quantization-noise ratio of the weight, in dB
+ */
+record QuantizedWeight(OnnxTensor codes, QuantizationParameters parameters, double sqnrDb) {
+
+    /**
+     * Quantizes the weight of a site with the config's weight scheme, observer and granularity.
+     *
+     * @param site the site
+     * @param config the configuration
+     * @return the quantized weight
+     */
+    static QuantizedWeight of(QuantizableSite site, QuantizationConfig config) {
+        OnnxTensor weight = site.weight();
+        float[] values = weight.toFloatArray();
+        Shape shape = weight.getShape();
+        int axis = site.weightChannelAxis();
+        QuantizationParameters params;
+        if (config.getWeightGranularity() == Granularity.PER_CHANNEL) {
+            PerChannelObserver observer = new PerChannelObserver(
+                    weight.getName(), config.getWeightScheme(), axis, config.getWeightObserver());
+            observer.observe(values, shape);
+            params = observer.computeParameters();
+        } else {
+            Observer observer = config.getWeightObserver()
+                    .create(weight.getName(), config.getWeightScheme());
+            observer.observe(values);
+            params = observer.computeParameters();
+        }
+        double sqnr = QuantizationError.sqnrDb(
+                values, QuantizationError.fakeQuantize(values, shape, params));
+        byte[] codes = quantize(values, shape, params);
+        long[] dims = weight.getDims();
+        // A transposed Gemm weight [N, K] is stored as [K, N], the layout MatMulInteger reads.
+        if (site.kind() == QuantizableSite.Kind.GEMM && axis == 0) {
+            codes = transpose(codes, (int) dims[0], (int) dims[1]);
+            dims = new long[] {dims[1], dims[0]};
+            params = params.withAxis(1);
+        }
+        OnnxDataType type = params.getDataType() == DataType.INT8
+                ? OnnxDataType.INT8
+                : OnnxDataType.UINT8;
+        ByteBuffer data = ByteBuffer.wrap(codes).order(ByteOrder.LITTLE_ENDIAN);
+        OnnxTensor tensor = OnnxTensor.of(weight.getName() + "_quantized", type, data, dims);
+        return new QuantizedWeight(tensor, params, sqnr);
+    }
+
+    private static byte[] quantize(float[] values, Shape shape, QuantizationParameters p) {
+        long inner = 1;
+        for (int i = p.getAxis() + 1; p.isPerChannel() && i < shape.dimension(); i++) {
+            inner *= shape.get(i);
+        }
+        int channels = p.getChannelCount();
+        byte[] codes = new byte[values.length];
+        for (int i = 0; i < values.length; i++) {
+            int c = p.isPerChannel() ? (int) ((i / inner) % channels) : 0;
+            codes[i] = (byte) QuantMath.quantize(values[i], p.getScale(c), p.getZeroPoint(c),
+                    p.getQuantMin(), p.getQuantMax());
+        }
+        return codes;
+    }
+
+    private static byte[] transpose(byte[] codes, int rows, int cols) {
+        byte[] out = new byte[codes.length];
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < cols; c++) {
+                out[c * rows + r] = codes[r * cols + c];
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Returns the same weight as UINT8 codes {@code q + 128} with zero point 128.
+     *
+     * @return the shifted weight
+     * @throws IllegalStateException if the weight is not symmetric INT8
+     */
+    QuantizedWeight shiftedToUint8() {
+        if (parameters.getDataType() != DataType.INT8 || !symmetric()) {
+            throw new IllegalStateException("only symmetric INT8 weights can be shifted");
+        }
+        ByteBuffer src = codes.getData();
+        byte[] shifted = new byte[src.remaining()];
+        for (int i = 0; i < shifted.length; i++) {
+            shifted[i] = (byte) (src.get(src.position() + i) + 128);
+        }
+        int[] zeros = new int[parameters.getChannelCount()];
+        java.util.Arrays.fill(zeros, 128);
+        QuantizationParameters p = parameters.isPerChannel()
+                ? QuantizationParameters.perChannel(
+                        parameters.getScales(), zeros, parameters.getAxis(), DataType.UINT8)
+                : QuantizationParameters.perTensor(parameters.getScale(0), 128, DataType.UINT8);
+        OnnxTensor tensor = OnnxTensor.of(codes.getName(), OnnxDataType.UINT8,
+                ByteBuffer.wrap(shifted).order(ByteOrder.LITTLE_ENDIAN), codes.getDims());
+        return new QuantizedWeight(tensor, p, sqnrDb);
+    }
+
+    /**
+     * Returns the scale of each output channel, one value when quantized per tensor.
+     *
+     * @return the scales
+     */
+    float[] scales() {
+        return parameters.getScales();
+    }
+
+    /**
+     * Returns whether every zero point is 0, so that the integer operator may omit it.
+     *
+     * @return {@code true} for symmetric weights
+     */
+    boolean symmetric() {
+        for (int z : parameters.getZeroPoints()) {
+            if (z != 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+}

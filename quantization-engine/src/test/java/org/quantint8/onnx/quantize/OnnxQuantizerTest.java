@@ -1,0 +1,189 @@
+package org.quantint8.onnx.quantize;
+
+import ai.djl.ndarray.types.DataType;
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+
+import org.quantint8.calibration.LayerReport;
+import org.quantint8.calibration.QuantizationConfig;
+import org.quantint8.calibration.QuantizationMode;
+import org.quantint8.ndarray.QuantizationParameters;
+import org.quantint8.onnx.OnnxAttribute;
+import org.quantint8.onnx.OnnxDataType;
+import org.quantint8.onnx.OnnxGraph;
+import org.quantint8.onnx.OnnxModel;
+import org.quantint8.onnx.OnnxModelWriter;
+import org.quantint8.onnx.OnnxNode;
+import org.quantint8.onnx.OnnxValueInfo;
+import org.testng.Assert;
+import org.testng.annotations.Test;
+
+import java.nio.FloatBuffer;
+import java.util.Map;
+import java.util.Random;
+
+/**
+ * Quantized graphs run in ONNX Runtime and stay close to their FP32 originals; what the
+ * configuration excludes stays FP32.
+ */
+public class OnnxQuantizerTest {
+
+    private static final int BATCH = 4;
+
+    /** x [4, 16] -> MatMul W1 [16, 24] -> Relu -> Gemm(transB) W2 [8, 24] + b2 -> y [4, 8]. */
+    private static OnnxModel mlp(Random random) {
+        OnnxGraph graph = OnnxGraph.builder()
+                .optName("mlp")
+                .addInput(OnnxValueInfo.tensor("x", OnnxDataType.FLOAT, BATCH, 16))
+                .addOutput(OnnxValueInfo.tensor("y", OnnxDataType.FLOAT, BATCH, 8))
+                .addInitializer(org.quantint8.onnx.OnnxTensor.of("w1", normal(random, 16 * 24, 0.3f), 16, 24))
+                .addInitializer(org.quantint8.onnx.OnnxTensor.of("w2", normal(random, 8 * 24, 0.2f), 8, 24))
+                .addInitializer(org.quantint8.onnx.OnnxTensor.of("b2", normal(random, 8, 0.1f), 8))
+                .addNode(OnnxNode.builder().setOpType("MatMul").optName("fc1")
+                        .addInput("x", "w1").addOutput("h").build())
+                .addNode(OnnxNode.builder().setOpType("Relu").optName("relu")
+                        .addInput("h").addOutput("r").build())
+                .addNode(OnnxNode.builder().setOpType("Gemm").optName("fc2")
+                        .addInput("r", "w2", "b2").addOutput("y")
+                        .addAttribute(OnnxAttribute.ofInt("transB", 1)).build())
+                .build();
+        return OnnxModel.builder().setGraph(graph).addOpsetImport("", 11).optIrVersion(6).build();
+    }
+
+    /** x [2, 3, 9, 9] -> Conv W [5, 3, 3, 3] + B, pads 1, stride 2 -> y. */
+    private static OnnxModel conv(Random random) {
+        OnnxGraph graph = OnnxGraph.builder()
+                .addInput(OnnxValueInfo.tensor("x", OnnxDataType.FLOAT, 2, 3, 9, 9))
+                .addOutput(OnnxValueInfo.tensor("y", OnnxDataType.FLOAT, 2, 5, 5, 5))
+                .addInitializer(org.quantint8.onnx.OnnxTensor.of("w", normal(random, 5 * 27, 0.3f), 5, 3, 3, 3))
+                .addInitializer(org.quantint8.onnx.OnnxTensor.of("b", normal(random, 5, 0.1f), 5))
+                .addNode(OnnxNode.builder().setOpType("Conv").optName("conv")
+                        .addInput("x", "w", "b").addOutput("y")
+                        .addAttribute(OnnxAttribute.ofInts("pads", 1, 1, 1, 1))
+                        .addAttribute(OnnxAttribute.ofInts("strides", 2, 2)).build())
+                .build();
+        return OnnxModel.builder().setGraph(graph).addOpsetImport("", 11).optIrVersion(6).build();
+    }
+
+    @Test
+    public void dynamicMlpRunsInOrtCloseToFp32() throws OrtException {
+        Random random = new Random(1);
+        OnnxModel model = mlp(random);
+        float[] x = normal(random, BATCH * 16, 1f);
+        QuantizedOnnxModel q = OnnxQuantizer.builder().build().quantize(model);
+        Assert.assertEquals(q.report().getQuantizedLayerCount(), 2);
+        Assert.assertFalse(q.model().getGraph().getInitializers().containsKey("w1"));
+        Assert.assertTrue(q.model().getGraph().getInitializers().containsKey("w1_quantized"));
+        assertClose(run(q.model(), x, BATCH, 16), run(model, x, BATCH, 16), 35);
+        for (LayerReport layer : q.report().getLayers()) {
+            Assert.assertTrue(layer.weightSqnrDb() > 35, layer.toString());
+            Assert.assertEquals(layer.weightParameters().getChannelCount(),
+                    layer.layerName().equals("fc1") ? 24 : 8);
+        }
+        Assert.assertTrue(q.report().getDeployedWeightBytes() * 3 < q.report().getFp32WeightBytes());
+    }
+
+    @Test
+    public void staticQuantizationUsesCalibratedParameters() throws OrtException {
+        Random random = new Random(2);
+        OnnxModel model = mlp(random);
+        float[] x = normal(random, BATCH * 16, 1f);
+        QuantizationConfig config = QuantizationConfig.builder()
+                .optMode(QuantizationMode.STATIC).build();
+        Map<String, QuantizationParameters> ranges = Map.of(
+                "x", QuantizationParameters.forRange(-4f, 4f, DataType.UINT8),
+                "r", QuantizationParameters.forRange(0f, 6f, DataType.UINT8));
+        QuantizedOnnxModel q = OnnxQuantizer.builder().optConfig(config)
+                .optActivationParameters(ranges).build().quantize(model);
+        assertClose(run(q.model(), x, BATCH, 16), run(model, x, BATCH, 16), 30);
+        IllegalArgumentException e = Assert.expectThrows(IllegalArgumentException.class,
+                () -> OnnxQuantizer.builder().optConfig(config)
+                        .optActivationParameters(Map.of("x", ranges.get("x"))).build()
+                        .quantize(model));
+        Assert.assertTrue(e.getMessage().contains("input 'r'"), e.getMessage());
+    }
+
+    @Test
+    public void excludedLayersStayFp32() throws OrtException {
+        Random random = new Random(3);
+        OnnxModel model = mlp(random);
+        QuantizationConfig config = QuantizationConfig.builder()
+                .optMode(QuantizationMode.DYNAMIC).optExcludeLayers("fc2").build();
+        QuantizedOnnxModel q = OnnxQuantizer.builder().optConfig(config).build().quantize(model);
+        Assert.assertEquals(q.report().getQuantizedLayerCount(), 1);
+        Assert.assertTrue(q.model().getGraph().getInitializers().containsKey("w2"));
+        float[] x = normal(random, BATCH * 16, 1f);
+        assertClose(run(q.model(), x, BATCH, 16), run(model, x, BATCH, 16), 35);
+    }
+
+    @Test
+    public void convolutionRunsAsConvInteger() throws OrtException {
+        Random random = new Random(4);
+        OnnxModel model = conv(random);
+        float[] x = normal(random, 2 * 3 * 81, 1f);
+        for (QuantizationMode mode : QuantizationMode.values()) {
+            QuantizationConfig config = QuantizationConfig.builder().optMode(mode).build();
+            QuantizedOnnxModel q = OnnxQuantizer.builder().optConfig(config)
+                    .optActivationParameters(Map.of(
+                            "x", QuantizationParameters.forRange(-4.5f, 4.5f, DataType.UINT8)))
+                    .build().quantize(model);
+            Assert.assertTrue(q.model().getGraph().getNodes().stream()
+                    .anyMatch(n -> n.getOpType().equals("ConvInteger")));
+            assertClose(run(q.model(), x, 2, 3, 9, 9), run(model, x, 2, 3, 9, 9), 30);
+        }
+    }
+
+    @Test
+    public void reportsUnsupportedCandidates() {
+        OnnxGraph graph = OnnxGraph.builder()
+                .addInput(OnnxValueInfo.tensor("a", OnnxDataType.FLOAT, 2, 3))
+                .addInput(OnnxValueInfo.tensor("b", OnnxDataType.FLOAT, 3, 2))
+                .addOutput(OnnxValueInfo.tensor("c", OnnxDataType.FLOAT, 2, 2))
+                .addNode(OnnxNode.builder().setOpType("MatMul").optName("mm")
+                        .addInput("a", "b").addOutput("c").build())
+                .build();
+        OnnxModel model = OnnxModel.builder().setGraph(graph).addOpsetImport("", 13).build();
+        QuantizedOnnxModel q = OnnxQuantizer.builder().build().quantize(model);
+        Assert.assertEquals(q.report().getQuantizedLayerCount(), 0);
+        Assert.assertEquals(q.unsupported().size(), 1);
+        Assert.assertTrue(q.unsupported().get(0).contains("not a constant"), q.unsupported().get(0));
+    }
+
+    /** Runs a single-input model in ONNX Runtime. */
+    static float[] run(OnnxModel model, float[] x, long... shape) throws OrtException {
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        byte[] bytes = OnnxModelWriter.builder().build().toByteArray(model);
+        try (OrtSession session = env.createSession(bytes, new OrtSession.SessionOptions());
+                OnnxTensor input = OnnxTensor.createTensor(env, FloatBuffer.wrap(x), shape);
+                OrtSession.Result result = session.run(Map.of("x", input))) {
+            FloatBuffer out = ((OnnxTensor) result.get(0)).getFloatBuffer();
+            float[] y = new float[out.remaining()];
+            out.get(y);
+            return y;
+        }
+    }
+
+    /** Asserts the SQNR of {@code actual} against {@code expected} is at least {@code minDb}. */
+    static void assertClose(float[] actual, float[] expected, double minDb) {
+        Assert.assertEquals(actual.length, expected.length);
+        double signal = 0;
+        double noise = 0;
+        for (int i = 0; i < actual.length; i++) {
+            signal += (double) expected[i] * expected[i];
+            noise += (double) (actual[i] - expected[i]) * (actual[i] - expected[i]);
+        }
+        double sqnr = 10 * Math.log10(signal / noise);
+        Assert.assertTrue(sqnr >= minDb, "SQNR " + sqnr + " dB < " + minDb);
+        Assert.assertTrue(noise > 0, "quantization changed nothing: was it applied?");
+    }
+
+    static float[] normal(Random random, int n, float std) {
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) {
+            x[i] = (float) random.nextGaussian() * std;
+        }
+        return x;
+    }
+}
