@@ -35,10 +35,12 @@ public final class OnnxQuantizer {
 
     private final QuantizationConfig config;
     private final Map<String, QuantizationParameters> activations;
+    private final Map<String, String> keepInFp32;
 
     private OnnxQuantizer(Builder builder) {
         this.config = builder.config;
         this.activations = Map.copyOf(builder.activations);
+        this.keepInFp32 = Map.copyOf(builder.keepInFp32);
     }
 
     /**
@@ -84,11 +86,13 @@ public final class OnnxQuantizer {
                 continue;
             }
             long elements = OnnxTensor.elementCount(site.weight().getDims());
-            if (!config.getLayerFilter().accepts(site.layerName(), node.getOpType())) {
+            String keep = !config.getLayerFilter().accepts(site.layerName(), node.getOpType())
+                    ? "excluded by the configuration"
+                    : keepInFp32.get(site.layerName());
+            if (keep != null) {
                 graph.addNode(node);
-                reports.add(new LayerReport(site.layerName(), node.getOpType(), false,
-                        "excluded by the configuration", "", null, null, Double.NaN,
-                        Double.NaN, elements));
+                reports.add(new LayerReport(site.layerName(), node.getOpType(), false, keep, "",
+                        null, null, Double.NaN, Double.NaN, elements));
                 continue;
             }
             QuantizationParameters activation = dynamic ? null : activationOf(site);
@@ -175,8 +179,21 @@ public final class OnnxQuantizer {
         private QuantizationConfig config =
                 QuantizationConfig.builder().optMode(QuantizationMode.DYNAMIC).build();
         private final Map<String, QuantizationParameters> activations = new HashMap<>();
+        private final Map<String, String> keepInFp32 = new HashMap<>();
 
         Builder() {}
+
+        /**
+         * Keeps layers in FP32 although the configuration accepts them, for example the most
+         * sensitive ones found by mixed-precision planning.
+         *
+         * @param reasons why each layer stays in FP32, by layer name
+         * @return this builder
+         */
+        public Builder optKeepInFp32(Map<String, String> reasons) {
+            keepInFp32.putAll(reasons);
+            return this;
+        }
 
         /**
          * Sets the configuration; by default dynamic quantization with per-channel INT8 weights.
