@@ -7,6 +7,7 @@ import org.quantint8.ndarray.QuantInt8NDArray;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Supplier;
 
 /**
@@ -110,14 +111,24 @@ final class QuantizedScope implements AutoCloseable {
             }
             return value;
         }
-        Object value = context.nodeCache().computeIfAbsent(key, k -> {
+        Map<Object, Object> cache = context.nodeCache();
+        Object value = cache.get(key);
+        if (value == null) {
+            // Not computeIfAbsent: preparing one value may prepare another (a weight needs its
+            // parameters), and maps refuse nested updates inside computeIfAbsent.
             T made = make.get();
-            // Detached from the run's manager, the array lives until the node cache closes it.
             if (made instanceof NDArray array) {
+                // Detached from the run's manager, the array lives until the cache closes it.
                 array.detach();
             }
-            return made;
-        });
+            value = cache.putIfAbsent(key, made);
+            if (value == null) {
+                value = made;
+            } else if (made instanceof AutoCloseable lost) {
+                // Another run of the model cached the same value first.
+                closeDuplicate(lost);
+            }
+        }
         @SuppressWarnings("unchecked")
         T typed = (T) value;
         return typed;
@@ -144,6 +155,14 @@ final class QuantizedScope implements AutoCloseable {
             output.close();
         }
         return moved;
+    }
+
+    private static void closeDuplicate(AutoCloseable value) {
+        try {
+            value.close();
+        } catch (Exception e) {
+            throw new IllegalStateException("Closing a duplicate cached value failed", e);
+        }
     }
 
     /** Closes the temporaries of this run. */
