@@ -1,0 +1,134 @@
+package org.quantint8.onnx.interpreter;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+
+import org.quantint8.ndarray.Int8Ops;
+import org.quantint8.ndarray.QuantInt8NDArray;
+import org.quantint8.ndarray.QuantizationParameters;
+import org.quantint8.onnx.OnnxNode;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.List;
+
+/**
+ * The ONNX operators that convert between real and quantized values: {@code QuantizeLinear},
+ * {@code DequantizeLinear} and {@code DynamicQuantizeLinear}.
+ *
+ * <p>Quantized outputs are QuantInt8 arrays carrying their parameters; real outputs, scales and
+ * zero points live in the run's FP32 manager.
+ */
+final class QuantizedConversions {
+
+    /** The first opset with per-axis scales ({@code axis} attribute). */
+    private static final long PER_AXIS_OPSET = 13;
+
+    private QuantizedConversions() {}
+
+    /**
+     * {@code y = saturate(round_half_even(x / y_scale) + y_zero_point)}: FLOAT32 to UINT8 (the
+     * default, without a zero point) or INT8, per tensor or, from opset 13, per axis. NaN has no
+     * code and is refused; infinities saturate.
+     */
+    static NDList quantizeLinear(OperatorContext context, OnnxNode node, List<NDArray> inputs) {
+        try (QuantizedScope s = new QuantizedScope("QuantizeLinear", context, inputs, 2, 3)) {
+            NDArray x = s.input(0, "x");
+            if (x.getDataType() != DataType.FLOAT32) {
+                throw s.error("x must be FLOAT32, got " + x.getDataType());
+            }
+            NDArray zeroPoint = s.optionalInput(2);
+            DataType type = zeroPoint == null
+                    ? DataType.UINT8
+                    : QuantizedArguments.requireType(
+                            s, "y_zero_point", zeroPoint, DataType.UINT8, DataType.INT8);
+            QuantizationParameters p = perAxisParameters(s, node, "y", x.getShape(), type);
+            return s.result(Int8Ops.quantize(context.quantManager(), x, p));
+        }
+    }
+
+    /**
+     * {@code y = (x - x_zero_point) * x_scale}: UINT8, INT8 or INT32 (a bias, zero point 0) to
+     * FLOAT32, per tensor or, from opset 13, per axis.
+     */
+    static NDList dequantizeLinear(OperatorContext context, OnnxNode node, List<NDArray> inputs) {
+        try (QuantizedScope s = new QuantizedScope("DequantizeLinear", context, inputs, 2, 3)) {
+            NDArray x = s.input(0, "x");
+            DataType type = QuantizedArguments.requireType(
+                    s, "x", x, DataType.UINT8, DataType.INT8, DataType.INT32);
+            QuantizationParameters p = perAxisParameters(s, node, "x", x.getShape(), type);
+            QuantInt8NDArray codes = QuantizedArguments.withParameters(s, x, p);
+            return s.result(Int8Ops.dequantize(codes));
+        }
+    }
+
+    /**
+     * Quantizes FLOAT32 to UINT8 over the tensor's own range widened to include 0, computed as
+     * ONNX Runtime does, in FP32: {@code scale = (max - min) / 255} (1 when the range is empty),
+     * {@code zero_point = round_half_even(clamp(-min / scale, 0, 255))}. Outputs y, y_scale
+     * (FLOAT32 scalar) and y_zero_point (UINT8 scalar).
+     */
+    static NDList dynamicQuantizeLinear(
+            OperatorContext context, OnnxNode node, List<NDArray> inputs) {
+        try (QuantizedScope s = new QuantizedScope("DynamicQuantizeLinear", context, inputs, 1, 1)) {
+            NDArray x = s.input(0, "x");
+            if (x.getDataType() != DataType.FLOAT32) {
+                throw s.error("x must be FLOAT32, got " + x.getDataType());
+            }
+            QuantInt8NDArray real = s.own(x);
+            QuantizationParameters p = rangeParameters(s, real);
+            QuantInt8NDArray y = Int8Ops.quantize(context.quantManager(), real, p);
+            ByteBuffer zeroPoint = ByteBuffer.allocateDirect(1).order(ByteOrder.nativeOrder());
+            zeroPoint.put(0, (byte) p.getZeroPoint(0));
+            return new NDList(
+                    y,
+                    context.manager().create(p.getScale(0)),
+                    context.manager().create(zeroPoint, new Shape(), DataType.UINT8));
+        }
+    }
+
+    /**
+     * Reads the parameters of a (De)QuantizeLinear node. Before opset 13 the scale is a scalar;
+     * from 13 a 1-D scale follows the {@code axis} attribute (default 1).
+     */
+    private static QuantizationParameters perAxisParameters(
+            QuantizedScope s, OnnxNode node, String tensor, Shape shape, DataType type) {
+        long blockSize = node.getInt("block_size", 0);
+        if (blockSize != 0) {
+            throw s.error("blocked quantization (block_size " + blockSize + ") is not supported");
+        }
+        long axis = s.context().opset() >= PER_AXIS_OPSET
+                ? node.getInt("axis", 1)
+                : QuantizedArguments.NO_AXIS;
+        return QuantizedArguments.read(s, tensor, 1, 2, type).parameters(s, shape, axis);
+    }
+
+    private static QuantizationParameters rangeParameters(QuantizedScope s, QuantInt8NDArray x) {
+        MemorySegment data = x.getDataSegment();
+        long n = x.getShape().size();
+        // The range always includes 0, as the operator defines it.
+        float min = 0f;
+        float max = 0f;
+        for (long i = 0; i < n; i++) {
+            float v = data.get(ValueLayout.JAVA_FLOAT_UNALIGNED, i * 4);
+            if (!Float.isFinite(v)) {
+                throw s.error("x has a non-finite value " + v + " at index " + i);
+            }
+            min = Math.min(min, v);
+            max = Math.max(max, v);
+        }
+        // FP32 arithmetic in ONNX Runtime's order, so that scale and zero point match it bit
+        // for bit (a double computation differs in the last bit now and then).
+        float scale = max == min ? 1f : (max - min) / 255f;
+        if (!(scale > 0f) || !Float.isFinite(scale)) {
+            throw s.error("the range [" + min + ", " + max + "] of x gives the unusable scale "
+                    + scale);
+        }
+        float zeroPoint = Math.max(0f, Math.min(255f, 0f - min / scale));
+        return QuantizationParameters.perTensor(scale, (int) Math.rint(zeroPoint), DataType.UINT8);
+    }
+}

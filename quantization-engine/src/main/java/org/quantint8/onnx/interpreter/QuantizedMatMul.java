@@ -1,0 +1,98 @@
+package org.quantint8.onnx.interpreter;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+
+import org.quantint8.ndarray.Int8Ops;
+import org.quantint8.ndarray.Int8Output;
+import org.quantint8.ndarray.QuantInt8NDArray;
+import org.quantint8.ndarray.QuantizationParameters;
+import org.quantint8.onnx.OnnxNode;
+
+import java.util.List;
+
+/**
+ * The quantized matrix products {@code MatMulInteger} (INT32 accumulator) and {@code
+ * QLinearMatMul} (requantized 8-bit output), both on {@link Int8Ops#linear}.
+ *
+ * <p>A is {@code [..., M, K]} (or {@code [K]}), quantized per tensor; B is {@code [K, N]},
+ * quantized per tensor or per column. B is transposed to the kernel's {@code [N, K]} layout with
+ * its parameters once per model when it is constant, else on every run.
+ */
+final class QuantizedMatMul {
+
+    private static final DataType[] EIGHT_BIT = {DataType.UINT8, DataType.INT8};
+
+    private QuantizedMatMul() {}
+
+    /**
+     * {@code Y = (A - a_zero_point) (B - b_zero_point)} in INT32; zero points optional, A's a
+     * scalar, B's a scalar or one per column.
+     */
+    static NDList matMulInteger(OperatorContext context, OnnxNode node, List<NDArray> inputs) {
+        try (QuantizedScope s = new QuantizedScope("MatMulInteger", context, inputs, 2, 4)) {
+            NDArray a = s.input(0, "A");
+            NDArray b = s.input(1, "B");
+            DataType aType = QuantizedArguments.requireType(s, "A", a, EIGHT_BIT);
+            DataType bType = QuantizedArguments.requireType(s, "B", b, EIGHT_BIT);
+            checkShapes(s, a.getShape(), b.getShape());
+            int[] aZero = QuantizedArguments.zeroPoints(
+                    s, "a_zero_point", s.optionalInput(2), aType, 1);
+            QuantInt8NDArray weight = s.prepared("B", s.constant(1, 3), () -> transposed(s, b,
+                    QuantizedArguments.zeroPointOnly(
+                            s, "b", s.optionalInput(3), bType, b.getShape().get(1))));
+            QuantInt8NDArray lhs = QuantizedArguments.withZeroPoint(s, a, aZero[0]);
+            return s.result(Int8Ops.linear(lhs, weight, null, Int8Output.int32()));
+        }
+    }
+
+    /**
+     * {@code y = saturate(round(a_scale b_scale / y_scale (A - a_zp)(B - b_zp)) + y_zp)}: A and
+     * y per tensor, B per tensor or per column; y has the type of y_zero_point.
+     */
+    static NDList qLinearMatMul(OperatorContext context, OnnxNode node, List<NDArray> inputs) {
+        try (QuantizedScope s = new QuantizedScope("QLinearMatMul", context, inputs, 8, 8)) {
+            NDArray a = s.input(0, "a");
+            NDArray b = s.input(3, "b");
+            DataType aType = QuantizedArguments.requireType(s, "a", a, EIGHT_BIT);
+            DataType bType = QuantizedArguments.requireType(s, "b", b, EIGHT_BIT);
+            NDArray yZero = s.input(7, "y_zero_point");
+            DataType yType = QuantizedArguments.requireType(s, "y_zero_point", yZero, EIGHT_BIT);
+            s.input(2, "a_zero_point");
+            s.input(5, "b_zero_point");
+            checkShapes(s, a.getShape(), b.getShape());
+            QuantizationParameters pa = QuantizedArguments.read(s, "a", 1, 2, aType)
+                    .parameters(s, a.getShape(), QuantizedArguments.NO_AXIS);
+            QuantizationParameters py = QuantizedArguments.read(s, "y", 6, 7, yType)
+                    .parameters(s, new Shape(), QuantizedArguments.NO_AXIS);
+            QuantInt8NDArray weight = s.prepared("b", s.constant(3, 4, 5),
+                    () -> transposed(s, b, QuantizedArguments.read(s, "b", 4, 5, bType)));
+            QuantInt8NDArray lhs = QuantizedArguments.withParameters(s, a, pa);
+            return s.result(Int8Ops.linear(lhs, weight, null, Int8Output.quantized(py)));
+        }
+    }
+
+    /** A is [..., M, K] or [K]; B is [K, N]. */
+    private static void checkShapes(QuantizedScope s, Shape a, Shape b) {
+        if (b.dimension() != 2) {
+            throw s.error("B must be 2-D [K, N] (batched B is not supported), got shape " + b);
+        }
+        if (a.dimension() < 1 || a.get(a.dimension() - 1) != b.get(0)) {
+            throw s.error("A " + a + " must end with K = " + b.get(0) + ", the first dimension"
+                    + " of B " + b);
+        }
+    }
+
+    /**
+     * Returns B [K, N] as the kernel's quantized [N, K] weight: per-column parameters (axis 1)
+     * become per-row (axis 0) with the transpose.
+     */
+    private static QuantInt8NDArray transposed(
+            QuantizedScope s, NDArray b, QuantizedArguments.Quantization q) {
+        QuantizationParameters p = q.parameters(s, b.getShape(), 1);
+        QuantInt8NDArray codes = QuantizedArguments.withParameters(s, b, p);
+        return (QuantInt8NDArray) codes.transpose(1, 0);
+    }
+}
