@@ -39,7 +39,8 @@ public final class ActivationCalibrator implements AutoCloseable {
         List<String> tensors = new ArrayList<>();
         for (QuantizableSite site : QuantizableSite.find(model.getGraph(), new ArrayList<>())) {
             String input = site.node().getInputs().get(0);
-            if (config.getLayerFilter().accepts(site.layerName(), site.node().getOpType())
+            if (site.hasActivation()
+                    && config.getLayerFilter().accepts(site.layerName(), site.node().getOpType())
                     && !observers.containsKey(input)) {
                 observers.put(input,
                         config.getActivationObserver().create(input, config.getActivationScheme()));

@@ -49,6 +49,10 @@ final class IntegerOpsRewriter {
      */
     void rewrite(QuantizableSite site, QuantizedWeight weight, QuantizationParameters activation) {
         String p = uniquePrefix(site.layerName());
+        if (site.kind() == QuantizableSite.Kind.GATHER) {
+            rewriteGather(site, weight, p);
+            return;
+        }
         String input = site.node().getInputs().get(0);
         String xq = p + "x_quantized";
         String xZero = p + "x_zero_point";
@@ -98,6 +102,24 @@ final class IntegerOpsRewriter {
             }
             add(node("Add", p).addInput(scaled, bias).addOutput(output));
         }
+    }
+
+    /**
+     * {@code Gather(Wq, indices) -> DequantizeLinear}: the rows stay 8-bit until they are read.
+     * One scale for the table, since per-row {@code DequantizeLinear} needs opset 13.
+     */
+    private void rewriteGather(QuantizableSite site, QuantizedWeight weight, String p) {
+        QuantizationParameters q = weight.parameters();
+        graph.addInitializer(weight.codes());
+        graph.addInitializer(scalar(p + "scale", q.getScale(0)));
+        graph.addInitializer(zeroPoint(p + "zero_point", q));
+        OnnxNode.Builder gather = node("Gather", p)
+                .addInput(weight.codes().getName(), site.node().getInputs().get(1))
+                .addOutput(p + "rows");
+        site.node().getAttributes().values().forEach(gather::addAttribute);
+        add(gather);
+        add(node("DequantizeLinear", p).addInput(p + "rows", p + "scale", p + "zero_point")
+                .addOutput(site.node().getOutputs().get(0)));
     }
 
     /** The product xScale * wScale[c], as a constant (static) or a Mul node (dynamic). */

@@ -95,12 +95,14 @@ public final class OnnxQuantizer {
                         null, null, Double.NaN, Double.NaN, elements));
                 continue;
             }
-            QuantizationParameters activation = dynamic ? null : activationOf(site);
+            boolean gather = site.kind() == QuantizableSite.Kind.GATHER;
+            QuantizationParameters activation = dynamic || gather ? null : activationOf(site);
             QuantizedWeight weight = QuantizedWeight.of(site, config);
             rewriter.rewrite(site, weight, activation);
             replacedWeights.add(site.weight().getName());
+            String mode = gather ? "weight-only" : dynamic ? "dynamic" : "static";
             reports.add(new LayerReport(site.layerName(), node.getOpType(), true,
-                    dynamic ? "dynamic" : "static", dynamic ? "per-call min-max" : "calibrated",
+                    mode, gather ? "" : dynamic ? "per-call min-max" : "calibrated",
                     weight.parameters(), activation, weight.sqnrDb(), Double.NaN, elements));
         }
         copyValues(source, graph, stillUsed(source, sites, replacedWeights));
@@ -139,9 +141,10 @@ public final class OnnxQuantizer {
         for (OnnxNode node : source.getNodes()) {
             QuantizableSite site = sites.get(node);
             boolean rewritten = site != null && replaced.contains(site.weight().getName());
+            int weightInput = site != null && site.kind() == QuantizableSite.Kind.GATHER ? 0 : 1;
             for (int i = 0; i < node.getInputs().size(); i++) {
                 // A rewritten node reads the quantized weight, and still its other inputs.
-                if (!(rewritten && i == 1)) {
+                if (!(rewritten && i == weightInput)) {
                     used.add(node.getInputs().get(i));
                 }
             }

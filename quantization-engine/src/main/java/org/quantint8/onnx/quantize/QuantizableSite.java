@@ -11,7 +11,8 @@ import java.util.List;
 /**
  * A node whose weight is constant and whose arithmetic can run in INT8: {@code MatMul} with a 2-D
  * FP32 initializer as right operand, plain {@code Gemm} ({@code alpha = beta = 1}, A not
- * transposed), and 2-D {@code Conv}.
+ * transposed), 2-D {@code Conv}, and {@code Gather} from an embedding table (a 2-D FP32
+ * initializer of at least {@value #MIN_TABLE_ELEMENTS} values), whose rows are stored in INT8.
  *
  * @param node the node
  * @param kind what kind of site it is
@@ -27,8 +28,13 @@ public record QuantizableSite(OnnxNode node, Kind kind, OnnxTensor weight, Strin
         /** {@code Gemm(X, W, C)} with W [K, N], or [N, K] when {@code transB = 1}. */
         GEMM,
         /** {@code Conv(X, W, B)} with W [OC, IC / group, KH, KW]. */
-        CONV
+        CONV,
+        /** {@code Gather(W, indices)} on axis 0 of an embedding table W [rows, dim]. */
+        GATHER
     }
+
+    /** Smaller constant tables (shape vectors and the like) are not worth quantizing. */
+    static final int MIN_TABLE_ELEMENTS = 4096;
 
     /**
      * Returns the name the site is known by in configurations and reports: the node name, or its
@@ -41,13 +47,23 @@ public record QuantizableSite(OnnxNode node, Kind kind, OnnxTensor weight, Strin
     }
 
     /**
+     * Returns whether the site reads an activation that calibration observes and the integer
+     * operator quantizes; a table lookup reads only indices.
+     *
+     * @return {@code false} for {@code Gather}
+     */
+    public boolean hasActivation() {
+        return kind != Kind.GATHER;
+    }
+
+    /**
      * Returns the axis of the weight that holds the output channels.
      *
-     * @return 1 for a [K, N] weight, 0 for a transposed Gemm weight or a Conv weight
+     * @return 1 for a [K, N] weight, 0 for a transposed Gemm weight, a Conv weight or a table
      */
     public int weightChannelAxis() {
         boolean transposed = kind == Kind.GEMM && node.getInt("transB", 0) == 1;
-        return kind == Kind.CONV || transposed ? 0 : 1;
+        return kind == Kind.CONV || kind == Kind.GATHER || transposed ? 0 : 1;
     }
 
     /**
@@ -67,12 +83,17 @@ public record QuantizableSite(OnnxNode node, Kind kind, OnnxTensor weight, Strin
                 case "MatMul" -> Kind.MATMUL;
                 case "Gemm" -> Kind.GEMM;
                 case "Conv" -> Kind.CONV;
+                case "Gather" -> Kind.GATHER;
                 default -> null;
             };
             if (kind == null || node.getInputs().size() < 2) {
                 continue;
             }
-            OnnxTensor weight = graph.getInitializer(node.getInputs().get(1));
+            // Gather reads its table from input 0; the others read their weight from input 1.
+            OnnxTensor weight = graph.getInitializer(node.getInputs().get(kind == Kind.GATHER ? 0 : 1));
+            if (kind == Kind.GATHER && !isEmbeddingTable(node, weight)) {
+                continue; // index arithmetic on small constants, not an embedding
+            }
             String why = unsupported(graph, node, kind, weight);
             if (why != null) {
                 skipped.add(node.describe() + ": " + why);
@@ -84,6 +105,14 @@ public record QuantizableSite(OnnxNode node, Kind kind, OnnxTensor weight, Strin
             sites.add(new QuantizableSite(node, kind, weight, bias));
         }
         return sites;
+    }
+
+    private static boolean isEmbeddingTable(OnnxNode node, OnnxTensor table) {
+        return table != null
+                && table.getDataType() == OnnxDataType.FLOAT
+                && table.getDims().length == 2
+                && OnnxTensor.elementCount(table.getDims()) >= MIN_TABLE_ELEMENTS
+                && node.getInt("axis", 0) == 0;
     }
 
     private static String unsupported(

@@ -40,7 +40,10 @@ record QuantizedWeight(OnnxTensor codes, QuantizationParameters parameters, doub
         Shape shape = weight.getShape();
         int axis = site.weightChannelAxis();
         QuantizationParameters params;
-        if (config.getWeightGranularity() == Granularity.PER_CHANNEL) {
+        // Tables are dequantized by DequantizeLinear, which takes one scale before opset 13.
+        boolean perChannel = config.getWeightGranularity() == Granularity.PER_CHANNEL
+                && site.kind() != QuantizableSite.Kind.GATHER;
+        if (perChannel) {
             PerChannelObserver observer = new PerChannelObserver(
                     weight.getName(), config.getWeightScheme(), axis, config.getWeightObserver());
             observer.observe(values, shape);

@@ -43,7 +43,9 @@ final class SmoothQuantTransform {
         Map<String, List<QuantizableSite>> groups = new LinkedHashMap<>();
         for (QuantizableSite site : QuantizableSite.find(source, new ArrayList<>())) {
             String input = site.node().getInputs().get(0);
-            if (site.kind() != QuantizableSite.Kind.CONV
+            boolean linear = site.kind() == QuantizableSite.Kind.MATMUL
+                    || site.kind() == QuantizableSite.Kind.GEMM;
+            if (linear
                     && filter.accepts(site.layerName(), site.node().getOpType())
                     && channelAbsMax.containsKey(input)) {
                 groups.computeIfAbsent(input, k -> new ArrayList<>()).add(site);

@@ -136,6 +136,28 @@ public class OnnxQuantizerTest {
     }
 
     @Test
+    public void embeddingTablesAreStoredInInt8() throws OrtException {
+        Random random = new Random(5);
+        int rows = 512;
+        OnnxGraph graph = OnnxGraph.builder()
+                .addInput(OnnxValueInfo.tensor("x", OnnxDataType.FLOAT, 3))
+                .addOutput(OnnxValueInfo.tensor("y", OnnxDataType.FLOAT, 3, 16))
+                .addInitializer(org.quantint8.onnx.OnnxTensor.of("table", normal(random, rows * 16, 0.5f), rows, 16))
+                .addInitializer(org.quantint8.onnx.OnnxTensor.of("small", new float[] {1f, 2f}, 2))
+                .addNode(OnnxNode.builder().setOpType("Cast").addInput("x").addOutput("ids")
+                        .addAttribute(OnnxAttribute.ofInt("to", OnnxDataType.INT64.getCode())).build())
+                .addNode(OnnxNode.builder().setOpType("Gather").optName("embed")
+                        .addInput("table", "ids").addOutput("y").build())
+                .build();
+        OnnxModel model = OnnxModel.builder().setGraph(graph).addOpsetImport("", 11).build();
+        QuantizedOnnxModel q = OnnxQuantizer.builder().build().quantize(model);
+        Assert.assertEquals(q.report().getQuantizedLayerCount(), 1);
+        Assert.assertFalse(q.model().getGraph().getInitializers().containsKey("table"));
+        float[] x = {0f, 511f, 17f};
+        assertClose(run(q.model(), x, 3), run(model, x, 3), 35);
+    }
+
+    @Test
     public void reportsUnsupportedCandidates() {
         OnnxGraph graph = OnnxGraph.builder()
                 .addInput(OnnxValueInfo.tensor("a", OnnxDataType.FLOAT, 2, 3))
