@@ -46,10 +46,8 @@ public class QuantizationVariantsTest {
         for (String set : new String[] {"amazon", "imdb", "yelp"}) {
             TestAssets.sentiment(set).stream().limit(EVAL_PER_SET).forEach(s -> eval.add(s.text()));
         }
-        // Calibration sentences come from a set the evaluation does not read: the SOTU-free
-        // tail of yelp would overlap at 1000 per set, so use the first sentences of each
-        // address-free source: imdb's last ones when the evaluation takes fewer.
-        List<String> calibration = calibrationSentences(eval);
+        // Calibration text the evaluation never reads: State of the Union sentences.
+        List<String> calibration = TestAssets.sotuSentences(CALIBRATION);
         Map<String, QuantizationConfig> variants = new LinkedHashMap<>();
         variants.put("dynamic", config(QuantizationMode.DYNAMIC, null, false));
         variants.put("dynamic + SmoothQuant", config(QuantizationMode.DYNAMIC, null, true));
@@ -93,16 +91,6 @@ public class QuantizationVariantsTest {
                 Assert.assertTrue(cosine > 0.98, v.getKey() + ": " + cosine);
             }
         }
-    }
-
-    private static List<String> calibrationSentences(List<String> eval) {
-        List<String> out = new ArrayList<>();
-        for (TestAssets.LabelledSentence s : TestAssets.sentiment("imdb")) {
-            if (!eval.contains(s.text()) && out.size() < CALIBRATION) {
-                out.add(s.text());
-            }
-        }
-        return out;
     }
 
     private static QuantizationConfig config(QuantizationMode mode, ObserverFactory observer,

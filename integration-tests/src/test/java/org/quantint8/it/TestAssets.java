@@ -94,6 +94,39 @@ public final class TestAssets {
     }
 
     /**
+     * Returns sentences of recent State of the Union addresses (newest first), for calibration:
+     * real English text that no sentiment evaluation reads.
+     *
+     * @param count how many sentences, each of 5 to 60 words
+     * @return the sentences
+     */
+    public static List<String> sotuSentences(int count) {
+        Path dir = dataDir("sotu").resolve("data");
+        List<String> out = new ArrayList<>();
+        try (java.util.stream.Stream<Path> files = Files.list(dir)) {
+            List<Path> texts = files.filter(f -> f.toString().endsWith(".txt"))
+                    .sorted(java.util.Comparator.reverseOrder()).toList();
+            for (Path text : texts) {
+                // Stage directions such as "(Applause.)" are not prose.
+                String body = Files.readString(text, StandardCharsets.UTF_8)
+                        .replaceAll("\\([^)]*\\)", " ");
+                for (String sentence : body.split("(?<=[.!?])\\s+")) {
+                    int words = sentence.trim().split("\\s+").length;
+                    if (words >= 5 && words <= 60) {
+                        out.add(sentence.trim());
+                        if (out.size() == count) {
+                            return out;
+                        }
+                    }
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out;
+    }
+
+    /**
      * Returns the folder of a data set fetched by {@code fetch-data.sh}.
      *
      * @param name {@code sentiment} or {@code sotu}

@@ -1,0 +1,229 @@
+package org.quantint8.engine;
+
+import org.quantint8.calibration.AccuracyBudget;
+import org.quantint8.calibration.Granularity;
+import org.quantint8.calibration.ObserverFactory;
+import org.quantint8.calibration.QuantizationConfig;
+import org.quantint8.calibration.QuantizationMode;
+
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * The load-time quantization settings a DJL application gives as {@code Criteria.optOption(key,
+ * value)}. Every key is optional:
+ *
+ * <table>
+ *   <caption>Options</caption>
+ *   <tr><th>key</th><th>values</th><th>default</th></tr>
+ *   <tr><td>{@code quantization}</td><td>{@code dynamic}, {@code static}, {@code fp32}
+ *       (no quantization)</td><td>{@code dynamic}</td></tr>
+ *   <tr><td>{@code activationObserver}</td><td>{@code minmax}, {@code movingaverage},
+ *       {@code percentile[:P]}, {@code entropy}, {@code mse}</td><td>{@code mse}</td></tr>
+ *   <tr><td>{@code weightGranularity}</td><td>{@code channel}, {@code tensor}</td>
+ *       <td>{@code channel}</td></tr>
+ *   <tr><td>{@code excludeLayers}</td><td>comma-separated names or globs</td><td>none</td></tr>
+ *   <tr><td>{@code excludeOpTypes}</td><td>comma-separated op types, e.g. {@code Gather}</td>
+ *       <td>none</td></tr>
+ *   <tr><td>{@code smoothQuant}</td><td>alpha in [0, 1]</td><td>off</td></tr>
+ *   <tr><td>{@code minSqnrDb}</td><td>the output SQNR budget of mixed precision</td><td>off</td></tr>
+ *   <tr><td>{@code quantizationCache}</td><td>{@code true}, {@code false}</td><td>{@code true}</td></tr>
+ *   <tr><td>{@code quantizationCacheDir}</td><td>a folder</td><td>DJL's cache folder</td></tr>
+ * </table>
+ */
+public final class QuantizationOptions {
+
+    /** The option selecting the mode. */
+    public static final String MODE = "quantization";
+    /** The option selecting the activation observer of static mode. */
+    public static final String ACTIVATION_OBSERVER = "activationObserver";
+    /** The option selecting per-channel or per-tensor weights. */
+    public static final String WEIGHT_GRANULARITY = "weightGranularity";
+    /** The option listing layers kept in FP32. */
+    public static final String EXCLUDE_LAYERS = "excludeLayers";
+    /** The option listing op types kept in FP32. */
+    public static final String EXCLUDE_OP_TYPES = "excludeOpTypes";
+    /** The option enabling SmoothQuant with an alpha. */
+    public static final String SMOOTH_QUANT = "smoothQuant";
+    /** The option setting the SQNR budget of mixed precision. */
+    public static final String MIN_SQNR_DB = "minSqnrDb";
+    /** The option turning the quantized-model cache on or off. */
+    public static final String CACHE = "quantizationCache";
+    /** The option choosing the cache folder. */
+    public static final String CACHE_DIR = "quantizationCacheDir";
+
+    private static final String[] QUANTIZATION_KEYS = {
+        MODE, ACTIVATION_OBSERVER, WEIGHT_GRANULARITY, EXCLUDE_LAYERS, EXCLUDE_OP_TYPES,
+        SMOOTH_QUANT, MIN_SQNR_DB
+    };
+
+    private final Map<String, String> values;
+
+    private QuantizationOptions(Map<String, String> values) {
+        this.values = values;
+    }
+
+    /**
+     * Reads the quantization options from a model's load options, ignoring other keys.
+     *
+     * @param options the load options, may be null
+     * @return the options
+     * @throws IllegalArgumentException naming the option if a value is invalid
+     */
+    public static QuantizationOptions of(Map<String, ?> options) {
+        Map<String, String> values = new TreeMap<>();
+        if (options != null) {
+            for (String key : QUANTIZATION_KEYS) {
+                Object v = options.get(key);
+                if (v != null && !v.toString().isBlank()) {
+                    values.put(key, v.toString().trim());
+                }
+            }
+            for (String key : new String[] {CACHE, CACHE_DIR}) {
+                Object v = options.get(key);
+                if (v != null) {
+                    values.put(key, v.toString().trim());
+                }
+            }
+        }
+        QuantizationOptions parsed = new QuantizationOptions(values);
+        parsed.toConfig(); // validate every value now, with the option's name in the message
+        return parsed;
+    }
+
+    /**
+     * Returns whether the model is quantized at all.
+     *
+     * @return {@code false} for {@code quantization=fp32}
+     */
+    public boolean isQuantized() {
+        return !mode().equals("fp32");
+    }
+
+    /**
+     * Returns whether quantized models are cached.
+     *
+     * @return the {@code quantizationCache} option, true by default
+     */
+    public boolean isCacheEnabled() {
+        return !"false".equalsIgnoreCase(values.getOrDefault(CACHE, "true"));
+    }
+
+    /**
+     * Returns the cache folder option.
+     *
+     * @return the folder, or null for the default
+     */
+    public String getCacheDir() {
+        return values.get(CACHE_DIR);
+    }
+
+    /**
+     * Returns a canonical text of the settings that change the quantized model, part of the
+     * cache key.
+     *
+     * @return the settings, sorted by key
+     */
+    public String fingerprint() {
+        StringBuilder sb = new StringBuilder(mode());
+        for (String key : QUANTIZATION_KEYS) {
+            if (!key.equals(MODE) && values.containsKey(key)) {
+                sb.append(';').append(key).append('=').append(values.get(key));
+            }
+        }
+        return sb.toString();
+    }
+
+    /**
+     * Returns the quantization configuration these options describe.
+     *
+     * @return the configuration
+     * @throws IllegalArgumentException naming the option if a value is invalid
+     */
+    public QuantizationConfig toConfig() {
+        String mode = mode();
+        QuantizationConfig.Builder b = QuantizationConfig.builder();
+        switch (mode) {
+            case "dynamic", "fp32" -> b.optMode(QuantizationMode.DYNAMIC);
+            case "static" -> b.optMode(QuantizationMode.STATIC);
+            default -> throw invalid(MODE, mode, "dynamic, static or fp32");
+        }
+        String observer = values.get(ACTIVATION_OBSERVER);
+        if (observer != null) {
+            b.optActivationObserver(observer(observer));
+        }
+        String granularity = values.getOrDefault(WEIGHT_GRANULARITY, "channel");
+        switch (granularity.toLowerCase(Locale.ROOT)) {
+            case "channel" -> b.optWeightGranularity(Granularity.PER_CHANNEL);
+            case "tensor" -> b.optWeightGranularity(Granularity.PER_TENSOR);
+            default -> throw invalid(WEIGHT_GRANULARITY, granularity, "channel or tensor");
+        }
+        if (values.containsKey(EXCLUDE_LAYERS)) {
+            b.optExcludeLayers(values.get(EXCLUDE_LAYERS).split("\\s*,\\s*"));
+        }
+        if (values.containsKey(EXCLUDE_OP_TYPES)) {
+            b.optExcludeOpTypes(values.get(EXCLUDE_OP_TYPES).split("\\s*,\\s*"));
+        }
+        if (values.containsKey(SMOOTH_QUANT)) {
+            b.optSmoothQuant(number(SMOOTH_QUANT));
+        }
+        if (values.containsKey(MIN_SQNR_DB)) {
+            b.optAccuracyBudget(AccuracyBudget.minSqnrDb(number(MIN_SQNR_DB)));
+        }
+        try {
+            return b.build();
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("Invalid quantization options " + values + ": "
+                    + e.getMessage(), e);
+        }
+    }
+
+    private String mode() {
+        return values.getOrDefault(MODE, "dynamic").toLowerCase(Locale.ROOT);
+    }
+
+    private static ObserverFactory observer(String value) {
+        String v = value.toLowerCase(Locale.ROOT);
+        if (v.startsWith("percentile")) {
+            if (v.equals("percentile")) {
+                return ObserverFactory.percentile(99.99);
+            }
+            if (v.startsWith("percentile:")) {
+                try {
+                    return ObserverFactory.percentile(Double.parseDouble(v.substring(11)));
+                } catch (NumberFormatException e) {
+                    throw invalid(ACTIVATION_OBSERVER, value, "percentile:<number>");
+                }
+            }
+        }
+        return switch (v) {
+            case "minmax" -> ObserverFactory.minMax();
+            case "movingaverage" -> ObserverFactory.movingAverageMinMax();
+            case "entropy" -> ObserverFactory.entropy();
+            case "mse" -> ObserverFactory.mse();
+            default -> throw invalid(ACTIVATION_OBSERVER, value,
+                    "minmax, movingaverage, percentile[:P], entropy or mse");
+        };
+    }
+
+    private double number(String key) {
+        String v = values.get(key);
+        try {
+            return Double.parseDouble(v);
+        } catch (NumberFormatException e) {
+            throw invalid(key, v, "a number");
+        }
+    }
+
+    private static IllegalArgumentException invalid(String key, String value, String allowed) {
+        return new IllegalArgumentException(
+                "Option '" + key + "' is '" + value + "'; expected " + allowed);
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public String toString() {
+        return fingerprint();
+    }
+}
