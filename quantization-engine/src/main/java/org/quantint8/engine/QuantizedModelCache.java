@@ -1,0 +1,175 @@
+package org.quantint8.engine;
+
+import ai.djl.util.Utils;
+
+import org.quantint8.onnx.OnnxFormatException;
+import org.quantint8.onnx.OnnxModel;
+import org.quantint8.onnx.OnnxModelReader;
+import org.quantint8.onnx.OnnxModelWriter;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.Optional;
+
+/**
+ * Quantized models kept on disk, so that the next load of the same model with the same settings
+ * skips quantization. An entry is an ONNX file (runnable by any ONNX runtime) and a sidecar with
+ * its SHA-256. Entries are written to a temporary file, flushed to disk and moved into place
+ * atomically; an entry whose file does not match its sidecar, or does not parse, is deleted and
+ * rebuilt.
+ */
+final class QuantizedModelCache {
+
+    private static final Logger LOGGER = LoggerFactory.getLogger(QuantizedModelCache.class);
+
+    private final Path dir;
+
+    QuantizedModelCache(Path dir) {
+        this.dir = dir;
+    }
+
+    /** The cache folder of the options, or DJL's cache folder by default. */
+    static QuantizedModelCache of(QuantizationOptions options) {
+        String dir = options.getCacheDir();
+        return new QuantizedModelCache(
+                dir != null ? Path.of(dir) : Utils.getCacheDir().resolve("quantint8"));
+    }
+
+    /**
+     * Returns the key of a source model quantized under given settings.
+     *
+     * @param source the source model file
+     * @param settings everything else that changes the result (options, calibration data)
+     * @return a hexadecimal key
+     * @throws IOException if the source cannot be read
+     */
+    static String key(Path source, String settings) throws IOException {
+        MessageDigest digest = digestOf(source);
+        digest.update((QuantInt8Engine.VERSION + '\n' + settings).getBytes(StandardCharsets.UTF_8));
+        return HexFormat.of().formatHex(digest.digest(), 0, 20);
+    }
+
+    /** Returns the file of an entry. */
+    Path modelFile(String key) {
+        return dir.resolve(key + ".onnx");
+    }
+
+    /**
+     * Reads an entry, verifying it first.
+     *
+     * @param key the key
+     * @return the model, or empty when there is no valid entry (a damaged one is deleted)
+     */
+    Optional<OnnxModel> read(String key) {
+        Path file = modelFile(key);
+        Path sidecar = sidecar(key);
+        if (!Files.exists(file) || !Files.exists(sidecar)) {
+            return Optional.empty();
+        }
+        try {
+            String expected = Files.readString(sidecar, StandardCharsets.US_ASCII).trim();
+            if (!expected.equals(hash(file))) {
+                LOGGER.warn("Quantized model cache entry {} does not match its checksum:"
+                        + " rebuilding it", file);
+                delete(key);
+                return Optional.empty();
+            }
+            return Optional.of(OnnxModelReader.read(file));
+        } catch (IOException | OnnxFormatException e) {
+            LOGGER.warn("Quantized model cache entry {} is unreadable ({}): rebuilding it", file,
+                    e.getMessage());
+            delete(key);
+            return Optional.empty();
+        }
+    }
+
+    /**
+     * Writes an entry atomically. A failure is logged, not thrown: the model is usable anyway.
+     *
+     * @param key the key
+     * @param model the quantized model
+     */
+    void write(String key, OnnxModel model) {
+        try {
+            Files.createDirectories(dir);
+            byte[] bytes = OnnxModelWriter.builder().build().toByteArray(model);
+            writeAtomically(modelFile(key), bytes);
+            String hash = HexFormat.of().formatHex(sha256().digest(bytes));
+            writeAtomically(sidecar(key), (hash + '\n').getBytes(StandardCharsets.US_ASCII));
+        } catch (IOException e) {
+            LOGGER.warn("Cannot write the quantized model cache entry {}: {}", modelFile(key),
+                    e.getMessage());
+        }
+    }
+
+    private static void writeAtomically(Path target, byte[] bytes) throws IOException {
+        Path tmp = Files.createTempFile(target.getParent(), target.getFileName().toString(), ".tmp");
+        try {
+            try (FileChannel channel = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+                ByteBuffer buffer = ByteBuffer.wrap(bytes);
+                while (buffer.hasRemaining()) {
+                    channel.write(buffer);
+                }
+                channel.force(true);
+            }
+            try {
+                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE,
+                        StandardCopyOption.REPLACE_EXISTING);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
+            }
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    private void delete(String key) {
+        try {
+            Files.deleteIfExists(modelFile(key));
+            Files.deleteIfExists(sidecar(key));
+        } catch (IOException e) {
+            LOGGER.warn("Cannot delete the damaged cache entry {}: {}", modelFile(key),
+                    e.getMessage());
+        }
+    }
+
+    private Path sidecar(String key) {
+        return dir.resolve(key + ".onnx.sha256");
+    }
+
+    private static String hash(Path file) throws IOException {
+        return HexFormat.of().formatHex(digestOf(file).digest());
+    }
+
+    private static MessageDigest digestOf(Path file) throws IOException {
+        MessageDigest digest = sha256();
+        try (InputStream in = Files.newInputStream(file)) {
+            byte[] buffer = new byte[1 << 20];
+            for (int n; (n = in.read(buffer)) > 0; ) {
+                digest.update(buffer, 0, n);
+            }
+        }
+        return digest;
+    }
+
+    private static MessageDigest sha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new AssertionError("every JDK has SHA-256", e);
+        }
+    }
+}

@@ -1,0 +1,66 @@
+package org.quantint8.engine;
+
+import org.quantint8.calibration.Granularity;
+import org.quantint8.calibration.QuantizationMode;
+import org.testng.Assert;
+import org.testng.annotations.Test;
+
+import java.util.Map;
+
+public class QuantizationOptionsTest {
+
+    @Test
+    public void defaultsToDynamicPerChannel() {
+        QuantizationOptions options = QuantizationOptions.of(Map.of("unrelated", "x"));
+        Assert.assertTrue(options.isQuantized());
+        Assert.assertTrue(options.isCacheEnabled());
+        Assert.assertEquals(options.toConfig().getMode(), QuantizationMode.DYNAMIC);
+        Assert.assertEquals(options.toConfig().getWeightGranularity(), Granularity.PER_CHANNEL);
+        Assert.assertEquals(options.fingerprint(), "dynamic");
+    }
+
+    @Test
+    public void readsEveryKey() {
+        QuantizationOptions options = QuantizationOptions.of(Map.of(
+                "quantization", "static", "activationObserver", "percentile:99.9",
+                "weightGranularity", "tensor", "excludeLayers", "a, b*",
+                "smoothQuant", "0.5", "minSqnrDb", "25", "quantizationCache", "false"));
+        Assert.assertEquals(options.toConfig().getMode(), QuantizationMode.STATIC);
+        Assert.assertEquals(options.toConfig().getWeightGranularity(), Granularity.PER_TENSOR);
+        Assert.assertFalse(options.toConfig().getLayerFilter().accepts("a", "MatMul"));
+        Assert.assertFalse(options.toConfig().getLayerFilter().accepts("bc", "MatMul"));
+        Assert.assertTrue(options.toConfig().getLayerFilter().accepts("c", "MatMul"));
+        Assert.assertEquals(options.toConfig().getSmoothQuantAlpha().getAsDouble(), 0.5);
+        Assert.assertTrue(options.toConfig().getAccuracyBudget().isPresent());
+        Assert.assertFalse(options.isCacheEnabled());
+        Assert.assertFalse(QuantizationOptions.of(Map.of("quantization", "FP32")).isQuantized());
+    }
+
+    @Test
+    public void fingerprintIgnoresCacheSettingsAndKeyOrder() {
+        String a = QuantizationOptions.of(Map.of("quantization", "static",
+                "activationObserver", "mse", "quantizationCacheDir", "/tmp/x")).fingerprint();
+        String b = QuantizationOptions.of(Map.of("activationObserver", "mse",
+                "quantization", "static")).fingerprint();
+        Assert.assertEquals(a, b);
+        Assert.assertNotEquals(a, QuantizationOptions.of(Map.of("quantization", "static"))
+                .fingerprint());
+    }
+
+    @Test
+    public void invalidValuesNameTheOption() {
+        String[][] cases = {
+            {"quantization", "int4"}, {"activationObserver", "median"},
+            {"activationObserver", "percentile:x"}, {"weightGranularity", "row"},
+            {"smoothQuant", "half"}, {"minSqnrDb", "many"}
+        };
+        for (String[] c : cases) {
+            IllegalArgumentException e = Assert.expectThrows(IllegalArgumentException.class,
+                    () -> QuantizationOptions.of(Map.of(c[0], c[1])));
+            Assert.assertTrue(e.getMessage().contains("'" + c[0] + "'"), e.getMessage());
+        }
+        IllegalArgumentException e = Assert.expectThrows(IllegalArgumentException.class,
+                () -> QuantizationOptions.of(Map.of("smoothQuant", "7")));
+        Assert.assertTrue(e.getMessage().contains("quantization options"), e.getMessage());
+    }
+}
