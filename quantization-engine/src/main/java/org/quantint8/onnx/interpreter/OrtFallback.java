@@ -24,6 +24,7 @@ import org.quantint8.onnx.OnnxOpsetImport;
 import org.quantint8.onnx.OnnxValueInfo;
 
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
@@ -150,25 +151,38 @@ final class OrtFallback implements OnnxOperator {
 
     private static OnnxTensor toOrt(OrtEnvironment env, NDArray array) throws OrtException {
         OnnxJavaType type = javaType(array.getDataType());
-        ByteBuffer data = array.toByteBuffer();
+        ByteBuffer bytes = array.toByteBuffer();
+        // ONNX Runtime takes a direct buffer as is; it rejects heap byte buffers of other types.
+        ByteBuffer data = ByteBuffer.allocateDirect(bytes.remaining()).order(ByteOrder.nativeOrder());
+        data.put(bytes).flip();
         return OnnxTensor.createTensor(env, data, array.getShape().getShape(), type);
     }
 
+    /** DJL types and ONNX Runtime's Java types, in pairs. */
+    private static final Map<DataType, OnnxJavaType> JAVA_TYPES =
+            Map.of(
+                    DataType.FLOAT32, OnnxJavaType.FLOAT,
+                    DataType.FLOAT64, OnnxJavaType.DOUBLE,
+                    DataType.FLOAT16, OnnxJavaType.FLOAT16,
+                    DataType.BFLOAT16, OnnxJavaType.BFLOAT16,
+                    DataType.INT8, OnnxJavaType.INT8,
+                    DataType.UINT8, OnnxJavaType.UINT8,
+                    DataType.INT16, OnnxJavaType.INT16,
+                    DataType.INT32, OnnxJavaType.INT32,
+                    DataType.INT64, OnnxJavaType.INT64,
+                    DataType.BOOLEAN, OnnxJavaType.BOOL);
+
+    private static DataType djlType(OnnxJavaType javaType) {
+        for (Map.Entry<DataType, OnnxJavaType> pair : JAVA_TYPES.entrySet()) {
+            if (pair.getValue() == javaType) {
+                return pair.getKey();
+            }
+        }
+        return null;
+    }
+
     private static OnnxJavaType javaType(DataType type) {
-        OnnxJavaType javaType =
-                switch (type) {
-                    case FLOAT32 -> OnnxJavaType.FLOAT;
-                    case FLOAT64 -> OnnxJavaType.DOUBLE;
-                    case FLOAT16 -> OnnxJavaType.FLOAT16;
-                    case BFLOAT16 -> OnnxJavaType.BFLOAT16;
-                    case INT8 -> OnnxJavaType.INT8;
-                    case UINT8 -> OnnxJavaType.UINT8;
-                    case INT16 -> OnnxJavaType.INT16;
-                    case INT32 -> OnnxJavaType.INT32;
-                    case INT64 -> OnnxJavaType.INT64;
-                    case BOOLEAN -> OnnxJavaType.BOOL;
-                    default -> null;
-                };
+        OnnxJavaType javaType = JAVA_TYPES.get(type);
         if (javaType == null) {
             throw new IllegalArgumentException(
                     "ONNX Runtime's Java API cannot take " + type + " tensors");
@@ -189,13 +203,13 @@ final class OrtFallback implements OnnxOperator {
                         "output " + i + " is a " + value.getType() + ", not a tensor");
             }
             TensorInfo info = tensor.getInfo();
-            OnnxDataType type = OnnxDataType.fromCode(info.onnxType.value);
-            if (type == null || type.toDjl() == null || type == OnnxDataType.STRING) {
+            DataType type = djlType(info.type);
+            if (type == null) {
                 throw new IllegalArgumentException(
                         "output " + i + " has type " + info.onnxType + ", which DJL lacks");
             }
             NDArray output =
-                    manager.create(tensor.getByteBuffer(), new Shape(info.getShape()), type.toDjl());
+                    manager.create(tensor.getByteBuffer(), new Shape(info.getShape()), type);
             outputs.add(TensorConversion.owned(output));
         }
         return outputs;
