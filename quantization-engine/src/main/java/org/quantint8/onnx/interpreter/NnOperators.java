@@ -133,7 +133,8 @@ final class NnOperators {
     private static NDList global(List<NDArray> inputs, boolean max) {
         NDArray x = input(inputs, 0);
         int[] axes = IntStream.range(2, x.getShape().dimension()).toArray();
-        return single(max ? x.max(axes, true) : x.mean(axes, true));
+        return single(
+                ReductionOperators.reduce(x, axes, true, max ? NDArray::max : NDArray::mean));
     }
 
     /** Inference: {@code (x - mean) / sqrt(var + epsilon) * scale + bias} per channel (axis 1). */
@@ -165,10 +166,11 @@ final class NnOperators {
         float epsilon = node.getFloat("epsilon", 1e-5f);
         int[] axes = IntStream.range(axis, rank).toArray();
         NDArray bias = optionalInput(inputs, 2);
-        try (NDArray mean = x.mean(axes, true);
+        try (NDArray mean = ReductionOperators.reduce(x, axes, true, NDArray::mean);
                 NDArray centered = x.sub(mean);
                 NDArray squared = centered.mul(centered);
-                NDArray variance = squared.mean(axes, true);
+                NDArray variance =
+                        ReductionOperators.reduce(squared, axes, true, NDArray::mean);
                 NDArray std = variance.add(epsilon).sqrt();
                 NDArray normalized = centered.div(std);
                 NDArray scaled = normalized.mul(input(inputs, 1))) {

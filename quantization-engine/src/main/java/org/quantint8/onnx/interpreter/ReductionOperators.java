@@ -24,7 +24,7 @@ final class ReductionOperators {
 
     /** A DJL reduction: the array, the axes, whether to keep them. */
     @FunctionalInterface
-    private interface Reduction {
+    interface Reduction {
         NDArray reduce(NDArray x, int[] axes, boolean keepDims);
     }
 
@@ -64,8 +64,43 @@ final class ReductionOperators {
                     if (rank == 0) {
                         return single(x);
                     }
-                    return single(reduction.reduce(x, axes(requested, rank), keepDims));
+                    return single(reduce(x, axes(requested, rank), keepDims, reduction));
                 });
+    }
+
+    /**
+     * Reduces over several axes one at a time (PyTorch's DJL binding reduces one axis per call),
+     * from the last, keeping dimensions until the end.
+     *
+     * @param x the input
+     * @param axes the axes, sorted, in {@code [0, rank)}
+     * @param keepDims whether the reduced axes stay as dimensions of size 1
+     * @param reduction the reduction
+     * @return the result
+     */
+    static NDArray reduce(NDArray x, int[] axes, boolean keepDims, Reduction reduction) {
+        NDArray result = x;
+        for (int i = axes.length - 1; i >= 0; i--) {
+            NDArray next = reduction.reduce(result, new int[] {axes[i]}, true);
+            if (result != x) {
+                result.close();
+            }
+            result = next;
+        }
+        if (keepDims) {
+            return result;
+        }
+        long[] dims = new long[x.getShape().dimension() - axes.length];
+        for (int i = 0, a = 0, d = 0; i < x.getShape().dimension(); i++) {
+            if (a < axes.length && axes[a] == i) {
+                a++;
+            } else {
+                dims[d++] = x.getShape().get(i);
+            }
+        }
+        try (NDArray kept = result) {
+            return kept.reshape(new Shape(dims));
+        }
     }
 
     /**
