@@ -1,0 +1,426 @@
+package org.quantint8.onnx.interpreter;
+
+import ai.djl.engine.EngineException;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+
+import org.quantint8.ndarray.QuantInt8NDManager;
+import org.quantint8.onnx.OnnxFormatException;
+import org.quantint8.onnx.OnnxGraph;
+import org.quantint8.onnx.OnnxModel;
+import org.quantint8.onnx.OnnxNode;
+import org.quantint8.onnx.OnnxTensor;
+import org.quantint8.onnx.OnnxValueInfo;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * An ONNX graph compiled for repeated runs: every value is a numbered slot, initializers and
+ * {@code Constant} outputs are arrays made once, each node is bound to its operator, and each
+ * value is released right after the last node that reads it.
+ *
+ * <p>A program is immutable once compiled and may run on several threads at once; each run keeps
+ * its values in a {@link GraphRun} of its own.
+ */
+final class GraphProgram {
+
+    private static final Logger logger = LoggerFactory.getLogger(GraphProgram.class);
+
+    /**
+     * One node bound to its operator.
+     *
+     * @param node the node
+     * @param operator its implementation
+     * @param inputs the slot of each input, -1 for an omitted one
+     * @param outputs the slot of each output, -1 for an omitted one
+     * @param constantInputs which inputs are the same on every run
+     * @param release the slots whose last reader is this node
+     * @param cache the node's cache, living as long as the program
+     */
+    record Step(
+            OnnxNode node,
+            OnnxOperator operator,
+            int[] inputs,
+            int[] outputs,
+            boolean[] constantInputs,
+            int[] release,
+            Map<Object, Object> cache) {}
+
+    private final String source;
+    private final long opset;
+    private final List<Step> steps;
+    private final NDArray[] constants;
+    private final int[] inputSlots;
+    private final int[] outputSlots;
+    private final List<OnnxValueInfo> inputs;
+    private final List<OnnxValueInfo> outputs;
+
+    private GraphProgram(Compiler compiler) {
+        source = compiler.source;
+        opset = compiler.opset;
+        steps = List.copyOf(compiler.steps);
+        constants = compiler.constants.toArray(new NDArray[0]);
+        inputs = compiler.graphInputs;
+        outputs = compiler.graph.getOutputs();
+        inputSlots = inputs.stream().mapToInt(v -> compiler.slots.get(v.getName())).toArray();
+        outputSlots = outputs.stream().mapToInt(v -> compiler.slots.get(v.getName())).toArray();
+    }
+
+    /**
+     * Compiles a model's main graph.
+     *
+     * <p>Constant arrays are created in {@code constantManager}; the caller closes it if this
+     * method throws.
+     *
+     * @param model the model
+     * @param source the model file, for messages
+     * @param registry the operators
+     * @param modelManager the model's manager, for quantized constants
+     * @param constantManager the alternative engine's manager for the constant arrays
+     * @return the program
+     * @throws OnnxFormatException if a constant is invalid or a node cannot be run
+     */
+    static GraphProgram compile(
+            OnnxModel model,
+            String source,
+            OperatorRegistry registry,
+            QuantInt8NDManager modelManager,
+            NDManager constantManager)
+            throws OnnxFormatException {
+        Compiler compiler =
+                new Compiler(model, source, registry, modelManager, constantManager);
+        compiler.compile();
+        return new GraphProgram(compiler);
+    }
+
+    /**
+     * Returns the graph inputs that a caller provides (initializers excluded).
+     *
+     * @return the inputs, in graph order
+     */
+    List<OnnxValueInfo> getInputs() {
+        return inputs;
+    }
+
+    /**
+     * Returns the graph outputs.
+     *
+     * @return the outputs, in graph order
+     */
+    List<OnnxValueInfo> getOutputs() {
+        return outputs;
+    }
+
+    /**
+     * Returns the model file, for messages.
+     *
+     * @return the source name
+     */
+    String getSource() {
+        return source;
+    }
+
+    /**
+     * Runs the graph.
+     *
+     * @param runManager the alternative engine's manager of this run; every intermediate is
+     *     attached to it
+     * @param quantManager the QuantInt8 manager of this run
+     * @param inputValues the graph inputs in {@link #getInputs()} order, of any engine
+     * @return the graph outputs, attached to one of the run's managers
+     */
+    NDArray[] run(NDManager runManager, QuantInt8NDManager quantManager, NDArray[] inputValues) {
+        GraphRun run = new GraphRun(constants, runManager, quantManager);
+        for (int i = 0; i < inputSlots.length; i++) {
+            run.assign(inputSlots[i], run.adopt(inputValues[i]));
+        }
+        for (Step step : steps) {
+            execute(run, step);
+        }
+        NDArray[] results = new NDArray[outputSlots.length];
+        for (int i = 0; i < results.length; i++) {
+            results[i] = run.read(outputSlots[i]);
+        }
+        return results;
+    }
+
+    private void execute(GraphRun run, Step step) {
+        List<NDArray> args = new ArrayList<>(step.inputs.length);
+        for (int slot : step.inputs) {
+            args.add(slot < 0 ? null : run.read(slot));
+        }
+        OperatorContext context =
+                new OperatorContext(
+                        run.runManager(),
+                        run.quantManager(),
+                        opset,
+                        step.cache,
+                        step.constantInputs);
+        NDList results = apply(step, context, args);
+        for (int i = 0; i < results.size(); i++) {
+            NDArray result = run.own(results.get(i));
+            if (i < step.outputs.length && step.outputs[i] >= 0) {
+                run.assign(step.outputs[i], result);
+            } else {
+                run.discard(result);
+            }
+        }
+        for (int slot : step.release) {
+            run.release(slot);
+        }
+    }
+
+    private NDList apply(Step step, OperatorContext context, List<NDArray> args) {
+        try {
+            NDList results = step.operator.apply(context, step.node, args);
+            if (results.size() > step.outputs.length) {
+                throw new IllegalStateException(
+                        "the operator returned " + results.size() + " outputs");
+            }
+            return results;
+        } catch (RuntimeException e) {
+            String message = failure(step.node, args, e);
+            if (e instanceof IllegalArgumentException) {
+                throw new IllegalArgumentException(message, e);
+            }
+            throw new EngineException(message, e);
+        }
+    }
+
+    /**
+     * Describes a node failure: file, node, operator type, input shapes and the cause.
+     *
+     * @param node the node
+     * @param args its inputs
+     * @param cause the failure
+     * @return the message
+     */
+    String failure(OnnxNode node, List<NDArray> args, Exception cause) {
+        List<String> shapes = new ArrayList<>();
+        for (NDArray arg : args) {
+            shapes.add(arg == null ? "omitted" : arg.getDataType() + " " + arg.getShape());
+        }
+        return source + ": " + node.describe() + " failed on inputs " + shapes + ": "
+                + cause.getMessage();
+    }
+
+    /** Compiles a graph: slots, constants, operators and release points. */
+    private static final class Compiler {
+
+        private final OnnxModel model;
+        private final OnnxGraph graph;
+        private final String source;
+        private final OperatorRegistry registry;
+        private final QuantInt8NDManager modelManager;
+        private final NDManager constantManager;
+        private final Map<String, Integer> slots = new HashMap<>();
+        private final List<NDArray> constants = new ArrayList<>();
+        private final List<Step> steps = new ArrayList<>();
+        private final Map<String, Integer> fallbackTypes = new LinkedHashMap<>();
+        private List<OnnxValueInfo> graphInputs;
+        private OrtFallback fallback;
+        private long opset;
+
+        Compiler(
+                OnnxModel model,
+                String source,
+                OperatorRegistry registry,
+                QuantInt8NDManager modelManager,
+                NDManager constantManager) {
+            this.model = model;
+            this.graph = model.getGraph();
+            this.source = source;
+            this.registry = registry;
+            this.modelManager = modelManager;
+            this.constantManager = constantManager;
+        }
+
+        void compile() throws OnnxFormatException {
+            opset = defaultOpset();
+            for (OnnxTensor tensor : graph.getInitializers().values()) {
+                NDArray array;
+                try {
+                    array = TensorConversion.toNDArray(constantManager, tensor);
+                } catch (RuntimeException e) {
+                    throw new OnnxFormatException(
+                            source + ": initializer '" + tensor.getName() + "': " + e.getMessage(),
+                            e);
+                }
+                define(tensor.getName(), array);
+            }
+            graphInputs = new ArrayList<>();
+            for (OnnxValueInfo input : graph.getInputs()) {
+                // Before IR 4 initializers were also listed as inputs; they stay constants.
+                if (!slots.containsKey(input.getName())) {
+                    define(input.getName(), null);
+                    graphInputs.add(input);
+                }
+            }
+            graphInputs = List.copyOf(graphInputs);
+            for (OnnxNode node : graph.getNodes()) {
+                bind(node);
+            }
+            computeReleases();
+            fallbackTypes.forEach(
+                    (type, count) ->
+                            logger.info(
+                                    "{}: {} {} node(s) run on ONNX Runtime (no interpreter"
+                                            + " operator)",
+                                    source,
+                                    count,
+                                    type));
+        }
+
+        private long defaultOpset() throws OnnxFormatException {
+            if (model.getDefaultOpsetVersion().isPresent()) {
+                return model.getDefaultOpsetVersion().getAsLong();
+            }
+            for (OnnxNode node : graph.getNodes()) {
+                if (node.getDomain().isEmpty() || node.getDomain().equals("ai.onnx")) {
+                    throw new OnnxFormatException(
+                            source + ": the model imports no opset of the default ONNX domain");
+                }
+            }
+            return 0;
+        }
+
+        private int define(String name, NDArray constant) {
+            int slot = constants.size();
+            constants.add(constant);
+            slots.put(name, slot);
+            return slot;
+        }
+
+        private void bind(OnnxNode node) throws OnnxFormatException {
+            OnnxOperator operator = operator(node);
+            int[] in = new int[node.getInputs().size()];
+            boolean[] constantInputs = new boolean[in.length];
+            for (int i = 0; i < in.length; i++) {
+                String name = node.getInputs().get(i);
+                in[i] = name.isEmpty() ? -1 : slots.get(name);
+                constantInputs[i] = in[i] >= 0 && constants.get(in[i]) != null;
+            }
+            if (isConstantNode(node)) {
+                NDArray value = evaluateConstant(node, operator, constantInputs);
+                define(node.getOutputs().get(0), value);
+                return;
+            }
+            int[] out = new int[node.getOutputs().size()];
+            for (int i = 0; i < out.length; i++) {
+                String name = node.getOutputs().get(i);
+                out[i] = name.isEmpty() ? -1 : define(name, null);
+            }
+            steps.add(
+                    new Step(node, operator, in, out, constantInputs, new int[0],
+                            new ConcurrentHashMap<>()));
+        }
+
+        private static boolean isConstantNode(OnnxNode node) {
+            return node.getOpType().equals("Constant")
+                    && (node.getDomain().isEmpty() || node.getDomain().equals("ai.onnx"))
+                    && node.getOutputs().size() == 1;
+        }
+
+        private NDArray evaluateConstant(
+                OnnxNode node, OnnxOperator operator, boolean[] constantInputs)
+                throws OnnxFormatException {
+            OperatorContext context =
+                    new OperatorContext(
+                            constantManager, modelManager, opset, new HashMap<>(), constantInputs);
+            try {
+                NDList value = operator.apply(context, node, List.of());
+                return value.singletonOrThrow();
+            } catch (RuntimeException e) {
+                throw new OnnxFormatException(
+                        source + ": " + node.describe() + ": " + e.getMessage(), e);
+            }
+        }
+
+        private OnnxOperator operator(OnnxNode node) throws OnnxFormatException {
+            OnnxOperator operator = registry.find(node.getDomain(), node.getOpType()).orElse(null);
+            if (operator != null) {
+                return operator;
+            }
+            if (!OrtFallback.knowsDomain(node.getDomain())) {
+                throw new OnnxFormatException(
+                        source
+                                + ": "
+                                + node.describe()
+                                + ": unknown operator domain '"
+                                + node.getDomain()
+                                + "': neither the interpreter nor ONNX Runtime runs it");
+            }
+            if (fallback == null) {
+                fallback = new OrtFallback(source, model.getOpsetImports());
+            }
+            String type =
+                    node.getDomain().isEmpty()
+                            ? node.getOpType()
+                            : node.getDomain() + '.' + node.getOpType();
+            fallbackTypes.merge(type, 1, Integer::sum);
+            return fallback;
+        }
+
+        /** Releases each value after its last reader; graph outputs are never released. */
+        private void computeReleases() {
+            int[] lastUse = new int[constants.size()];
+            Arrays.fill(lastUse, -1);
+            for (int s = 0; s < steps.size(); s++) {
+                for (int slot : steps.get(s).inputs) {
+                    if (slot >= 0) {
+                        lastUse[slot] = s;
+                    }
+                }
+                for (int slot : steps.get(s).outputs) {
+                    if (slot >= 0 && lastUse[slot] < s) {
+                        lastUse[slot] = s;
+                    }
+                }
+            }
+            for (OnnxValueInfo output : graph.getOutputs()) {
+                lastUse[slots.get(output.getName())] = Integer.MAX_VALUE;
+            }
+            List<List<Integer>> releases = new ArrayList<>();
+            steps.forEach(s -> releases.add(new ArrayList<>()));
+            for (int slot = 0; slot < lastUse.length; slot++) {
+                if (lastUse[slot] >= 0 && lastUse[slot] < steps.size()) {
+                    releases.get(lastUse[slot]).add(slot);
+                }
+            }
+            for (int s = 0; s < steps.size(); s++) {
+                Step step = steps.get(s);
+                int[] release = releases.get(s).stream().mapToInt(Integer::intValue).toArray();
+                steps.set(
+                        s,
+                        new Step(step.node, step.operator, step.inputs, step.outputs,
+                                step.constantInputs, release, step.cache));
+            }
+        }
+    }
+
+    /** Closes the node caches' closeable values (ONNX Runtime sessions, say). */
+    void closeCaches() {
+        for (Step step : steps) {
+            for (Object value : step.cache.values()) {
+                if (value instanceof AutoCloseable closeable) {
+                    try {
+                        closeable.close();
+                    } catch (Exception e) {
+                        logger.warn("{}: failed to close a cached value of {}", source,
+                                step.node.describe(), e);
+                    }
+                }
+            }
+            step.cache.clear();
+        }
+    }
+}

@@ -1,0 +1,162 @@
+package org.quantint8.onnx.interpreter;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+
+import org.quantint8.ndarray.QuantInt8NDArray;
+import org.quantint8.ndarray.QuantInt8NDManager;
+
+import java.util.IdentityHashMap;
+import java.util.Map;
+
+/**
+ * The values of one run of a {@link GraphProgram}.
+ *
+ * <p>Every value of the run is an array owned by one of the run's two managers: inputs and
+ * constants are adopted as views (or copies, from another engine) and operator results that an
+ * operator attached elsewhere are moved here. So a run never frees an array it does not own, and
+ * closing its managers frees all it made. An array may fill several slots ({@code Identity}
+ * returns its input): it is closed when the last slot holding it is released.
+ */
+final class GraphRun {
+
+    private final NDArray[] constants;
+    private final NDArray[] values;
+    private final NDManager runManager;
+    private final QuantInt8NDManager quantManager;
+    private final Map<NDArray, Integer> holders = new IdentityHashMap<>();
+
+    /**
+     * Creates the state of a run.
+     *
+     * @param constants the program's constants by slot, {@code null} for computed values
+     * @param runManager the alternative engine's manager of the run
+     * @param quantManager the QuantInt8 manager of the run
+     */
+    GraphRun(NDArray[] constants, NDManager runManager, QuantInt8NDManager quantManager) {
+        this.constants = constants;
+        this.values = new NDArray[constants.length];
+        this.runManager = runManager;
+        this.quantManager = quantManager;
+    }
+
+    NDManager runManager() {
+        return runManager;
+    }
+
+    QuantInt8NDManager quantManager() {
+        return quantManager;
+    }
+
+    /**
+     * Returns the value of a slot; a constant is adopted on first read.
+     *
+     * @param slot the slot
+     * @return the value
+     */
+    NDArray read(int slot) {
+        NDArray value = values[slot];
+        if (value == null && constants[slot] != null) {
+            value = adopt(constants[slot]);
+            assign(slot, value);
+        }
+        if (value == null) {
+            throw new IllegalStateException("slot " + slot + " read before it is written");
+        }
+        return value;
+    }
+
+    /**
+     * Stores a value in a slot.
+     *
+     * @param slot the slot
+     * @param value an array owned by the run
+     */
+    void assign(int slot, NDArray value) {
+        values[slot] = value;
+        holders.merge(value, 1, Integer::sum);
+    }
+
+    /**
+     * Empties a slot, closing its array if no other slot holds it.
+     *
+     * @param slot the slot
+     */
+    void release(int slot) {
+        NDArray value = values[slot];
+        if (value == null) {
+            return;
+        }
+        values[slot] = null;
+        int left = holders.merge(value, -1, Integer::sum);
+        if (left == 0) {
+            holders.remove(value);
+            value.close();
+        }
+    }
+
+    /**
+     * Closes an operator result that no slot takes (an omitted optional output).
+     *
+     * @param value the result, owned by the run
+     */
+    void discard(NDArray value) {
+        if (!holders.containsKey(value)) {
+            value.close();
+        }
+    }
+
+    /**
+     * Returns a view or copy of an array owned by this run, so that operations on it attach
+     * their results to the run: arrays of the alternative engine and quantized QuantInt8 arrays
+     * are viewed, every other array (plain QuantInt8 ones included) is copied into the
+     * alternative engine, where the FP32 and integer operators run.
+     *
+     * @param array an array of any manager
+     * @return an array attached to one of the run's managers
+     */
+    NDArray adopt(NDArray array) {
+        NDManager target = managerFor(array);
+        boolean quantized = array instanceof QuantInt8NDArray q && q.isQuantized();
+        if (target == runManager || (target == quantManager && quantized)) {
+            NDArray view = array.reshape(array.getShape());
+            view.attach(target);
+            return view;
+        }
+        return TensorConversion.owned(runManager.from(array));
+    }
+
+    /**
+     * Takes ownership of an operator result attached to a manager outside the run.
+     *
+     * @param array the result
+     * @return the same array, attached to the run
+     */
+    NDArray own(NDArray array) {
+        if (array.getManager() == runManager || array.getManager() == quantManager) {
+            return array;
+        }
+        if (holders.containsKey(array)) {
+            return array;
+        }
+        NDManager target = managerFor(array);
+        if (target == null) {
+            NDArray copy = TensorConversion.owned(runManager.from(array));
+            array.close();
+            return copy;
+        }
+        array.attach(target);
+        return array;
+    }
+
+    private NDManager managerFor(NDArray array) {
+        String engine = array.getManager().getEngine().getEngineName();
+        if (engine.equals(runManager.getEngine().getEngineName())) {
+            return runManager;
+        }
+        if (engine.equals(quantManager.getEngine().getEngineName())) {
+            return quantManager;
+        }
+        return null;
+    }
+}

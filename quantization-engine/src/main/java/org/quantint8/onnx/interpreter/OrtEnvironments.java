@@ -1,0 +1,44 @@
+package org.quantint8.onnx.interpreter;
+
+import ai.djl.engine.Engine;
+import ai.onnxruntime.OrtEnvironment;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The process's ONNX Runtime environment, shared with the application and with DJL's OnnxRuntime
+ * engine.
+ *
+ * <p>ONNX Runtime allows one environment per process. DJL's OnnxRuntime engine creates it with
+ * thread-pool options, which ONNX Runtime refuses once an environment exists; so when that engine
+ * is on the class path it is started first, and its environment is used. Otherwise the existing
+ * environment, or a default one, is used. The environment is never closed here.
+ */
+final class OrtEnvironments {
+
+    private static final Logger logger = LoggerFactory.getLogger(OrtEnvironments.class);
+
+    private static final String DJL_ORT_ENGINE = "OnnxRuntime";
+
+    private OrtEnvironments() {}
+
+    /**
+     * Returns the shared environment, creating it if needed in a way that lets DJL's OnnxRuntime
+     * engine start later.
+     *
+     * @return the environment
+     */
+    static synchronized OrtEnvironment shared() {
+        if (Engine.hasEngine(DJL_ORT_ENGINE)) {
+            try {
+                Engine.getEngine(DJL_ORT_ENGINE);
+            } catch (RuntimeException | Error e) {
+                // The application may have created the environment its own way first; then
+                // DJL's engine cannot start, but the existing environment is still usable.
+                logger.debug("DJL's OnnxRuntime engine did not start; using ONNX Runtime", e);
+            }
+        }
+        return OrtEnvironment.getEnvironment();
+    }
+}
