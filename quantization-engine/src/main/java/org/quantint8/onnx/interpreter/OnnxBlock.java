@@ -10,6 +10,7 @@ import ai.djl.nn.ParameterList;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 
+import org.quantint8.ndarray.QuantInt8NDArray;
 import org.quantint8.ndarray.QuantInt8NDManager;
 import org.quantint8.onnx.OnnxFormatException;
 import org.quantint8.onnx.OnnxModel;
@@ -104,7 +105,14 @@ public final class OnnxBlock extends AbstractSymbolBlock {
             QuantInt8NDManager target = outputManager(caller);
             NDList outputs = new NDList(results.length);
             for (int i = 0; i < results.length; i++) {
-                NDArray output = target.from(results[i]);
+                NDArray output = results[i];
+                if (output instanceof QuantInt8NDArray) {
+                    // Owned by the run, which closes on return: move it rather than lose it
+                    // (from() would hand back the same array).
+                    output.attach(target);
+                } else {
+                    output = target.from(output);
+                }
                 output.setName(program.getOutputs().get(i).getName());
                 outputs.add(output);
             }
