@@ -76,9 +76,10 @@ public class InterpreterAccuracyTest {
             }
             System.out.printf(
                     "%s: max |interpreter - ORT| on last_hidden_state: batch 1 %.3g, batch 8 %.3g"
-                            + " (real tokens; %.3g with pads); per sentence at batch 1:"
-                            + " interpreter %.1f ms, ORT %.1f ms%n",
+                            + " (real tokens; %.3g with pads); mean %.3g / %.3g; per sentence at"
+                            + " batch 1: interpreter %.1f ms, ORT %.1f ms%n",
                     name, one.maxError, eight.maxError, eight.maxErrorWithPads,
+                    one.meanError(), eight.meanError(),
                     one.interpreterNanos / 1e6 / SENTENCES, one.ortNanos / 1e6 / SENTENCES);
             assertTrue(one.maxError <= TOLERANCE, name + " batch 1: " + one.maxError);
             assertTrue(eight.maxError <= TOLERANCE, name + " batch 8: " + eight.maxError);
@@ -89,6 +90,12 @@ public class InterpreterAccuracyTest {
     private static final class Stats {
         double maxError;
         double maxErrorWithPads;
+        double errorSum;
+        long count;
+
+        double meanError() {
+            return errorSum / count;
+        }
         long interpreterNanos;
         long ortNanos;
     }
@@ -135,6 +142,8 @@ public class InterpreterAccuracyTest {
                 stats.maxErrorWithPads = Math.max(stats.maxErrorWithPads, error);
                 if (in.mask()[i / width] == 1) {
                     stats.maxError = Math.max(stats.maxError, error);
+                    stats.errorSum += error;
+                    stats.count++;
                 }
             }
         }
