@@ -77,7 +77,17 @@ final class NativeLibrary {
         return Path.of(System.getProperty("user.home"), ".cache", "quantint8", "native");
     }
 
-    private static Path extract(Path folder, byte[] library, String hash) throws IOException {
+    /**
+     * Returns the cached copy of a library in a folder, writing it atomically if it is missing or
+     * differs.
+     *
+     * @param folder the cache folder
+     * @param library the library's bytes
+     * @param hash their SHA-256, in hex
+     * @return the file to load
+     * @throws IOException if the folder cannot be written
+     */
+    static Path extract(Path folder, byte[] library, String hash) throws IOException {
         Files.createDirectories(folder);
         Path target = folder.resolve("libquantint8-" + hash.substring(0, 16) + ".so");
         if (Files.isRegularFile(target)
