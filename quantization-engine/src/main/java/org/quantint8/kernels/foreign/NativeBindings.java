@@ -25,6 +25,8 @@ final class NativeBindings {
     final MethodHandle pack;
     final MethodHandle gemmTile;
     final MethodHandle gemvF32;
+    final MethodHandle probeAddChain;
+    final MethodHandle probeVnni;
 
     private NativeBindings(SymbolLookup lookup) {
         Linker linker = Linker.nativeLinker();
@@ -40,6 +42,27 @@ final class NativeBindings {
         gemvF32 = bind(linker, lookup, "qi8_gemv_f32", FunctionDescriptor.of(
                 JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, ADDRESS,
                 JAVA_INT, JAVA_INT, ADDRESS));
+        probeAddChain = bind(linker, lookup, "qi8_probe_add_chain",
+                FunctionDescriptor.of(JAVA_LONG, JAVA_LONG));
+        probeVnni = bind(linker, lookup, "qi8_probe_vnni", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG));
+    }
+
+    /**
+     * Returns the bindings of the library, loading it on first use.
+     *
+     * @return the bindings, or null if the library could not be loaded (see {@link #loadFailure})
+     */
+    static NativeBindings loaded() {
+        return Loaded.BINDINGS;
+    }
+
+    /**
+     * Returns why the library could not be loaded.
+     *
+     * @return the reason, or null if it was loaded
+     */
+    static String loadFailure() {
+        return Loaded.FAILURE;
     }
 
     /**
@@ -108,5 +131,23 @@ final class NativeBindings {
         MemorySegment symbol = lookup.find(name).orElseThrow(
                 () -> new IllegalStateException("native library lacks " + name));
         return linker.downcallHandle(symbol, descriptor);
+    }
+
+    /** Loads the library once, on first use, and remembers why if it could not. */
+    private static final class Loaded {
+        static final NativeBindings BINDINGS;
+        static final String FAILURE;
+
+        static {
+            NativeBindings bindings = null;
+            String failure = null;
+            try {
+                bindings = bind(NativeLibrary.load());
+            } catch (Exception | LinkageError e) {
+                failure = e.getClass().getSimpleName() + ": " + e.getMessage();
+            }
+            BINDINGS = bindings;
+            FAILURE = failure;
+        }
     }
 }

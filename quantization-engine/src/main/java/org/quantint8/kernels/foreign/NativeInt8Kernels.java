@@ -37,9 +37,9 @@ public final class NativeInt8Kernels implements Int8Kernels {
      * @return the kernels, or empty (see {@link #unavailableReason()})
      */
     public static Optional<NativeInt8Kernels> load() {
-        return Loaded.BINDINGS == null
+        return NativeBindings.loaded() == null
                 ? Optional.empty()
-                : Optional.of(new NativeInt8Kernels(Loaded.BINDINGS, bestIsa()));
+                : Optional.of(new NativeInt8Kernels(NativeBindings.loaded(), bestIsa()));
     }
 
     /**
@@ -49,10 +49,10 @@ public final class NativeInt8Kernels implements Int8Kernels {
      * @return the kernels, or empty if the library does not load or the CPU lacks the level
      */
     public static Optional<NativeInt8Kernels> forIsa(Isa isa) {
-        if (Loaded.BINDINGS == null || isa.ordinal() > bestIsa().ordinal()) {
+        if (NativeBindings.loaded() == null || isa.ordinal() > bestIsa().ordinal()) {
             return Optional.empty();
         }
-        return Optional.of(new NativeInt8Kernels(Loaded.BINDINGS, isa));
+        return Optional.of(new NativeInt8Kernels(NativeBindings.loaded(), isa));
     }
 
     /**
@@ -61,7 +61,7 @@ public final class NativeInt8Kernels implements Int8Kernels {
      * @return the reason or null
      */
     public static String unavailableReason() {
-        return Loaded.FAILURE;
+        return NativeBindings.loadFailure();
     }
 
     /**
@@ -71,10 +71,11 @@ public final class NativeInt8Kernels implements Int8Kernels {
      * @throws IllegalStateException if the library did not load
      */
     public static Isa bestIsa() {
-        if (Loaded.BINDINGS == null) {
-            throw new IllegalStateException("native kernels unavailable: " + Loaded.FAILURE);
+        if (NativeBindings.loaded() == null) {
+            throw new IllegalStateException("native kernels unavailable: " + NativeBindings.loadFailure());
         }
-        return Isa.values()[Loaded.BINDINGS.call(() -> (int) Loaded.BINDINGS.bestIsa.invokeExact())];
+        NativeBindings bindings = NativeBindings.loaded();
+        return Isa.values()[bindings.call(() -> (int) bindings.bestIsa.invokeExact())];
     }
 
     /**
@@ -218,24 +219,6 @@ public final class NativeInt8Kernels implements Int8Kernels {
         private int bound(int t, int size, int unit) {
             long units = (size + unit - 1) / unit;
             return (int) Math.min(size, units * t / count * unit);
-        }
-    }
-
-    /** Loads the library once, on first use, and remembers why if it could not. */
-    private static final class Loaded {
-        static final NativeBindings BINDINGS;
-        static final String FAILURE;
-
-        static {
-            NativeBindings bindings = null;
-            String failure = null;
-            try {
-                bindings = NativeBindings.bind(NativeLibrary.load());
-            } catch (Exception | LinkageError e) {
-                failure = e.getClass().getSimpleName() + ": " + e.getMessage();
-            }
-            BINDINGS = bindings;
-            FAILURE = failure;
         }
     }
 }
