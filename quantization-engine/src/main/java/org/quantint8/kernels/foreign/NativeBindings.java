@@ -126,6 +126,7 @@ final class NativeBindings {
         int invoke() throws Throwable;
     }
 
+    @SuppressWarnings("restricted") // native access is the point; the JVM warns once without the flag
     private static MethodHandle bind(
             Linker linker, SymbolLookup lookup, String name, FunctionDescriptor descriptor) {
         MemorySegment symbol = lookup.find(name).orElseThrow(

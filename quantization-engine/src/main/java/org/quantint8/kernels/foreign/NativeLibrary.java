@@ -43,6 +43,7 @@ final class NativeLibrary {
      * @throws IOException if it cannot be extracted
      * @throws UnsupportedOperationException if there is no library for this platform
      */
+    @SuppressWarnings("restricted") // native access is the point; the JVM warns once without the flag
     static SymbolLookup load() throws IOException {
         String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
         String arch = System.getProperty("os.arch", "").toLowerCase(Locale.ROOT);

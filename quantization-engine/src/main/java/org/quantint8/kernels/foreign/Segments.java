@@ -72,6 +72,7 @@ final class Segments {
      * @param segment native memory
      * @return the segment itself if shared, else a global view of the same bytes
      */
+    @SuppressWarnings("restricted") // native access is the point; the JVM warns once without the flag
     static MemorySegment shareable(MemorySegment segment) {
         if (segment.isAccessibleBy(STRANGER)) {
             return segment;
