@@ -6,6 +6,7 @@ import org.quantint8.kernels.PackedInt8Matrix;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.Optional;
 
 /**
@@ -166,7 +167,7 @@ public final class NativeInt8Kernels implements Int8Kernels {
         MemorySegment xv = Segments.shareable(Segments.input(x, 4L * k, 4, arena));
         MemorySegment wv = Segments.shareable(Segments.input(w.data(), (long) n * k, 1, arena));
         MemorySegment zv = Segments.ints(zeros, arena);
-        MemorySegment sv = arena.allocateFrom(java.lang.foreign.ValueLayout.JAVA_FLOAT, fullScales);
+        MemorySegment sv = arena.allocateFrom(ValueLayout.JAVA_FLOAT, fullScales);
         MemorySegment out = Segments.output(y, 4L * n, 4, arena);
         MemorySegment yv = Segments.shareable(out);
         int signed = w.signed() ? 1 : 0;
