@@ -4,7 +4,8 @@ import java.lang.foreign.MemorySegment;
 
 /**
  * The compute-bound INT8 kernels. Implementations differ in speed only: each must give the
- * {@link JavaInt8Kernels} result bit for bit.
+ * {@link JavaInt8Kernels} result bit for bit on integer outputs (GEMM), and within the float
+ * rounding of a reordered sum on float outputs (GEMV).
  */
 public interface Int8Kernels {
 
@@ -18,7 +19,8 @@ public interface Int8Kernels {
     /**
      * Multiplies two 8-bit matrices into 32-bit integers: {@code C[m][n] = sum_k (A[m][k] -
      * zA(m)) * (B[n][k] - zB(n))}. B holds one row per output column (DJL's {@code Linear} weight
-     * layout, [out, in]), so both operands are read along K.
+     * layout, [out, in]), so both operands are read along K. Arithmetic wraps like Java's
+     * {@code int}.
      *
      * @param a the left operand, M x K
      * @param b the right operand, N x K
@@ -28,12 +30,49 @@ public interface Int8Kernels {
     void gemm(Int8Matrix a, Int8Matrix b, MemorySegment c);
 
     /**
-     * Returns the best implementation available on this machine.
+     * Prepares a weight matrix for repeated {@link #gemm(Int8Matrix, PackedInt8Matrix,
+     * MemorySegment)} calls (the native kernels reorder it into their register-tile layout and
+     * precompute its zero-point compensation).
+     *
+     * @param b the weights, N x K, signed or unsigned, one zero point or one per row
+     * @return the packed matrix, to be closed by the caller
+     */
+    PackedInt8Matrix pack(Int8Matrix b);
+
+    /**
+     * Same as {@link #gemm(Int8Matrix, Int8Matrix, MemorySegment)} with weights packed by {@link
+     * #pack} of these kernels.
+     *
+     * @param a the left operand, M x K
+     * @param b the packed right operand, N x K
+     * @param c the output, M x N INT32
+     * @throws IllegalArgumentException if B was packed by other kernels, or on a size mismatch
+     */
+    void gemm(Int8Matrix a, PackedInt8Matrix b, MemorySegment c);
+
+    /**
+     * Weight-only INT8 matrix-vector product for batch-1 decoding: {@code y[n] = scales[n] *
+     * sum_k x[k] * (W[n][k] - zW(n))} in FP32. The order of the float additions is the
+     * implementation's, so results may differ from {@link JavaInt8Kernels} by the rounding of a
+     * reordered sum.
+     *
+     * @param x the input, K floats in native byte order
+     * @param w the weights, N x K
+     * @param scales one scale per row of W (N), or one for all
+     * @param y the output, N floats in native byte order
+     * @throws IllegalArgumentException on a size mismatch
+     */
+    void gemvF32(MemorySegment x, Int8Matrix w, float[] scales, MemorySegment y);
+
+    /**
+     * Returns the implementation selected for this JVM: the system property {@code
+     * quantint8.kernels} ({@code java} or {@code native}) if set, else the native kernels when
+     * their library loads, else {@link JavaInt8Kernels}.
      *
      * @return the kernels
      */
     static Int8Kernels best() {
-        return JavaInt8Kernels.INSTANCE;
+        return KernelSelection.best();
     }
 
     /**
@@ -44,22 +83,50 @@ public interface Int8Kernels {
      * @param c the output
      */
     static void checkGemm(Int8Matrix a, Int8Matrix b, MemorySegment c) {
-        if (a.cols() != b.cols()) {
+        checkGemm(a, b.rows(), b.cols(), c);
+    }
+
+    /**
+     * Checks the shapes of a GEMM of A with an N x K right operand.
+     *
+     * @param a the left operand
+     * @param n the rows of the right operand
+     * @param k the columns of the right operand
+     * @param c the output
+     */
+    static void checkGemm(Int8Matrix a, int n, int k, MemorySegment c) {
+        if (a.cols() != k) {
             throw new IllegalArgumentException(
-                    "gemm: inner dimensions differ, A is "
-                            + a.rows()
-                            + "x"
-                            + a.cols()
-                            + " and B is "
-                            + b.rows()
-                            + "x"
-                            + b.cols()
-                            + " (B holds one row per output column)");
+                    "gemm: inner dimensions differ, A is " + a.rows() + "x" + a.cols()
+                            + " and B is " + n + "x" + k + " (B holds one row per output column)");
         }
-        long need = 4L * a.rows() * b.rows();
+        long need = 4L * a.rows() * n;
         if (c.byteSize() < need) {
             throw new IllegalArgumentException(
                     "gemm: output needs " + need + " bytes, has " + c.byteSize());
+        }
+    }
+
+    /**
+     * Checks the shapes of a {@link #gemvF32} call.
+     *
+     * @param x the input
+     * @param w the weights
+     * @param scales the scales
+     * @param y the output
+     */
+    static void checkGemv(MemorySegment x, Int8Matrix w, float[] scales, MemorySegment y) {
+        if (x.byteSize() < 4L * w.cols()) {
+            throw new IllegalArgumentException(
+                    "gemv: input needs " + 4L * w.cols() + " bytes, has " + x.byteSize());
+        }
+        if (y.byteSize() < 4L * w.rows()) {
+            throw new IllegalArgumentException(
+                    "gemv: output needs " + 4L * w.rows() + " bytes, has " + y.byteSize());
+        }
+        if (scales.length != 1 && scales.length != w.rows()) {
+            throw new IllegalArgumentException(
+                    "gemv: expected 1 or " + w.rows() + " scales, got " + scales.length);
         }
     }
 }

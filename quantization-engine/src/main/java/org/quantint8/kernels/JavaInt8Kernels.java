@@ -41,6 +41,66 @@ public final class JavaInt8Kernels implements Int8Kernels {
         }
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>The Java kernels need no other layout: the packed form only keeps the matrix, which must
+     * stay alive while it is used.
+     */
+    @Override
+    public PackedInt8Matrix pack(Int8Matrix b) {
+        return new Kept(b);
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public void gemm(Int8Matrix a, PackedInt8Matrix b, MemorySegment c) {
+        if (!(b instanceof Kept kept)) {
+            throw new IllegalArgumentException(
+                    "gemm: weights packed by the " + b.kernels().name() + " kernels, not by java");
+        }
+        gemm(a, kept.matrix(), c);
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public void gemvF32(MemorySegment x, Int8Matrix w, float[] scales, MemorySegment y) {
+        Int8Kernels.checkGemv(x, w, scales, y);
+        int k = w.cols();
+        float[] xs = x.asSlice(0, 4L * k).toArray(ValueLayout.JAVA_FLOAT_UNALIGNED);
+        for (int n = 0; n < w.rows(); n++) {
+            int[] row = widenRow(w, n); // zero point already removed, exact in int
+            float sum = 0f;
+            for (int i = 0; i < k; i++) {
+                sum += xs[i] * row[i];
+            }
+            float scale = scales[scales.length == 1 ? 0 : n];
+            y.set(ValueLayout.JAVA_FLOAT_UNALIGNED, 4L * n, sum * scale);
+        }
+    }
+
+    /** The Java kernels' packed form: the matrix itself. */
+    private record Kept(Int8Matrix matrix) implements PackedInt8Matrix {
+
+        @Override
+        public Int8Kernels kernels() {
+            return INSTANCE;
+        }
+
+        @Override
+        public int rows() {
+            return matrix.rows();
+        }
+
+        @Override
+        public int cols() {
+            return matrix.cols();
+        }
+
+        @Override
+        public void close() {}
+    }
+
     private static int[] widenRow(Int8Matrix matrix, int row) {
         int k = matrix.cols();
         int zero = matrix.zeroPoint(row);

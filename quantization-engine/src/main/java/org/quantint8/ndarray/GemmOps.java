@@ -6,6 +6,7 @@ import ai.djl.ndarray.types.Shape;
 
 import org.quantint8.kernels.Int8Kernels;
 import org.quantint8.kernels.Int8Matrix;
+import org.quantint8.kernels.PackedInt8Matrix;
 import org.quantint8.kernels.QuantMath;
 import org.quantint8.kernels.QuantizedStorage;
 
@@ -37,14 +38,16 @@ final class GemmOps {
             QuantInt8NDArray a = ops.activation("input", input);
             int m = Math.toIntExact(inShape.size() / k);
             QuantInt8NDArray acc = ops.temporary(new Shape(m, n), DataType.INT32, null);
-            Int8Kernels.best()
-                    .gemm(matrix(a, 0, m, k, null), matrix(w, 0, n, k, null), acc.getDataSegment());
+            Int8Kernels kernels = Int8Kernels.best();
+            PackedInt8Matrix packed =
+                    w.packed(kernels, 1, g -> kernels.pack(matrix(w, 0, n, k, null)))[0];
+            kernels.gemm(matrix(a, 0, m, k, null), packed, acc.getDataSegment());
             long[] outDims = inShape.getShape().clone();
             outDims[outDims.length - 1] = n;
             QuantInt8NDArray result =
                     ops.result(new Shape(outDims), out.getDataType(), out.getQuantization());
             Epilogue epilogue = new Epilogue(a, w, b, out);
-            epilogue.apply(acc.getDataSegment(), m, n, false, 0, result.getDataSegment(), 0);
+            epilogue.apply(acc.getDataSegment(), m, n, 0, result.getDataSegment(), 0, n, 1);
             return ops.inEngineOf(input, result);
         }
     }
@@ -87,23 +90,26 @@ final class GemmOps {
             QuantInt8NDArray patches =
                     ops.temporary(new Shape(positions, patchLength), a.getDataType(), null);
             QuantInt8NDArray acc =
-                    ops.temporary(new Shape(groupOut, positions), DataType.INT32, null);
+                    ops.temporary(new Shape(positions, groupOut), DataType.INT32, null);
             QuantInt8NDArray result =
                     ops.result(s.outputShape(), out.getDataType(), out.getQuantization());
             Epilogue epilogue = new Epilogue(a, w, b, out);
+            Int8Kernels kernels = Int8Kernels.best();
+            // The weights are the packed operand (B, one row per output channel), packed once
+            // per group and kept with the weight array; the patches are A.
+            PackedInt8Matrix[] packed = w.packed(kernels, s.groups(), g -> kernels.pack(matrix(w,
+                    (long) g * groupOut * patchLength, groupOut, patchLength,
+                    groupZeroPoints(w, g, groupOut))));
             for (int batch = 0; batch < s.batch(); batch++) {
                 for (int g = 0; g < s.groups(); g++) {
                     s.im2col(a, batch, g, patches.getDataSegment());
-                    // Weights as A ([groupOut, patch]) make the accumulator [channel, position],
-                    // which is already the NCHW order of the output.
-                    Int8Matrix wm = matrix(w, (long) g * groupOut * patchLength, groupOut,
-                            patchLength, groupZeroPoints(w, g, groupOut));
                     Int8Matrix pm = matrix(patches, 0, positions, patchLength,
                             a.getQuantization().getZeroPoints());
-                    Int8Kernels.best().gemm(wm, pm, acc.getDataSegment());
+                    kernels.gemm(pm, packed[g], acc.getDataSegment());
+                    // The accumulator is [position, channel]; NCHW wants [channel, position].
                     long offset = ((long) batch * s.outChannels() + (long) g * groupOut) * positions;
-                    epilogue.apply(acc.getDataSegment(), groupOut, positions, true,
-                            g * groupOut, result.getDataSegment(), offset);
+                    epilogue.apply(acc.getDataSegment(), positions, groupOut, g * groupOut,
+                            result.getDataSegment(), offset, 1, positions);
                 }
             }
             return ops.inEngineOf(input, result);
@@ -161,26 +167,31 @@ final class GemmOps {
             this(a.getQuantization().getScale(0), w.getQuantization().getScales(), bias, out);
         }
 
+        /**
+         * Writes the epilogue of an accumulator of {@code rows x cols} (row-major, one output
+         * channel per column) to {@code dst[dstOffset + r * rowStride + c * colStride]}.
+         */
         void apply(
                 MemorySegment acc,
                 int rows,
                 int cols,
-                boolean channelPerRow,
                 int channelOffset,
                 MemorySegment dst,
-                long dstOffset) {
+                long dstOffset,
+                long rowStride,
+                long colStride) {
             QuantizationParameters q = out.getQuantization();
             QuantizedStorage storage = q == null ? null : Int8Ops.storage(q);
             for (int r = 0; r < rows; r++) {
                 for (int c = 0; c < cols; c++) {
                     long i = (long) r * cols + c;
                     int sum = acc.get(ValueLayout.JAVA_INT_UNALIGNED, i * 4);
-                    long o = dstOffset + i;
+                    long o = dstOffset + r * rowStride + c * colStride;
                     if (out.getDataType() == DataType.INT32) {
                         dst.set(ValueLayout.JAVA_INT_UNALIGNED, o * 4, sum);
                         continue;
                     }
-                    int channel = channelOffset + (channelPerRow ? r : c);
+                    int channel = channelOffset + c;
                     float scale = inputScale * weightScales[weightScales.length == 1 ? 0 : channel];
                     float real = sum * scale + (bias == null ? 0f : bias[channel]);
                     if (storage == null) {

@@ -7,11 +7,15 @@ import ai.djl.ndarray.internal.NDArrayEx;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 
+import org.quantint8.kernels.Int8Kernels;
+import org.quantint8.kernels.PackedInt8Matrix;
+
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.Buffer;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.function.IntFunction;
 
 /**
  * The NDArray of the QuantInt8 engine: dense data in off-heap memory, owned by its {@link
@@ -30,6 +34,8 @@ public class QuantInt8NDArray extends NDArrayAdapter {
     private Arena arena;
     private MemorySegment data;
     private QuantizationParameters quantization;
+    /** This array as GEMM weights, packed on first use by GemmOps; see {@link #packed}. */
+    private PackedWeights packedWeights;
 
     QuantInt8NDArray(
             QuantInt8NDManager manager,
@@ -76,6 +82,7 @@ public class QuantInt8NDArray extends NDArrayAdapter {
         if (parameters != null) {
             parameters.checkCompatible("setQuantization", shape, dataType);
         }
+        dropPacked();
         this.quantization = parameters;
     }
 
@@ -118,6 +125,7 @@ public class QuantInt8NDArray extends NDArrayAdapter {
     @Override
     public void set(Buffer buffer) {
         checkOpen();
+        dropPacked();
         int size = Math.toIntExact(shape.size());
         ai.djl.ndarray.BaseNDManager.validateBuffer(buffer, dataType, size);
         if (buffer instanceof ByteBuffer bb) {
@@ -137,7 +145,7 @@ public class QuantInt8NDArray extends NDArrayAdapter {
             throw new IllegalArgumentException(
                     "Cannot intern a " + replaced.getClass().getSimpleName() + " into QuantInt8");
         }
-        freeMemory();
+        freeMemory(); // also drops this array's packed weights
         arena = other.arena;
         data = other.data;
         shape = other.shape;
@@ -279,7 +287,36 @@ public class QuantInt8NDArray extends NDArrayAdapter {
         return (QuantInt8NDManager) manager;
     }
 
+    /**
+     * Returns this array's data packed as GEMM weights by the given kernels, packing it on first
+     * use. The packed form lives until this array is closed, or its data ({@link #set}, {@link
+     * #intern}) or quantization change; writing the data segment directly does not invalidate
+     * it, which is fine for weights (nothing writes them that way) and is documented here.
+     *
+     * @param kernels the kernels that will run the GEMM
+     * @param groups the number of weight groups (1 for linear)
+     * @param packer packs one group
+     * @return one packed matrix per group
+     */
+    synchronized PackedInt8Matrix[] packed(
+            Int8Kernels kernels, int groups, IntFunction<PackedInt8Matrix> packer) {
+        checkOpen();
+        if (packedWeights == null || !packedWeights.fits(kernels, groups)) {
+            dropPacked();
+            packedWeights = PackedWeights.pack(kernels, groups, packer);
+        }
+        return packedWeights.groups();
+    }
+
+    private synchronized void dropPacked() {
+        if (packedWeights != null) {
+            packedWeights.close();
+            packedWeights = null;
+        }
+    }
+
     private void freeMemory() {
+        dropPacked();
         if (arena != null) {
             long bytes = data.byteSize();
             arena.close();

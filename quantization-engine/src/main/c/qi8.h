@@ -1,0 +1,79 @@
+/*
+ * QuantInt8 native kernels: internal declarations shared by the C files.
+ *
+ * Arithmetic model. Every GEMM is reduced to unsigned activations times signed weights, the
+ * pairing that VNNI's vpdpbusd multiplies:
+ *   A' = A + 128 (signed A, i.e. the byte with its top bit flipped), zA' = zA + 128
+ *   B' = B - 128 (unsigned B, same flip),                            zB' = zB - 128
+ * so (A - zA)(B - zB) = (A' - zA')(B' - zB') and
+ *   C[m][n] = sum_k A'B' - zB'[n] * rowsum'[m] - zA'[m] * colcomp[n],
+ *   rowsum'[m] = sum_k A'[m][k],  colcomp[n] = sum_k (B[n][k] - zB[n]).
+ * All of it is computed modulo 2^32 (unsigned C arithmetic, wrapping vector adds), which is
+ * exactly what Java's int arithmetic does: results are bit-identical even on overflow.
+ */
+#ifndef QI8_H
+#define QI8_H
+
+#include <stdint.h>
+#include <string.h>
+
+#define QI8_EXPORT __attribute__((visibility("default")))
+
+/* Columns per packed panel: one 512-bit vector of INT32 accumulators. */
+#define QI8_PANEL 16
+
+/* Instruction-set levels, also the values of the Java enum's ordinals. */
+enum { QI8_PORTABLE = 0, QI8_AVX2 = 1, QI8_AVX512_VNNI = 2 };
+
+/*
+ * Packed weights. N is padded to a multiple of 16 (Np) and K to a multiple of 4 (K4, G = K4/4
+ * groups). Panel p holds columns 16p..16p+15: for each group g, 64 bytes = 16 columns x 4
+ * consecutive k, exactly one vpdpbusd operand. After the panels (64-byte aligned): int32
+ * colcomp[Np] then int32 zb'[Np]; padding columns are zero everywhere.
+ */
+typedef struct {
+    const int8_t *panels;
+    const int32_t *colcomp;
+    const int32_t *zb;
+    int64_t panel_bytes; /* G * 64 */
+    int32_t n, k;
+} qi8_packed;
+
+/* One output tile C[m0:m1, n0:n1] of a GEMM; n0 is a multiple of 16. */
+typedef struct {
+    const uint8_t *a;      /* A[0][0], row-major, lda = k */
+    int32_t flip;          /* 0x80808080 when A is signed, else 0 */
+    const int32_t *za;     /* zA' per row of the tile, indexed m - m0 */
+    const int32_t *rowsum; /* rowsum' per row of the tile, indexed m - m0 */
+    const qi8_packed *b;
+    int32_t *c;            /* C[0][0] */
+    int64_t ldc;
+    int32_t m0, m1, n0, n1;
+} qi8_tile;
+
+/* Reads the 4 bytes of k-group g of an A row, zero-filling past k (the packed B is zero there). */
+static inline uint32_t qi8_load_group(const uint8_t *row, int64_t g, int32_t k, uint32_t flip) {
+    uint32_t w = 0;
+    int64_t start = 4 * g;
+    if (start + 4 <= k) {
+        memcpy(&w, row + start, 4);
+        return w ^ flip;
+    }
+    for (int64_t q = start; q < k; q++) {
+        w |= (uint32_t) (row[q] ^ (uint8_t) flip) << (8 * (q - start));
+    }
+    return w;
+}
+
+void qi8_tile_portable(const qi8_tile *t);
+void qi8_tile_avx2(const qi8_tile *t);
+void qi8_tile_avx512(const qi8_tile *t);
+
+void qi8_gemv_portable(const float *x, int32_t k, const uint8_t *w, int32_t signed_w,
+                       const int32_t *zw, const float *scale, int32_t n0, int32_t n1, float *y);
+void qi8_gemv_avx2(const float *x, int32_t k, const uint8_t *w, int32_t signed_w,
+                   const int32_t *zw, const float *scale, int32_t n0, int32_t n1, float *y);
+void qi8_gemv_avx512(const float *x, int32_t k, const uint8_t *w, int32_t signed_w,
+                     const int32_t *zw, const float *scale, int32_t n0, int32_t n1, float *y);
+
+#endif

@@ -1,0 +1,153 @@
+/*
+ * QuantInt8 native kernels: the exported functions (ISA detection, weight packing, the GEMM tile
+ * and GEMV entry points). Java checks every size and bound before calling; the checks here only
+ * guard against a Java/C version mismatch and return an error code instead of crashing.
+ */
+#include "qi8.h"
+
+#include <stdlib.h>
+
+#define QI8_ABI_VERSION 1
+
+/* Errors returned to Java (which turns them into exceptions). */
+#define QI8_OK 0
+#define QI8_ERR_ISA (-1)
+#define QI8_ERR_ARGS (-2)
+#define QI8_ERR_MEMORY (-3)
+
+QI8_EXPORT int32_t qi8_abi_version(void) { return QI8_ABI_VERSION; }
+
+/* The best ISA level this CPU and OS support (libgcc's checks include the XCR0 state bits). */
+QI8_EXPORT int32_t qi8_best_isa(void) {
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
+        && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni")) {
+        return QI8_AVX512_VNNI;
+    }
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        return QI8_AVX2;
+    }
+    return QI8_PORTABLE;
+}
+
+static int64_t round_up(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
+
+static int64_t panels_bytes(int32_t n, int32_t k) {
+    return round_up(n, QI8_PANEL) * round_up(k, 4);
+}
+
+/* Bytes of the packed form of an N x K weight matrix (see qi8.h for the layout). */
+QI8_EXPORT int64_t qi8_packed_size(int32_t n, int32_t k) {
+    return panels_bytes(n, k) + 8 * round_up(n, QI8_PANEL);
+}
+
+static qi8_packed view_packed(const uint8_t *packed, int32_t n, int32_t k) {
+    int64_t np = round_up(n, QI8_PANEL);
+    qi8_packed p;
+    p.panels = (const int8_t *) packed;
+    p.colcomp = (const int32_t *) (packed + panels_bytes(n, k));
+    p.zb = p.colcomp + np;
+    p.panel_bytes = round_up(k, 4) * QI8_PANEL;
+    p.n = n;
+    p.k = k;
+    return p;
+}
+
+/*
+ * Packs B (N x K, row-major, zero point zb[n] per row) into `out` (qi8_packed_size bytes,
+ * 64-byte aligned). Unsigned B is flipped to signed here, once, so the kernels only see s8.
+ */
+QI8_EXPORT int32_t qi8_pack(const uint8_t *b, int32_t n, int32_t k, int32_t signed_b,
+                            const int32_t *zb, uint8_t *out) {
+    if (n < 0 || k < 0 || ((uintptr_t) out & 63) != 0) {
+        return QI8_ERR_ARGS;
+    }
+    int64_t size = qi8_packed_size(n, k);
+    memset(out, 0, (size_t) size);
+    qi8_packed p = view_packed(out, n, k);
+    int8_t *panels = (int8_t *) p.panels;
+    int32_t *colcomp = (int32_t *) p.colcomp;
+    int32_t *zbp = (int32_t *) p.zb;
+    uint8_t flip = signed_b ? 0 : 0x80;
+    for (int32_t j = 0; j < n; j++) {
+        const uint8_t *row = b + (int64_t) j * k;
+        int8_t *panel = panels + (j / QI8_PANEL) * p.panel_bytes + (j % QI8_PANEL) * 4;
+        uint32_t sum = 0; /* wraps like Java's int */
+        for (int32_t q = 0; q < k; q++) {
+            panel[(q / 4) * 64 + q % 4] = (int8_t) (row[q] ^ flip);
+            sum += signed_b ? (uint32_t) (int32_t) (int8_t) row[q] : (uint32_t) row[q];
+        }
+        colcomp[j] = (int32_t) (sum - (uint32_t) zb[j] * (uint32_t) k);
+        zbp[j] = signed_b ? zb[j] : zb[j] - 128;
+    }
+    return QI8_OK;
+}
+
+static int isa_supported(int32_t isa) { return isa >= 0 && isa <= qi8_best_isa(); }
+
+/*
+ * One GEMM tile: C[m0:m1, n0:n1] (ldc = row stride of C in elements) from A (M x K, row-major,
+ * zero point za[m] per row) and packed B. n0 must be a multiple of 16 and n1 <= N.
+ */
+QI8_EXPORT int32_t qi8_gemm_tile(int32_t isa, const uint8_t *a, int32_t signed_a,
+                                 const int32_t *za, const uint8_t *packed, int32_t n, int32_t k,
+                                 int32_t m0, int32_t m1, int32_t n0, int32_t n1, int32_t *c,
+                                 int64_t ldc) {
+    if (!isa_supported(isa)) {
+        return QI8_ERR_ISA;
+    }
+    if (m0 < 0 || m1 < m0 || n0 < 0 || n1 < n0 || n1 > n || n0 % QI8_PANEL != 0 || k < 0
+        || ((uintptr_t) packed & 63) != 0) {
+        return QI8_ERR_ARGS;
+    }
+    if (m1 == m0 || n1 == n0) {
+        return QI8_OK;
+    }
+    int32_t rows = m1 - m0;
+    int32_t *buf = malloc(2 * sizeof(int32_t) * (size_t) rows);
+    if (buf == NULL) {
+        return QI8_ERR_MEMORY;
+    }
+    uint32_t flip = signed_a ? 0x80808080u : 0;
+    int32_t *rowsum = buf, *zap = buf + rows;
+    for (int32_t i = 0; i < rows; i++) {
+        /* A plain byte sum: gcc vectorizes it, and it is K per row against K * N in the GEMM. */
+        const uint8_t *row = a + (int64_t) (m0 + i) * k;
+        uint32_t sum = 0;
+        for (int32_t q = 0; q < k; q++) {
+            sum += (uint8_t) (row[q] ^ (uint8_t) flip);
+        }
+        rowsum[i] = (int32_t) sum;
+        zap[i] = za[m0 + i] + (signed_a ? 128 : 0);
+    }
+    qi8_packed p = view_packed(packed, n, k);
+    qi8_tile t = {a, (int32_t) flip, zap, rowsum, &p, c, ldc, m0, m1, n0, n1};
+    switch (isa) {
+        case QI8_AVX512_VNNI: qi8_tile_avx512(&t); break;
+        case QI8_AVX2: qi8_tile_avx2(&t); break;
+        default: qi8_tile_portable(&t); break;
+    }
+    free(buf);
+    return QI8_OK;
+}
+
+/*
+ * Weight-only INT8 GEMV: y[n] = scale[n] * sum_k x[k] * (W[n][k] - zw[n]) for n in [n0, n1),
+ * W row-major N x K (8-bit, signed or not), x and y FP32.
+ */
+QI8_EXPORT int32_t qi8_gemv_f32(int32_t isa, const float *x, int32_t k, const uint8_t *w,
+                                int32_t signed_w, const int32_t *zw, const float *scale,
+                                int32_t n0, int32_t n1, float *y) {
+    if (!isa_supported(isa)) {
+        return QI8_ERR_ISA;
+    }
+    if (k < 0 || n0 < 0 || n1 < n0) {
+        return QI8_ERR_ARGS;
+    }
+    switch (isa) {
+        case QI8_AVX512_VNNI: qi8_gemv_avx512(x, k, w, signed_w, zw, scale, n0, n1, y); break;
+        case QI8_AVX2: qi8_gemv_avx2(x, k, w, signed_w, zw, scale, n0, n1, y); break;
+        default: qi8_gemv_portable(x, k, w, signed_w, zw, scale, n0, n1, y); break;
+    }
+    return QI8_OK;
+}

@@ -1,0 +1,225 @@
+package org.quantint8.kernels.foreign;
+
+import org.quantint8.kernels.Int8Kernels;
+import org.quantint8.kernels.Int8Matrix;
+import org.quantint8.kernels.PackedInt8Matrix;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Optional;
+
+/**
+ * The native INT8 kernels at one instruction-set level. Every call checks sizes, bounds and
+ * packed-matrix compatibility in Java, stages heap or misaligned memory into native memory, then
+ * splits the output into tiles (column blocks, or row blocks when there are too few columns) that
+ * {@link KernelThreads} runs in parallel, one downcall per tile.
+ */
+public final class NativeInt8Kernels implements Int8Kernels {
+
+    /** Columns per tile unit: the AVX-512 register tile (3 panels of 16). */
+    private static final int COLUMN_UNIT = 48;
+    /** Rows per tile unit: the AVX-512 register tile. */
+    private static final int ROW_UNIT = 8;
+    /** Below this many multiply-adds a call runs on one thread: forking would cost more. */
+    private static final long PARALLEL_MACS = 1L << 20;
+
+    private final NativeBindings bindings;
+    private final Isa isa;
+
+    private NativeInt8Kernels(NativeBindings bindings, Isa isa) {
+        this.bindings = bindings;
+        this.isa = isa;
+    }
+
+    /**
+     * Returns the kernels at the best level this CPU supports, if the library loads.
+     *
+     * @return the kernels, or empty (see {@link #unavailableReason()})
+     */
+    public static Optional<NativeInt8Kernels> load() {
+        return NativeBindings.loaded() == null
+                ? Optional.empty()
+                : Optional.of(new NativeInt8Kernels(NativeBindings.loaded(), bestIsa()));
+    }
+
+    /**
+     * Returns the kernels at a given level, for tests and benchmarks that compare paths.
+     *
+     * @param isa the level
+     * @return the kernels, or empty if the library does not load or the CPU lacks the level
+     */
+    public static Optional<NativeInt8Kernels> forIsa(Isa isa) {
+        if (NativeBindings.loaded() == null || isa.ordinal() > bestIsa().ordinal()) {
+            return Optional.empty();
+        }
+        return Optional.of(new NativeInt8Kernels(NativeBindings.loaded(), isa));
+    }
+
+    /**
+     * Returns why the library did not load, or {@code null} if it did.
+     *
+     * @return the reason or null
+     */
+    public static String unavailableReason() {
+        return NativeBindings.loadFailure();
+    }
+
+    /**
+     * Returns the best level this CPU supports.
+     *
+     * @return the level
+     * @throws IllegalStateException if the library did not load
+     */
+    public static Isa bestIsa() {
+        if (NativeBindings.loaded() == null) {
+            throw new IllegalStateException("native kernels unavailable: " + NativeBindings.loadFailure());
+        }
+        NativeBindings bindings = NativeBindings.loaded();
+        return Isa.values()[bindings.call(() -> (int) bindings.bestIsa.invokeExact())];
+    }
+
+    /**
+     * Returns this instance's instruction-set level.
+     *
+     * @return the level
+     */
+    public Isa isa() {
+        return isa;
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public String name() {
+        return "native-" + isa.label();
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public PackedInt8Matrix pack(Int8Matrix b) {
+        return NativePackedInt8Matrix.pack(this, bindings, b);
+    }
+
+    /** {@inheritDoc} Packs B for this call only; use {@link #pack} to pack once. */
+    @Override
+    public void gemm(Int8Matrix a, Int8Matrix b, MemorySegment c) {
+        Int8Kernels.checkGemm(a, b, c);
+        try (PackedInt8Matrix packed = pack(b)) {
+            gemm(a, packed, c);
+        }
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public void gemm(Int8Matrix a, PackedInt8Matrix b, MemorySegment c) {
+        if (!(b instanceof NativePackedInt8Matrix packed)) {
+            throw new IllegalArgumentException(
+                    "gemm: weights packed by the " + b.kernels().name() + " kernels, not native");
+        }
+        Int8Kernels.checkGemm(a, b.rows(), b.cols(), c);
+        int m = a.rows();
+        int n = b.rows();
+        int k = a.cols();
+        if (m == 0 || n == 0) {
+            return;
+        }
+        MemorySegment weights = packed.segment();
+        int[] zeros = new int[m];
+        for (int i = 0; i < m; i++) {
+            zeros[i] = a.zeroPoint(i);
+        }
+        // Auto arena: per-call copies are shareable with the workers and freed by the GC.
+        Arena arena = Arena.ofAuto();
+        MemorySegment za = Segments.ints(zeros, arena);
+        MemorySegment av = Segments.shareable(Segments.input(a.data(), (long) m * k, 1, arena));
+        MemorySegment out = Segments.output(c, 4L * m * n, 4, arena);
+        MemorySegment cv = Segments.shareable(out);
+        int signed = a.signed() ? 1 : 0;
+        int level = isa.ordinal();
+        Tiles tiles = Tiles.plan(m, n, (long) m * n * k);
+        KernelThreads.run(tiles.count(), t -> {
+            int m0 = tiles.m0(t);
+            int m1 = tiles.m1(t);
+            int n0 = tiles.n0(t);
+            int n1 = tiles.n1(t);
+            bindings.check("gemm", () -> (int) bindings.gemmTile.invokeExact(level, av, signed,
+                    za, weights, n, k, m0, m1, n0, n1, cv, (long) n));
+        });
+        Segments.copyBack(out, c, 4L * m * n);
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public void gemvF32(MemorySegment x, Int8Matrix w, float[] scales, MemorySegment y) {
+        Int8Kernels.checkGemv(x, w, scales, y);
+        int n = w.rows();
+        int k = w.cols();
+        if (n == 0) {
+            return;
+        }
+        float[] fullScales = new float[n];
+        int[] zeros = new int[n];
+        for (int j = 0; j < n; j++) {
+            fullScales[j] = scales[scales.length == 1 ? 0 : j];
+            zeros[j] = w.zeroPoint(j);
+        }
+        Arena arena = Arena.ofAuto();
+        MemorySegment xv = Segments.shareable(Segments.input(x, 4L * k, 4, arena));
+        MemorySegment wv = Segments.shareable(Segments.input(w.data(), (long) n * k, 1, arena));
+        MemorySegment zv = Segments.ints(zeros, arena);
+        MemorySegment sv = arena.allocateFrom(ValueLayout.JAVA_FLOAT, fullScales);
+        MemorySegment out = Segments.output(y, 4L * n, 4, arena);
+        MemorySegment yv = Segments.shareable(out);
+        int signed = w.signed() ? 1 : 0;
+        int level = isa.ordinal();
+        // One byte of W per multiply-add: split rows over threads only when W is large.
+        int tasks = (long) n * k < PARALLEL_MACS / 4 ? 1 : Math.min(KernelThreads.count(), n);
+        KernelThreads.run(tasks, t -> {
+            int n0 = (int) ((long) n * t / tasks);
+            int n1 = (int) ((long) n * (t + 1) / tasks);
+            bindings.check("gemv", () -> (int) bindings.gemvF32.invokeExact(level, xv, k, wv,
+                    signed, zv, sv, n0, n1, yv));
+        });
+        Segments.copyBack(out, y, 4L * n);
+    }
+
+    /**
+     * How an M x N output is cut into tiles: along N in multiples of {@link #COLUMN_UNIT} when
+     * there are enough column blocks for every thread (each thread then reads only its part of
+     * the weights), else along M in multiples of {@link #ROW_UNIT}.
+     */
+    private record Tiles(int m, int n, int count, boolean byColumns) {
+
+        static Tiles plan(int m, int n, long macs) {
+            int threads = macs < PARALLEL_MACS ? 1 : KernelThreads.count();
+            int columnUnits = (n + COLUMN_UNIT - 1) / COLUMN_UNIT;
+            int rowUnits = (m + ROW_UNIT - 1) / ROW_UNIT;
+            if (columnUnits >= threads || columnUnits >= rowUnits) {
+                return new Tiles(m, n, Math.min(threads, columnUnits), true);
+            }
+            return new Tiles(m, n, Math.min(threads, rowUnits), false);
+        }
+
+        int m0(int t) {
+            return byColumns ? 0 : bound(t, m, ROW_UNIT);
+        }
+
+        int m1(int t) {
+            return byColumns ? m : bound(t + 1, m, ROW_UNIT);
+        }
+
+        int n0(int t) {
+            return byColumns ? bound(t, n, COLUMN_UNIT) : 0;
+        }
+
+        int n1(int t) {
+            return byColumns ? bound(t + 1, n, COLUMN_UNIT) : n;
+        }
+
+        /** Start of tile t: an even share of the units, in elements, clipped to the size. */
+        private int bound(int t, int size, int unit) {
+            long units = (size + unit - 1) / unit;
+            return (int) Math.min(size, units * t / count * unit);
+        }
+    }
+}
