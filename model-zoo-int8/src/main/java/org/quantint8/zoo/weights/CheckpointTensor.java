@@ -8,7 +8,7 @@ import java.util.Arrays;
  *
  * @param name the name in the checkpoint
  * @param shape the dimensions; empty for a scalar
- * @param values the elements, as many as the shape says
+ * @param values the elements, as many as the shape says; held as given, not copied
  */
 public record CheckpointTensor(String name, long[] shape, float[] values) {
 

@@ -141,11 +141,13 @@ final class SsTable {
         return entries;
     }
 
-    private void checkRestarts(ByteBuffer block, int start, int count, List<Integer> keyStarts,
-            String what) throws WeightFormatException {
-        for (int i = 0; i < count; i++) {
-            int restart = block.getInt(start + 4 * i);
-            if (start > 0 && !keyStarts.contains(restart)) {
+    /** Each restart point must be the offset of an entry that stores its whole key. */
+    private void checkRestarts(ByteBuffer block, int restartsStart, int count,
+            List<Integer> fullKeyOffsets, String what) throws WeightFormatException {
+        boolean empty = restartsStart == 0;
+        for (int i = 0; i < count && !empty; i++) {
+            int restart = block.getInt(restartsStart + 4 * i);
+            if (!fullKeyOffsets.contains(restart)) {
                 throw new WeightFormatException(source + ": " + what + " restart point " + i
                         + " at " + restart + " is not the start of a full key");
             }

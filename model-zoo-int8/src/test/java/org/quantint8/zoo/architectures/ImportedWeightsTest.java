@@ -3,6 +3,7 @@ package org.quantint8.zoo.architectures;
 import static org.testng.Assert.assertEquals;
 import static org.testng.Assert.assertThrows;
 import static org.testng.Assert.assertTrue;
+import static org.testng.Assert.expectThrows;
 
 import org.quantint8.onnx.OnnxModel;
 import org.quantint8.onnx.OnnxModelWriter;
@@ -12,6 +13,7 @@ import org.testng.annotations.Test;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /** Builders take imported weights by name, check them, and are deterministic from the seed. */
 public class ImportedWeightsTest {
@@ -54,12 +56,12 @@ public class ImportedWeightsTest {
 
         Map<String, float[]> wrongSize = new HashMap<>(weights);
         wrongSize.put("cls/predictions/output_bias", new float[3]);
-        IllegalArgumentException e = expectThrows(() -> BertTest.small().optWeights(wrongSize));
+        IllegalArgumentException e = buildFails(() -> BertTest.small().optWeights(wrongSize));
         assertTrue(e.getMessage().contains("cls/predictions/output_bias"), e.getMessage());
 
         Map<String, float[]> unknown = new HashMap<>(weights);
         unknown.put("cls/seq_relationship/output_bias", new float[2]);
-        e = expectThrows(() -> BertTest.small().optWeights(unknown));
+        e = buildFails(() -> BertTest.small().optWeights(unknown));
         assertTrue(e.getMessage().contains("cls/seq_relationship/output_bias"), e.getMessage());
     }
 
@@ -71,9 +73,7 @@ public class ImportedWeightsTest {
         assertThrows(IllegalArgumentException.class, () -> Bert.builder().optNumLayers(0));
     }
 
-    private static IllegalArgumentException expectThrows(
-            java.util.function.Supplier<Bert.Builder> builder) {
-        return org.testng.Assert.expectThrows(
-                IllegalArgumentException.class, () -> builder.get().build());
+    private static IllegalArgumentException buildFails(Supplier<Bert.Builder> builder) {
+        return expectThrows(IllegalArgumentException.class, () -> builder.get().build());
     }
 }
