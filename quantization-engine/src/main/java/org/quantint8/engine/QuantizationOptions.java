@@ -143,12 +143,48 @@ public final class QuantizationOptions {
      */
     public QuantizationConfig toConfig() {
         String mode = mode();
-        QuantizationConfig.Builder b = QuantizationConfig.builder();
-        switch (mode) {
-            case "dynamic", "fp32" -> b.optMode(QuantizationMode.DYNAMIC);
-            case "static" -> b.optMode(QuantizationMode.STATIC);
+        return switch (mode) {
+            case "dynamic", "fp32" -> toConfig(QuantizationMode.DYNAMIC);
+            case "static" -> toConfig(QuantizationMode.STATIC);
             default -> throw invalid(MODE, mode, "dynamic, static or fp32");
-        }
+        };
+    }
+
+    /**
+     * Returns the quantization configuration these options describe, in a given mode.
+     *
+     * @param quantizationMode the mode, whatever the {@code quantization} option says
+     * @return the configuration
+     * @throws IllegalArgumentException naming the option if a value is invalid
+     */
+    public QuantizationConfig toConfig(QuantizationMode quantizationMode) {
+        return toConfig(quantizationMode, true);
+    }
+
+    /**
+     * Returns whether these options ask for something only calibration samples make possible:
+     * static mode, SmoothQuant or an accuracy budget.
+     *
+     * @return {@code true} if samples are needed
+     */
+    public boolean needsSamples() {
+        return mode().equals("static")
+                || values.containsKey(SMOOTH_QUANT)
+                || values.containsKey(MIN_SQNR_DB);
+    }
+
+    /**
+     * Returns the dynamic configuration these options allow without calibration samples: static
+     * mode, SmoothQuant and the accuracy budget left out.
+     *
+     * @return the configuration
+     */
+    public QuantizationConfig toConfigWithoutSamples() {
+        return toConfig(QuantizationMode.DYNAMIC, false);
+    }
+
+    private QuantizationConfig toConfig(QuantizationMode quantizationMode, boolean samples) {
+        QuantizationConfig.Builder b = QuantizationConfig.builder().optMode(quantizationMode);
         String observer = values.get(ACTIVATION_OBSERVER);
         if (observer != null) {
             b.optActivationObserver(observer(observer));
@@ -165,10 +201,10 @@ public final class QuantizationOptions {
         if (values.containsKey(EXCLUDE_OP_TYPES)) {
             b.optExcludeOpTypes(values.get(EXCLUDE_OP_TYPES).split("\\s*,\\s*"));
         }
-        if (values.containsKey(SMOOTH_QUANT)) {
+        if (samples && values.containsKey(SMOOTH_QUANT)) {
             b.optSmoothQuant(number(SMOOTH_QUANT));
         }
-        if (values.containsKey(MIN_SQNR_DB)) {
+        if (samples && values.containsKey(MIN_SQNR_DB)) {
             b.optAccuracyBudget(AccuracyBudget.minSqnrDb(number(MIN_SQNR_DB)));
         }
         try {

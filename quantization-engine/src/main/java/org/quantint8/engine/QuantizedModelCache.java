@@ -68,6 +68,58 @@ final class QuantizedModelCache {
     }
 
     /**
+     * A cached quantized model with the report of its quantization.
+     *
+     * @param model the quantized model
+     * @param reportText the report as a table
+     * @param reportJson the report as JSON
+     */
+    record Entry(OnnxModel model, String reportText, String reportJson) {}
+
+    /**
+     * Reads an entry with its report, verifying the model first.
+     *
+     * @param key the key
+     * @return the entry, or empty when there is no valid entry (a damaged one is deleted)
+     */
+    Optional<Entry> readEntry(String key) {
+        Optional<OnnxModel> model = read(key);
+        if (model.isEmpty()) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(new Entry(model.get(),
+                    Files.readString(dir.resolve(key + ".report.txt"), StandardCharsets.UTF_8),
+                    Files.readString(dir.resolve(key + ".report.json"), StandardCharsets.UTF_8)));
+        } catch (IOException e) {
+            LOGGER.warn("Quantized model cache entry {} has no report: rebuilding it", key);
+            delete(key);
+            return Optional.empty();
+        }
+    }
+
+    /**
+     * Writes an entry with its report; the report goes first, so that a verified model always
+     * has one. A failure is logged, not thrown: the model is usable anyway.
+     *
+     * @param key the key
+     * @param entry the entry
+     */
+    void writeEntry(String key, Entry entry) {
+        try {
+            Files.createDirectories(dir);
+            writeAtomically(dir.resolve(key + ".report.txt"),
+                    entry.reportText().getBytes(StandardCharsets.UTF_8));
+            writeAtomically(dir.resolve(key + ".report.json"),
+                    entry.reportJson().getBytes(StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            LOGGER.warn("Cannot write the quantized model cache entry {}: {}", key, e.getMessage());
+            return;
+        }
+        write(key, entry.model());
+    }
+
+    /**
      * Reads an entry, verifying it first.
      *
      * @param key the key
@@ -140,6 +192,8 @@ final class QuantizedModelCache {
         try {
             Files.deleteIfExists(modelFile(key));
             Files.deleteIfExists(sidecar(key));
+            Files.deleteIfExists(dir.resolve(key + ".report.txt"));
+            Files.deleteIfExists(dir.resolve(key + ".report.json"));
         } catch (IOException e) {
             LOGGER.warn("Cannot delete the damaged cache entry {}: {}", modelFile(key),
                     e.getMessage());

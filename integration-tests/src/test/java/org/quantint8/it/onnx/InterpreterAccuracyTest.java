@@ -54,6 +54,8 @@ public class InterpreterAccuracyTest {
                         .setTypes(NDList.class, NDList.class)
                         .optEngine("QuantInt8")
                         .optModelPath(dir)
+                        // Exactness of the FP32 interpreter is under test, not quantization.
+                        .optOption("quantization", "fp32")
                         .build();
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         try (ZooModel<NDList, NDList> model = criteria.loadModel();

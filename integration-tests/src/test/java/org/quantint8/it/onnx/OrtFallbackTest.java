@@ -89,6 +89,7 @@ public class OrtFallbackTest {
                 .setTypes(NDList.class, NDList.class)
                 .optEngine("QuantInt8")
                 .optModelPath(dir)
+                .optOption("quantization", "fp32")
                 .build()
                 .loadModel();
     }

@@ -1,6 +1,7 @@
 package org.quantint8.onnx.quantize;
 
 import ai.djl.ndarray.NDList;
+import ai.djl.util.Progress;
 
 import org.quantint8.calibration.MixedPrecisionPlan;
 import org.quantint8.calibration.MixedPrecisionPlanner;
@@ -41,6 +42,22 @@ public final class PostTrainingQuantizer {
      */
     public static QuantizedOnnxModel quantize(
             OnnxModel model, QuantizationConfig config, List<NDList> samples) {
+        return quantize(model, config, samples, null);
+    }
+
+    /**
+     * Quantizes a model, reporting calibration progress.
+     *
+     * @param model the FP32 model
+     * @param config the configuration
+     * @param samples representative model inputs; required for static mode and SmoothQuant, and
+     *     ignored otherwise
+     * @param progress told of each calibration sample, or null
+     * @return the quantized model and its report
+     * @throws IllegalArgumentException if the configuration needs samples and none are given
+     */
+    public static QuantizedOnnxModel quantize(OnnxModel model, QuantizationConfig config,
+            List<NDList> samples, Progress progress) {
         boolean dynamic = config.getMode() == QuantizationMode.DYNAMIC;
         OptionalDouble alpha = config.getSmoothQuantAlpha();
         boolean needsSamples = !dynamic || alpha.isPresent() || config.getAccuracyBudget().isPresent();
@@ -54,7 +71,7 @@ public final class PostTrainingQuantizer {
         OnnxModel prepared = model;
         CalibrationResult calibration = null;
         if (alpha.isPresent()) {
-            calibration = calibrate(model, config, samples);
+            calibration = calibrate(model, config, samples, progress);
             prepared = SmoothQuantTransform.apply(
                     model, calibration.channelAbsMax(), config.getLayerFilter(), alpha.getAsDouble());
             calibration = null; // the smoothed layers read new tensors: calibrate those
@@ -62,7 +79,7 @@ public final class PostTrainingQuantizer {
         OnnxQuantizer.Builder quantizer = OnnxQuantizer.builder().optConfig(config);
         Map<String, QuantizationParameters> activations = Map.of();
         if (!dynamic) {
-            calibration = calibrate(prepared, config, samples);
+            calibration = calibrate(prepared, config, samples, progress);
             activations = calibration.parameters();
             quantizer.optActivationParameters(activations);
         }
@@ -96,11 +113,20 @@ public final class PostTrainingQuantizer {
         return keep;
     }
 
-    private static CalibrationResult calibrate(
-            OnnxModel model, QuantizationConfig config, List<NDList> samples) {
+    private static CalibrationResult calibrate(OnnxModel model, QuantizationConfig config,
+            List<NDList> samples, Progress progress) {
         try (ActivationCalibrator calibrator = ActivationCalibrator.create(model, config)) {
+            if (progress != null) {
+                progress.reset("Calibrating", samples.size());
+            }
             for (NDList sample : samples) {
                 calibrator.observe(sample);
+                if (progress != null) {
+                    progress.increment(1);
+                }
+            }
+            if (progress != null) {
+                progress.end();
             }
             return calibrator.result();
         }
