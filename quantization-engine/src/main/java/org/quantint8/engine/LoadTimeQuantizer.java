@@ -52,8 +52,8 @@ final class LoadTimeQuantizer {
                     + ";samples=" + fingerprint(samples));
             QuantizedModelCache.Entry hit = cache.readEntry(key).orElse(null);
             if (hit != null) {
-                LOGGER.info("QuantInt8: {} quantized ({}), loaded from the cache {}",
-                        sourceFile.getFileName(), options, cache.modelFile(key));
+                LOGGER.info("QuantInt8: {} quantized ({} INT8, options {}), loaded from the cache {}",
+                        sourceFile.getFileName(), config.getMode(), options, cache.modelFile(key));
                 return hit;
             }
         }
@@ -65,9 +65,10 @@ final class LoadTimeQuantizer {
         for (String why : quantized.unsupported()) {
             LOGGER.debug("QuantInt8: kept in FP32: {}", why);
         }
-        LOGGER.info("QuantInt8: {} quantized ({}) in {} ms: {} of {} layers INT8, weights {} -> {}"
-                        + " bytes",
-                sourceFile.getFileName(), options, (System.nanoTime() - start) / 1_000_000,
+        LOGGER.info("QuantInt8: {} quantized ({} INT8, options {}) in {} ms: {} of {} layers INT8,"
+                        + " weights {} -> {} bytes",
+                sourceFile.getFileName(), config.getMode(), options,
+                (System.nanoTime() - start) / 1_000_000,
                 report.getQuantizedLayerCount(), report.getLayers().size(),
                 report.getFp32WeightBytes(), report.getDeployedWeightBytes());
         QuantizedModelCache.Entry entry =
