@@ -1,29 +1,59 @@
 package org.quantint8.demo;
 
-import ai.djl.engine.Engine;
+import ai.djl.huggingface.tokenizers.Encoding;
+import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import ai.djl.inference.Predictor;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.repository.zoo.Criteria;
+import ai.djl.repository.zoo.ZooModel;
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtSession;
 
+import org.quantint8.engine.QuantInt8Model;
 import org.quantint8.kernels.Int8Kernels;
-import org.quantint8.ndarray.Int8Ops;
-import org.quantint8.ndarray.Int8Output;
-import org.quantint8.ndarray.QuantInt8NDArray;
 
+import java.nio.LongBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /**
- * The README's main job: quantizes a BERT-base-sized feed-forward layer (768 to 3072, seeded
- * random weights) to INT8 with per-channel weights and dynamically quantized activations, and
- * prints the weight sizes and the output error against FP32.
+ * The README's main job: the real all-MiniLM-L6-v2 (a Maven artifact) in FP32 on ONNX Runtime,
+ * quantized to INT8 at load time by QuantInt8 ({@code optEngine("QuantInt8")}), and ONNX Runtime's
+ * own INT8 twin of the same weights, side by side: file size, latency per sentence (one thread
+ * each) and the cosine of mean-pooled sentence embeddings to FP32.
  */
 public final class Main {
 
-    private static final long SEED = 42;
-    private static final int TOKENS = 128;
-    private static final int IN = 768;
-    private static final int OUT = 3072;
+    private static final String MODEL = "all-minilm-l6-v2";
+    private static final String TWIN = "all-minilm-l6-v2-q";
+    private static final int WARMUP = 3;
+
+    /** An embedded default input: short and long sentences of everyday English. */
+    private static final List<String> SENTENCES = List.of(
+            "The battery lasts all day and charges quickly.",
+            "I would not buy this phone again.",
+            "The staff were friendly, but the food arrived cold and the wait was far too long.",
+            "Great value for the price.",
+            "After two weeks the screen started flickering, and support never answered my emails.",
+            "The film's second half drags, yet the ending makes up for it.",
+            "Delivery was fast.",
+            "It is the most comfortable pair of headphones I have owned, even on long flights.",
+            "The instructions were confusing and two screws were missing from the box.",
+            "We will definitely come back to this restaurant next summer.",
+            "Sound quality is clear at low volume but distorts when turned up.",
+            "A thoughtful, quiet story about a family that slowly learns to listen to each other.",
+            "Terrible customer service.",
+            "The camera takes sharp photos in daylight and surprisingly good ones at night.",
+            "Nothing about this hotel matched the pictures on the website.",
+            "The keyboard feels solid and every key responds without a sound.");
 
     private Main() {}
 
@@ -31,61 +61,144 @@ public final class Main {
      * Runs the job.
      *
      * @param args unused
+     * @throws Exception if a model cannot be loaded or run
      */
-    public static void main(String[] args) {
-        Engine engine = Engine.getEngine("QuantInt8");
-        try (NDManager manager = engine.newBaseManager()) {
-            manager.getEngine().setRandomSeed((int) SEED);
-            Engine.getEngine("PyTorch").setRandomSeed((int) SEED);
-            // Weight scale like a trained BERT layer's (std about 0.04); unit-variance input.
-            NDArray weight = manager.randomNormal(0f, 0.04f, new Shape(OUT, IN), DataType.FLOAT32);
-            NDArray bias = manager.randomNormal(0f, 0.02f, new Shape(OUT), DataType.FLOAT32);
-            NDArray input = manager.randomNormal(0f, 1f, new Shape(TOKENS, IN), DataType.FLOAT32);
-
-            NDArray expected = input.matMul(weight.transpose()).add(bias);
-            QuantInt8NDArray qWeight = Int8Ops.quantizePerChannel(weight, 0);
-            NDArray actual = Int8Ops.linear(input, qWeight, bias, Int8Output.float32());
-
-            long fp32Bytes = weight.getShape().size() * 4;
-            long int8Bytes = qWeight.getShape().size() + OUT * (4L + 1L); // codes, scales, zeros
-            Error error = Error.between(expected.toFloatArray(), actual.toFloatArray());
-
-            System.out.println(engine + ", INT8 kernels: " + Int8Kernels.best().name());
-            System.out.printf(Locale.ROOT, "linear layer %d -> %d, %d tokens, seed %d%n",
-                    IN, OUT, TOKENS, SEED);
-            System.out.printf(Locale.ROOT,
-                    "weights: FP32 %,d bytes, INT8 %,d bytes (codes + per-channel scales and zero"
-                            + " points): %.2fx smaller%n",
-                    fp32Bytes, int8Bytes, (double) fp32Bytes / int8Bytes);
-            System.out.printf(Locale.ROOT,
-                    "output vs FP32 (PyTorch): SQNR %.1f dB, cosine %.6f, max |error| %.5f"
-                            + " (%.3f%% of max |y|)%n",
-                    error.sqnrDb, error.cosine, error.maxAbs, 100 * error.maxAbs / error.maxRef);
+    public static void main(String[] args) throws Exception {
+        // One thread for every engine: the comparison is per core, and fair.
+        System.setProperty("ai.djl.pytorch.num_threads", "1");
+        System.setProperty("ai.djl.pytorch.num_interop_threads", "1");
+        System.setProperty("quantint8.num_threads", "1");
+        Path work = Path.of(System.getProperty("java.io.tmpdir"), "quantint8-main");
+        Path fp32Dir = ModelResources.extract(MODEL, work);
+        Path twinDir = ModelResources.extract(TWIN, work);
+        Path tokenizerFile = fp32Dir.resolve(MODEL + "-tokenizer.json");
+        try (HuggingFaceTokenizer tokenizer = HuggingFaceTokenizer.newInstance(tokenizerFile);
+                OrtSession fp32 = session(fp32Dir.resolve(MODEL + ".onnx"));
+                OrtSession twin = session(twinDir.resolve(TWIN + ".onnx"));
+                ZooModel<NDList, NDList> quantInt8 = Criteria.builder()
+                        .setTypes(NDList.class, NDList.class)
+                        .optEngine("QuantInt8")
+                        .optModelPath(fp32Dir)
+                        .optOption("quantizationCacheDir", work.resolve("cache").toString())
+                        .build()
+                        .loadModel();
+                Predictor<NDList, NDList> predictor = quantInt8.newPredictor()) {
+            Path exported = work.resolve("quantint8-int8.onnx");
+            ((QuantInt8Model) quantInt8.getWrappedModel()).export(exported);
+            Run reference = new Run();
+            Run ours = new Run();
+            Run theirs = new Run();
+            for (int round = 0; round < WARMUP + 1; round++) {
+                boolean measured = round == WARMUP;
+                for (String sentence : SENTENCES) {
+                    Encoding e = tokenizer.encode(sentence);
+                    float[] r = reference.time(measured, () -> ort(fp32, e));
+                    float[] q = ours.time(measured, () -> quantInt8(quantInt8, predictor, e));
+                    float[] t = theirs.time(measured, () -> ort(twin, e));
+                    if (measured) {
+                        ours.cosine += cosine(r, q);
+                        theirs.cosine += cosine(r, t);
+                    }
+                }
+            }
+            print(fp32Dir, twinDir, exported, reference, ours, theirs);
         }
     }
 
-    /** Error statistics of an approximation against a reference. */
-    private record Error(double sqnrDb, double cosine, double maxAbs, double maxRef) {
+    private static void print(Path fp32Dir, Path twinDir, Path exported, Run reference, Run ours,
+            Run theirs) throws Exception {
+        int n = SENTENCES.size();
+        System.out.println("all-MiniLM-L6-v2, " + n + " sentences, batch 1, one thread per engine;"
+                + " QuantInt8 INT8 kernels: " + Int8Kernels.best().name());
+        System.out.printf(Locale.ROOT, "%-34s %14s %16s %14s%n", "", "size (bytes)",
+                "median ms/sent.", "cosine to FP32");
+        System.out.printf(Locale.ROOT, "%-34s %,14d %16.2f %14s%n", "FP32, ONNX Runtime 1.21.1",
+                Files.size(fp32Dir.resolve(MODEL + ".onnx")), reference.median(), "1");
+        System.out.printf(Locale.ROOT, "%-34s %,14d %16.2f %14.5f%n", "INT8, QuantInt8 (load time)",
+                Files.size(exported), ours.median(), ours.cosine / n);
+        System.out.printf(Locale.ROOT, "%-34s %,14d %16.2f %14.5f%n", "INT8 twin, ONNX Runtime",
+                Files.size(twinDir.resolve(TWIN + ".onnx")), theirs.median(), theirs.cosine / n);
+    }
 
-        static Error between(float[] reference, float[] approx) {
-            double signal = 0;
-            double noise = 0;
-            double dot = 0;
-            double approxNorm = 0;
-            double maxAbs = 0;
-            double maxRef = 0;
-            for (int i = 0; i < reference.length; i++) {
-                double r = reference[i];
-                double a = approx[i];
-                signal += r * r;
-                noise += (r - a) * (r - a);
-                dot += r * a;
-                approxNorm += a * a;
-                maxAbs = Math.max(maxAbs, Math.abs(r - a));
-                maxRef = Math.max(maxRef, Math.abs(r));
+    private static OrtSession session(Path file) throws Exception {
+        OrtSession.SessionOptions options = new OrtSession.SessionOptions();
+        options.setIntraOpNumThreads(1);
+        options.setInterOpNumThreads(1);
+        return OrtEnvironment.getEnvironment().createSession(file.toString(), options);
+    }
+
+    private static float[] ort(OrtSession session, Encoding e) throws Exception {
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        long[] shape = {1, e.getIds().length};
+        try (OnnxTensor ids = OnnxTensor.createTensor(env, LongBuffer.wrap(e.getIds()), shape);
+                OnnxTensor mask = OnnxTensor.createTensor(
+                        env, LongBuffer.wrap(e.getAttentionMask()), shape);
+                OnnxTensor types = OnnxTensor.createTensor(
+                        env, LongBuffer.wrap(e.getTypeIds()), shape);
+                OrtSession.Result result = session.run(Map.of(
+                        "input_ids", ids, "attention_mask", mask, "token_type_ids", types))) {
+            float[][][] hidden = (float[][][]) result.get(0).getValue();
+            float[] mean = new float[hidden[0][0].length];
+            for (float[] token : hidden[0]) {
+                for (int d = 0; d < mean.length; d++) {
+                    mean[d] += token[d] / hidden[0].length;
+                }
             }
-            double sqnr = 10 * Math.log10(signal / noise);
-            return new Error(sqnr, dot / Math.sqrt(signal * approxNorm), maxAbs, maxRef);
+            return mean;
         }
+    }
+
+    private static float[] quantInt8(ZooModel<NDList, NDList> model,
+            Predictor<NDList, NDList> predictor, Encoding e) throws Exception {
+        try (NDManager manager = model.getNDManager().newSubManager()) {
+            Shape shape = new Shape(1, e.getIds().length);
+            NDArray ids = manager.create(e.getIds(), shape);
+            ids.setName("input_ids");
+            NDArray mask = manager.create(e.getAttentionMask(), shape);
+            mask.setName("attention_mask");
+            NDArray types = manager.create(e.getTypeIds(), shape);
+            types.setName("token_type_ids");
+            NDArray hidden = predictor.predict(new NDList(ids, mask, types)).get(0);
+            return hidden.mean(new int[] {1}).toFloatArray();
+        }
+    }
+
+    private static double cosine(float[] a, float[] b) {
+        double dot = 0;
+        double na = 0;
+        double nb = 0;
+        for (int i = 0; i < a.length; i++) {
+            dot += (double) a[i] * b[i];
+            na += (double) a[i] * a[i];
+            nb += (double) b[i] * b[i];
+        }
+        return dot / Math.sqrt(na * nb);
+    }
+
+    /** Latencies and the summed cosine of one engine. */
+    private static final class Run {
+        private final double[] millis = new double[SENTENCES.size()];
+        private int count;
+        private double cosine;
+
+        float[] time(boolean measured, Embedder embedder) throws Exception {
+            long start = System.nanoTime();
+            float[] out = embedder.embed();
+            if (measured) {
+                millis[count++] = (System.nanoTime() - start) / 1e6;
+            }
+            return out;
+        }
+
+        double median() {
+            double[] sorted = Arrays.copyOf(millis, count);
+            Arrays.sort(sorted);
+            return sorted[sorted.length / 2];
+        }
+    }
+
+    @FunctionalInterface
+    private interface Embedder {
+        float[] embed() throws Exception;
     }
 }

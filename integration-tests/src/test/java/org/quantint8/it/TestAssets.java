@@ -1,5 +1,7 @@
 package org.quantint8.it;
 
+import org.quantint8.demo.ModelResources;
+
 import com.google.gson.Gson;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
@@ -42,30 +44,8 @@ public final class TestAssets {
      * @param name one of the model constants
      * @return the model folder
      */
-    public static synchronized Path modelDir(String name) {
-        Path dir = ROOT.resolve("target/models").resolve(name);
-        try {
-            Files.createDirectories(dir);
-            for (String file : new String[] {name + ".onnx", name + "-tokenizer.json"}) {
-                Path target = dir.resolve(file);
-                if (Files.exists(target)) {
-                    continue;
-                }
-                try (InputStream in = TestAssets.class.getClassLoader().getResourceAsStream(file)) {
-                    if (in == null) {
-                        throw new IllegalStateException(
-                                file + " is not on the class path: the model's Maven test"
-                                        + " dependency is missing from integration-tests/pom.xml");
-                    }
-                    Path tmp = Files.createTempFile(dir, file, ".part");
-                    Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
-                    Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-                }
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return dir;
+    public static Path modelDir(String name) {
+        return ModelResources.extract(name, ROOT.resolve("target/models"));
     }
 
     /**
