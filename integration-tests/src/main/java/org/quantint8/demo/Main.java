@@ -6,23 +6,17 @@ import ai.djl.inference.Predictor;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.Shape;
 import ai.djl.repository.zoo.Criteria;
 import ai.djl.repository.zoo.ZooModel;
-import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OrtEnvironment;
-import ai.onnxruntime.OrtSession;
 
 import org.quantint8.engine.QuantInt8Model;
 import org.quantint8.kernels.Int8Kernels;
 
-import java.nio.LongBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 
 /**
  * The README's main job: the real all-MiniLM-L6-v2 (a Maven artifact) in FP32 on ONNX Runtime,
@@ -73,8 +67,10 @@ public final class Main {
         Path twinDir = ModelResources.extract(TWIN, work);
         Path tokenizerFile = fp32Dir.resolve(MODEL + "-tokenizer.json");
         try (HuggingFaceTokenizer tokenizer = HuggingFaceTokenizer.newInstance(tokenizerFile);
-                OrtSession fp32 = session(fp32Dir.resolve(MODEL + ".onnx"));
-                OrtSession twin = session(twinDir.resolve(TWIN + ".onnx"));
+                EmbeddingRunner fp32 = new EmbeddingRunner(fp32Dir.resolve(MODEL + ".onnx"),
+                        tokenizerFile);
+                EmbeddingRunner twin = new EmbeddingRunner(twinDir.resolve(TWIN + ".onnx"),
+                        tokenizerFile);
                 ZooModel<NDList, NDList> quantInt8 = Criteria.builder()
                         .setTypes(NDList.class, NDList.class)
                         .optEngine("QuantInt8")
@@ -92,12 +88,12 @@ public final class Main {
                 boolean measured = round == WARMUP;
                 for (String sentence : SENTENCES) {
                     Encoding e = tokenizer.encode(sentence);
-                    float[] r = reference.time(measured, () -> ort(fp32, e));
+                    float[] r = reference.time(measured, () -> fp32.embed(e));
                     float[] q = ours.time(measured, () -> quantInt8(quantInt8, predictor, e));
-                    float[] t = theirs.time(measured, () -> ort(twin, e));
+                    float[] t = theirs.time(measured, () -> twin.embed(e));
                     if (measured) {
-                        ours.cosine += cosine(r, q);
-                        theirs.cosine += cosine(r, t);
+                        ours.cosine += EmbeddingRunner.cosine(r, q);
+                        theirs.cosine += EmbeddingRunner.cosine(r, t);
                     }
                 }
             }
@@ -120,59 +116,12 @@ public final class Main {
                 Files.size(twinDir.resolve(TWIN + ".onnx")), theirs.median(), theirs.cosine / n);
     }
 
-    private static OrtSession session(Path file) throws Exception {
-        OrtSession.SessionOptions options = new OrtSession.SessionOptions();
-        options.setIntraOpNumThreads(1);
-        options.setInterOpNumThreads(1);
-        return OrtEnvironment.getEnvironment().createSession(file.toString(), options);
-    }
-
-    private static float[] ort(OrtSession session, Encoding e) throws Exception {
-        OrtEnvironment env = OrtEnvironment.getEnvironment();
-        long[] shape = {1, e.getIds().length};
-        try (OnnxTensor ids = OnnxTensor.createTensor(env, LongBuffer.wrap(e.getIds()), shape);
-                OnnxTensor mask = OnnxTensor.createTensor(
-                        env, LongBuffer.wrap(e.getAttentionMask()), shape);
-                OnnxTensor types = OnnxTensor.createTensor(
-                        env, LongBuffer.wrap(e.getTypeIds()), shape);
-                OrtSession.Result result = session.run(Map.of(
-                        "input_ids", ids, "attention_mask", mask, "token_type_ids", types))) {
-            float[][][] hidden = (float[][][]) result.get(0).getValue();
-            float[] mean = new float[hidden[0][0].length];
-            for (float[] token : hidden[0]) {
-                for (int d = 0; d < mean.length; d++) {
-                    mean[d] += token[d] / hidden[0].length;
-                }
-            }
-            return mean;
-        }
-    }
-
     private static float[] quantInt8(ZooModel<NDList, NDList> model,
             Predictor<NDList, NDList> predictor, Encoding e) throws Exception {
         try (NDManager manager = model.getNDManager().newSubManager()) {
-            Shape shape = new Shape(1, e.getIds().length);
-            NDArray ids = manager.create(e.getIds(), shape);
-            ids.setName("input_ids");
-            NDArray mask = manager.create(e.getAttentionMask(), shape);
-            mask.setName("attention_mask");
-            NDArray types = manager.create(e.getTypeIds(), shape);
-            types.setName("token_type_ids");
-            NDArray hidden = predictor.predict(new NDList(ids, mask, types)).get(0);
+            NDArray hidden = predictor.predict(BertInputs.of(manager, e)).get(0);
             return hidden.mean(new int[] {1}).toFloatArray();
         }
-    }
-
-    private static double cosine(float[] a, float[] b) {
-        double dot = 0;
-        double na = 0;
-        double nb = 0;
-        for (int i = 0; i < a.length; i++) {
-            dot += (double) a[i] * b[i];
-            na += (double) a[i] * a[i];
-            nb += (double) b[i] * b[i];
-        }
-        return dot / Math.sqrt(na * nb);
     }
 
     /** Latencies and the summed cosine of one engine. */

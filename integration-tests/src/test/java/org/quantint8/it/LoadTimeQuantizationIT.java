@@ -8,6 +8,8 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.repository.zoo.Criteria;
 import ai.djl.repository.zoo.ZooModel;
 
+import org.quantint8.demo.BertInputs;
+import org.quantint8.demo.EmbeddingRunner;
 import org.quantint8.engine.QuantInt8Model;
 import org.testng.Assert;
 import org.testng.annotations.Test;
@@ -77,7 +79,7 @@ public class LoadTimeQuantizationIT {
                 List<NDList> samples = new ArrayList<>();
                 NDManager manager = model.getNDManager();
                 for (String s : TestAssets.sotuSentences(200)) {
-                    samples.add(QuantizationVariantsTest.encode(manager, tokenizer.encode(s)));
+                    samples.add(BertInputs.of(manager, tokenizer.encode(s)));
                 }
                 quantInt8.calibrate(samples);
                 double cosine = meanCosine(model, tokenizer, sentences, expected);
@@ -108,8 +110,7 @@ public class LoadTimeQuantizationIT {
         try (Predictor<NDList, NDList> predictor = model.newPredictor()) {
             for (int i = 0; i < sentences.size(); i++) {
                 try (NDManager manager = model.getNDManager().newSubManager()) {
-                    NDList in = QuantizationVariantsTest.encode(manager,
-                            tokenizer.encode(sentences.get(i)));
+                    NDList in = BertInputs.of(manager, tokenizer.encode(sentences.get(i)));
                     NDArray hidden = predictor.predict(in).get(0);
                     sum += EmbeddingRunner.cosine(expected.get(i),
                             hidden.mean(new int[] {1}).toFloatArray());

@@ -1,7 +1,7 @@
 package org.quantint8.it;
 
-import ai.onnxruntime.OrtException;
 
+import org.quantint8.demo.EmbeddingRunner;
 import org.quantint8.onnx.OnnxModel;
 import org.quantint8.onnx.OnnxModelReader;
 import org.quantint8.onnx.OnnxModelWriter;

@@ -1,13 +1,12 @@
 package org.quantint8.it;
 
 import ai.djl.engine.Engine;
-import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.Shape;
 
+import org.quantint8.demo.BertInputs;
+import org.quantint8.demo.EmbeddingRunner;
 import org.quantint8.calibration.AccuracyBudget;
 import org.quantint8.calibration.ObserverFactory;
 import org.quantint8.calibration.QuantizationConfig;
@@ -67,7 +66,7 @@ public class QuantizationVariantsTest {
                         tokenizerFile)) {
             List<NDList> samples = new ArrayList<>();
             for (String s : calibration) {
-                samples.add(encode(manager, tokenizer.encode(s)));
+                samples.add(BertInputs.of(manager, tokenizer.encode(s)));
             }
             List<float[]> expected = new ArrayList<>();
             for (String s : eval) {
@@ -103,17 +102,5 @@ public class QuantizationVariantsTest {
             b.optSmoothQuant(0.5);
         }
         return b.build();
-    }
-
-    static NDList encode(NDManager manager, Encoding encoding) {
-        long[] ids = encoding.getIds();
-        Shape shape = new Shape(1, ids.length);
-        NDArray inputIds = manager.create(ids, shape);
-        inputIds.setName("input_ids");
-        NDArray mask = manager.create(encoding.getAttentionMask(), shape);
-        mask.setName("attention_mask");
-        NDArray types = manager.create(encoding.getTypeIds(), shape);
-        types.setName("token_type_ids");
-        return new NDList(inputIds, mask, types);
     }
 }

@@ -7,11 +7,11 @@ import ai.djl.inference.Predictor;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.Shape;
 import ai.djl.repository.zoo.Criteria;
 import ai.djl.repository.zoo.ZooModel;
 
-import org.quantint8.it.EmbeddingRunner;
+import org.quantint8.demo.BertInputs;
+import org.quantint8.demo.EmbeddingRunner;
 import org.quantint8.it.TestAssets;
 import org.testng.annotations.DataProvider;
 import org.testng.annotations.Test;
@@ -89,16 +89,9 @@ public class QuantizedTwinTest {
 
     private static float[] embed(NDManager parent, Predictor<NDList, NDList> predictor,
             HuggingFaceTokenizer tokenizer, String sentence) throws Exception {
-        BertBatches in = BertBatches.encode(tokenizer, List.of(sentence));
         try (NDManager manager = parent.newSubManager()) {
-            Shape shape = new Shape(1, in.length());
-            NDArray ids = manager.create(in.ids(), shape);
-            ids.setName("input_ids");
-            NDArray mask = manager.create(in.mask(), shape);
-            mask.setName("attention_mask");
-            NDArray types = manager.create(in.types(), shape);
-            types.setName("token_type_ids");
-            NDArray hidden = predictor.predict(new NDList(ids, mask, types)).get(0);
+            NDArray hidden = predictor.predict(BertInputs.of(manager, tokenizer.encode(sentence)))
+                    .get(0);
             return hidden.mean(new int[] {1}).toFloatArray();
         }
     }

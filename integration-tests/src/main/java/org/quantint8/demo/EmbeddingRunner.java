@@ -1,4 +1,4 @@
-package org.quantint8.it;
+package org.quantint8.demo;
 
 import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
@@ -13,8 +13,9 @@ import java.nio.file.Path;
 import java.util.Map;
 
 /**
- * Mean-pooled sentence embeddings from a BERT-family ONNX model run by ONNX Runtime, one sentence
- * at a time (batch 1, no padding), the reference every QuantInt8 figure is compared with.
+ * Mean-pooled sentence embeddings from a BERT-family ONNX model run by ONNX Runtime on one
+ * thread, one sentence at a time (batch 1, no padding): the reference every QuantInt8 figure is
+ * compared with.
  */
 public final class EmbeddingRunner implements AutoCloseable {
 
@@ -62,7 +63,17 @@ public final class EmbeddingRunner implements AutoCloseable {
      * @throws OrtException if the run fails
      */
     public float[] embed(String sentence) throws OrtException {
-        Encoding encoding = tokenizer.encode(sentence);
+        return embed(tokenizer.encode(sentence));
+    }
+
+    /**
+     * Returns the mean of the last hidden state over the tokens of an encoded sentence.
+     *
+     * @param encoding the tokenized sentence
+     * @return the embedding
+     * @throws OrtException if the run fails
+     */
+    public float[] embed(Encoding encoding) throws OrtException {
         long[] ids = encoding.getIds();
         long[] shape = {1, ids.length};
         OrtEnvironment env = OrtEnvironment.getEnvironment();
