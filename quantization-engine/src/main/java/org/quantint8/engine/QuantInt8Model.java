@@ -10,6 +10,7 @@ import ai.djl.translate.Translator;
 
 import org.quantint8.calibration.QuantizationConfig;
 import org.quantint8.calibration.QuantizationMode;
+import org.quantint8.calibration.QuantizationReport;
 import org.quantint8.ndarray.QuantInt8NDManager;
 import org.quantint8.onnx.OnnxModel;
 import org.quantint8.onnx.OnnxModelReader;
@@ -40,9 +41,11 @@ import java.util.Optional;
  * file, or in the folder {@code <prefix>.onnx}, {@code <modelName>.onnx}, {@code <folder
  * name>.onnx} or {@code model.onnx}, or the folder's only {@code .onnx} file.
  *
- * <p>A model built in Java ({@link #setBlock(ai.djl.nn.Block)}) runs as soon as its parameters are
- * initialized; quantized parameters make DJL's {@code Linear} and {@code Conv2d} blocks run
- * through the INT8 operators.
+ * <p>A model built in Java ({@link #setBlock(ai.djl.nn.Block)}, {@code Criteria.optBlock}) runs as
+ * soon as its parameters are initialized (with the QuantInt8 engine's manager); loading it
+ * quantizes the weights of its {@code Linear} and {@code Conv2d} layers per output channel in
+ * place (unless the options say {@code fp32}), and DJL's blocks then run through the INT8
+ * operators with activations quantized per call.
  */
 public class QuantInt8Model extends BaseModel {
 
@@ -77,13 +80,23 @@ public class QuantInt8Model extends BaseModel {
     @Override
     public void load(Path modelPath, String prefix, Map<String, ?> options)
             throws IOException, MalformedModelException {
+        QuantizationOptions parsed = QuantizationOptions.of(options);
         if (block != null) {
             // A Java block was set: its parameters are the model, as in DJL's other engines.
+            // Its Linear and Conv2d weights become INT8 unless the options say fp32.
+            if (parsed.isQuantized()) {
+                QuantizationReport report =
+                        BlockQuantizer.quantize(block, parsed.toConfig().getLayerFilter());
+                quantization = new QuantizedModelCache.Entry(null, report.toText(), report.toJson());
+                LOGGER.info("QuantInt8: block {} quantized: {} of {} layers INT8, weights {} -> {}"
+                                + " bytes", modelName, report.getQuantizedLayerCount(),
+                        report.getLayers().size(), report.getFp32WeightBytes(),
+                        report.getDeployedWeightBytes());
+            }
             modelDir = modelPath.toAbsolutePath();
             wasLoaded = true;
             return;
         }
-        QuantizationOptions parsed = QuantizationOptions.of(options);
         Path dir = modelPath.toAbsolutePath();
         Path file = ModelFiles.find(
                 dir, prefix, modelName, dir.getFileName() == null ? null : dir.getFileName().toString());

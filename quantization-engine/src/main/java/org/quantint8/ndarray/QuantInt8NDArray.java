@@ -201,6 +201,24 @@ public class QuantInt8NDArray extends NDArrayAdapter {
         return QuantizedEncoding.encode(super.encode(), getQuantization());
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Runs on the alternative engine like any fallback, but the sum comes back as a QuantInt8
+     * array: a residual connection ({@code x.add(f(x))} in ResNet and transformer blocks) is
+     * followed by more layers, and a PyTorch array there would send the next quantized {@code
+     * Linear} or {@code Conv2d} to PyTorch.
+     */
+    @Override
+    public NDArray add(NDArray other) {
+        NDArray sum = super.add(other);
+        try (sum) {
+            NDArray adopted = getManager().from(sum);
+            adopted.setName(sum.getName());
+            return adopted;
+        }
+    }
+
     /** {@inheritDoc} */
     @Override
     public NDArray duplicate() {

@@ -77,6 +77,20 @@ final class QuantInt8NDArrayEx extends ForwardingNDArrayEx {
         return super.convolution(input, weight, bias, stride, padding, dilation, groups);
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>PyTorch's batch norm re-attaches its result to the manager of its input when the axis is
+     * not 1, which fails for a QuantInt8 manager: it is given its own copy of this array instead.
+     */
+    @Override
+    public NDList batchNorm(NDArray input, NDArray runningMean, NDArray runningVar,
+            NDArray gamma, NDArray beta, int axis, float momentum, float eps, boolean training) {
+        NDArray alternative = input == array ? delegate().getArray() : input;
+        return adopt(delegate().batchNorm(alternative, runningMean, runningVar, gamma, beta, axis,
+                momentum, eps, training));
+    }
+
     /** {@inheritDoc} */
     @Override
     public NDArray relu() {
