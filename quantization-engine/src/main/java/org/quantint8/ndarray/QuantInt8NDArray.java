@@ -10,7 +10,6 @@ import ai.djl.ndarray.types.Shape;
 import org.quantint8.kernels.Int8Kernels;
 import org.quantint8.kernels.PackedInt8Matrix;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.Buffer;
 import java.nio.ByteBuffer;
@@ -31,7 +30,7 @@ import java.util.function.IntFunction;
  */
 public class QuantInt8NDArray extends NDArrayAdapter {
 
-    private Arena arena;
+    private OffHeapBlock memory;
     private MemorySegment data;
     private QuantizationParameters quantization;
     /** This array as GEMM weights, packed on first use by GemmOps; see {@link #packed}. */
@@ -42,12 +41,11 @@ public class QuantInt8NDArray extends NDArrayAdapter {
             NDManager alternativeManager,
             Shape shape,
             DataType dataType,
-            Arena arena,
-            MemorySegment data,
+            OffHeapBlock memory,
             QuantizationParameters quantization) {
         super(manager, alternativeManager, shape, dataType, NDManager.nextUid());
-        this.arena = arena;
-        this.data = data;
+        this.memory = memory;
+        this.data = memory.data();
         this.quantization = quantization;
         manager.attachInternal(uid, this);
     }
@@ -146,22 +144,67 @@ public class QuantInt8NDArray extends NDArrayAdapter {
                     "Cannot intern a " + replaced.getClass().getSimpleName() + " into QuantInt8");
         }
         freeMemory(); // also drops this array's packed weights
-        arena = other.arena;
-        data = other.data;
+        OffHeapBlock taken = other.memory;
+        long bytes = taken.data().byteSize();
+        if (taken.canLiveIn(pool())) {
+            // The memory now belongs to this array; the other must not free it.
+            other.memory = null;
+            other.data = null;
+        } else {
+            taken = pool().allocate(bytes);
+            taken.data().copyFrom(other.data);
+            QuantInt8NDManager.reserved(bytes);
+        }
+        memory = taken;
+        data = taken.data();
         shape = other.shape;
         dataType = other.dataType;
         quantization = other.quantization;
-        // The memory now belongs to this array; the other must not free it.
-        other.arena = null;
-        other.data = null;
         other.close();
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>A small array's memory is a block of its manager's pool, freed with that manager: moving
+     * to another manager copies it into the new manager's pool first.
+     */
+    @Override
+    public void attach(NDManager target) {
+        moveMemoryTo(target);
+        // NDArrayAdapter.attach would detach() first, which moves the memory to the system
+        // manager's pool: a second copy for nothing. The same steps, without it:
+        manager.detachInternal(getUid());
+        manager = target;
+        target.attachInternal(getUid(), this);
+        NDManager alternative = target instanceof QuantInt8NDManager q ? q.alternative() : null;
+        // As DJL does: a manager without an alternative serves as its own.
+        alternativeManager = alternative != null ? alternative : target;
     }
 
     /** {@inheritDoc} */
     @Override
     public void detach() {
+        moveMemoryTo(QuantInt8NDManager.getSystemManager());
         manager.detachInternal(getUid());
         manager = QuantInt8NDManager.getSystemManager();
+    }
+
+    private void moveMemoryTo(NDManager target) {
+        if (isClosed || memory == null) {
+            return;
+        }
+        QuantInt8NDManager home = target instanceof QuantInt8NDManager q
+                ? q
+                : QuantInt8NDManager.getSystemManager();
+        if (memory.canLiveIn(home.pool())) {
+            return;
+        }
+        OffHeapBlock moved = home.pool().allocate(data.byteSize());
+        moved.data().copyFrom(data);
+        memory.free();
+        memory = moved;
+        data = moved.data();
     }
 
     /**
@@ -335,13 +378,20 @@ public class QuantInt8NDArray extends NDArrayAdapter {
 
     private void freeMemory() {
         dropPacked();
-        if (arena != null) {
+        if (memory != null) {
             long bytes = data.byteSize();
-            arena.close();
-            arena = null;
+            memory.free();
+            memory = null;
             data = null;
             QuantInt8NDManager.released(bytes);
         }
+    }
+
+    /** The pool of this array's memory: its manager's, or the system manager's for a foreign one. */
+    private MemoryPool pool() {
+        return manager instanceof QuantInt8NDManager q
+                ? q.pool()
+                : QuantInt8NDManager.getSystemManager().pool();
     }
 
     private void checkOpen() {

@@ -10,8 +10,6 @@ import ai.djl.ndarray.types.Shape;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
 import java.nio.Buffer;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -31,6 +29,8 @@ public class QuantInt8NDManager extends BaseNDManager {
     private static final String ENGINE_NAME = "QuantInt8";
     private static final AtomicLong OFF_HEAP_BYTES = new AtomicLong();
     private static final QuantInt8NDManager SYSTEM_MANAGER = new SystemManager();
+
+    private final MemoryPool pool = new MemoryPool();
 
     private QuantInt8NDManager(NDManager parent, Device device) {
         super(parent, device);
@@ -152,19 +152,35 @@ public class QuantInt8NDManager extends BaseNDManager {
      * @return the new array
      */
     QuantInt8NDArray allocate(Shape shape, DataType dataType, QuantizationParameters parameters) {
-        long bytes = byteSize(shape, dataType);
-        Arena arena = Arena.ofShared();
-        MemorySegment segment;
+        OffHeapBlock memory = pool.allocate(byteSize(shape, dataType));
         try {
-            // 64-byte alignment suits every SIMD width a kernel may use.
-            segment = arena.allocate(Math.max(bytes, 1), 64).asSlice(0, bytes);
-        } catch (RuntimeException | OutOfMemoryError e) {
-            arena.close();
+            QuantInt8NDArray array = new QuantInt8NDArray(
+                    this, alternativeManager, shape, dataType, memory, parameters);
+            OFF_HEAP_BYTES.addAndGet(memory.data().byteSize());
+            return array;
+        } catch (RuntimeException e) {
+            memory.free(); // a closed manager refuses new arrays
             throw e;
         }
+    }
+
+    /** Returns the alternative engine's manager, or null when PyTorch is not available. */
+    NDManager alternative() {
+        return alternativeManager;
+    }
+
+    /**
+     * Returns this manager's memory pool.
+     *
+     * @return the pool
+     */
+    MemoryPool pool() {
+        return pool;
+    }
+
+    /** Called by an array when it takes new memory outside {@link #allocate}. */
+    static void reserved(long bytes) {
         OFF_HEAP_BYTES.addAndGet(bytes);
-        return new QuantInt8NDArray(
-                this, alternativeManager, shape, dataType, arena, segment, parameters);
     }
 
     /** Called by an array when it frees its memory. */
@@ -284,6 +300,8 @@ public class QuantInt8NDManager extends BaseNDManager {
     @Override
     public void close() {
         super.close();
+        // The arrays have returned their blocks; now the memory goes back to the system.
+        pool.close();
         if (alternativeManager != null) {
             alternativeManager.close();
             alternativeManager = null;

@@ -1,0 +1,83 @@
+package org.quantint8.ndarray;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+
+import org.testng.Assert;
+import org.testng.annotations.Test;
+
+/** Small arrays share their manager's memory; moving between managers keeps the data. */
+public class MemoryPoolTest {
+
+    private static QuantInt8NDManager newManager() {
+        return (QuantInt8NDManager) Engine.getEngine("QuantInt8").newBaseManager();
+    }
+
+    @Test
+    public void closedBlocksAreReusedAndZeroed() {
+        try (QuantInt8NDManager manager = newManager()) {
+            for (int i = 0; i < 1000; i++) {
+                NDArray x = manager.create(new Shape(100), DataType.FLOAT32);
+                Assert.assertEquals(x.toFloatArray(), new float[100], "fresh memory reads zero");
+                manager.create(new float[] {1f, 2f, 3f}).close();
+                x.add(0); // a fallback op: its result belongs to PyTorch, not to this pool
+                ((QuantInt8NDArray) x).getDataSegment().fill((byte) 7);
+                x.close();
+            }
+            // Two live arrays at most: a 512-byte and a 64-byte block, whatever the loop count.
+            Assert.assertTrue(manager.pool().reservedBytes() <= 1024,
+                    "reserved " + manager.pool().reservedBytes());
+        }
+    }
+
+    @Test
+    public void arraysMovedToAnotherManagerOutliveTheirFirst() {
+        try (QuantInt8NDManager parent = newManager()) {
+            NDArray attached;
+            NDArray detached;
+            NDArray quantized;
+            try (NDManager child = parent.newSubManager()) {
+                attached = child.create(new float[] {1f, 2f});
+                attached.attach(parent);
+                detached = child.create(new int[] {5, 6});
+                detached.detach();
+                quantized = Int8Ops.quantizeDynamic(child.create(new float[] {-1f, 2f}),
+                        DataType.UINT8);
+                quantized.attach(parent);
+            }
+            Assert.assertEquals(attached.toFloatArray(), new float[] {1f, 2f});
+            Assert.assertEquals(detached.toIntArray(), new int[] {5, 6});
+            Assert.assertNotNull(((QuantInt8NDArray) quantized).getQuantization());
+            Assert.assertEquals(Int8Ops.dequantize(quantized).toFloatArray()[1], 2f, 0.01f);
+            detached.close();
+        }
+    }
+
+    @Test
+    public void largeArraysHaveMemoryOfTheirOwn() {
+        try (QuantInt8NDManager manager = newManager()) {
+            long before = QuantInt8NDManager.getOffHeapBytesInUse();
+            NDArray big = manager.create(new Shape(1 << 19), DataType.FLOAT32); // 2 MiB
+            Assert.assertEquals(manager.pool().reservedBytes(), 0L);
+            Assert.assertEquals(QuantInt8NDManager.getOffHeapBytesInUse(), before + (2 << 20));
+            big.close();
+            Assert.assertEquals(QuantInt8NDManager.getOffHeapBytesInUse(), before);
+        }
+    }
+
+    @Test
+    public void internAcrossManagersCopies() {
+        try (QuantInt8NDManager a = newManager(); QuantInt8NDManager b = newManager()) {
+            long before = QuantInt8NDManager.getOffHeapBytesInUse();
+            NDArray target = a.create(new float[] {0f, 0f, 0f});
+            NDArray source = b.create(new float[] {4f, 5f, 6f});
+            target.intern(source);
+            b.close();
+            Assert.assertEquals(target.toFloatArray(), new float[] {4f, 5f, 6f});
+            Assert.assertEquals(QuantInt8NDManager.getOffHeapBytesInUse(), before + 12);
+        }
+    }
+}
