@@ -114,9 +114,11 @@ public class QuantInt8NDArray extends NDArrayAdapter {
         if (tryDirect) {
             return data.asByteBuffer().order(ByteOrder.nativeOrder());
         }
-        ByteBuffer copy = ByteBuffer.allocateDirect((int) data.byteSize());
-        MemorySegment.ofBuffer(copy).copyFrom(data);
-        return copy.order(ByteOrder.nativeOrder());
+        // A heap copy: a direct one would add a second GC-managed direct allocation per call to
+        // the one the receiving engine makes anyway.
+        byte[] copy = new byte[(int) data.byteSize()];
+        MemorySegment.ofArray(copy).copyFrom(data);
+        return ByteBuffer.wrap(copy).order(ByteOrder.nativeOrder());
     }
 
     /** {@inheritDoc} */
