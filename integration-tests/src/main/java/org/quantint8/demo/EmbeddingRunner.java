@@ -13,8 +13,8 @@ import java.nio.file.Path;
 import java.util.Map;
 
 /**
- * Mean-pooled sentence embeddings from a BERT-family ONNX model run by ONNX Runtime on one
- * thread, one sentence at a time (batch 1, no padding): the reference every QuantInt8 figure is
+ * Mean-pooled sentence embeddings from a BERT-family ONNX model run by ONNX Runtime (one intra-op
+ * thread unless told otherwise), one sentence at a time (batch 1, no padding): the reference every QuantInt8 figure is
  * compared with.
  */
 public final class EmbeddingRunner implements AutoCloseable {
@@ -31,7 +31,21 @@ public final class EmbeddingRunner implements AutoCloseable {
      * @throws OrtException if ONNX Runtime rejects the model
      */
     public EmbeddingRunner(Path modelFile, Path tokenizerFile) throws IOException, OrtException {
-        this(modelFile.toString(), null, tokenizerFile);
+        this(modelFile.toString(), null, tokenizerFile, 1);
+    }
+
+    /**
+     * Opens a model with a number of intra-op threads.
+     *
+     * @param modelFile the .onnx file
+     * @param tokenizerFile the tokenizer.json file
+     * @param threads ONNX Runtime's intra-op threads
+     * @throws IOException if the tokenizer cannot be read
+     * @throws OrtException if ONNX Runtime rejects the model
+     */
+    public EmbeddingRunner(Path modelFile, Path tokenizerFile, int threads)
+            throws IOException, OrtException {
+        this(modelFile.toString(), null, tokenizerFile, threads);
     }
 
     /**
@@ -43,15 +57,15 @@ public final class EmbeddingRunner implements AutoCloseable {
      * @throws OrtException if ONNX Runtime rejects the model
      */
     public EmbeddingRunner(byte[] modelBytes, Path tokenizerFile) throws IOException, OrtException {
-        this(null, modelBytes, tokenizerFile);
+        this(null, modelBytes, tokenizerFile, 1);
     }
 
-    private EmbeddingRunner(String file, byte[] bytes, Path tokenizerFile)
+    private EmbeddingRunner(String file, byte[] bytes, Path tokenizerFile, int threads)
             throws IOException, OrtException {
         tokenizer = HuggingFaceTokenizer.newInstance(tokenizerFile, Map.of("maxLength", "512"));
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         OrtSession.SessionOptions options = new OrtSession.SessionOptions();
-        options.setIntraOpNumThreads(1);
+        options.setIntraOpNumThreads(threads);
         session = file != null ? env.createSession(file, options) : env.createSession(bytes, options);
     }
 
