@@ -26,7 +26,7 @@ import java.util.Locale;
  * operators, compared with FP32 ONNX Runtime; the cache makes the second load cheap; the export
  * runs in ONNX Runtime.
  */
-public class LoadTimeQuantizationIT {
+public class MiniLmLoadTimeQuantizationTest {
 
     private static final int SENTENCES = Integer.getInteger("quantint8.it.engineSentences", 300);
 
