@@ -34,6 +34,8 @@ import java.util.Optional;
 final class QuantizedModelCache {
 
     private static final Logger LOGGER = LoggerFactory.getLogger(QuantizedModelCache.class);
+    private static final java.util.Map<String, byte[]> SOURCE_DIGESTS =
+            new java.util.concurrent.ConcurrentHashMap<>();
 
     private final Path dir;
 
@@ -57,9 +59,30 @@ final class QuantizedModelCache {
      * @throws IOException if the source cannot be read
      */
     static String key(Path source, String settings) throws IOException {
-        MessageDigest digest = digestOf(source);
+        MessageDigest digest = sha256();
+        digest.update(sourceDigest(source));
         digest.update((QuantInt8Engine.VERSION + '\n' + settings).getBytes(StandardCharsets.UTF_8));
         return HexFormat.of().formatHex(digest.digest(), 0, 20);
+    }
+
+    /**
+     * The SHA-256 of a source file, remembered for the process by path, file key, size and
+     * modification time (to the file system's precision): hashing a 100 MB model costs more than
+     * the rest of a cached load.
+     */
+    private static byte[] sourceDigest(Path source) throws IOException {
+        Path file = source.toAbsolutePath().normalize();
+        java.nio.file.attribute.BasicFileAttributes a =
+                Files.readAttributes(file, java.nio.file.attribute.BasicFileAttributes.class);
+        String stamp = file + "|" + a.fileKey() + "|" + a.size() + "|"
+                + a.lastModifiedTime().toInstant();
+        byte[] known = SOURCE_DIGESTS.get(stamp);
+        if (known != null) {
+            return known;
+        }
+        byte[] digest = digestOf(file).digest();
+        SOURCE_DIGESTS.put(stamp, digest);
+        return digest;
     }
 
     /** Returns the file of an entry. */

@@ -77,10 +77,20 @@ public final class OnnxBlock extends AbstractSymbolBlock {
     public static OnnxBlock newInstance(
             OnnxModel model, String source, QuantInt8NDManager manager, OperatorRegistry registry)
             throws OnnxFormatException {
+        // Each dynamically quantized projection runs as one INT8 linear when the registry can.
+        boolean fuse = registry.find(IntegerLinearFusion.DOMAIN, IntegerLinearFusion.FUSED_OP)
+                .isPresent();
+        return newInstance(model, source, manager, registry, fuse);
+    }
+
+    /** Compiles a model, fusing integer projections or not (tests compare both). */
+    static OnnxBlock newInstance(OnnxModel model, String source, QuantInt8NDManager manager,
+            OperatorRegistry registry, boolean fuse) throws OnnxFormatException {
         NDManager constants = manager.getAlternativeManagerOrThrow().newSubManager();
         try {
+            OnnxModel executable = fuse ? IntegerLinearFusion.apply(model) : model;
             GraphProgram program =
-                    GraphProgram.compile(model, source, registry, manager, constants);
+                    GraphProgram.compile(executable, source, registry, manager, constants);
             manager.attachInternal("onnx-node-caches:" + constants.getName(),
                     program::closeCaches);
             return new OnnxBlock(program, manager);

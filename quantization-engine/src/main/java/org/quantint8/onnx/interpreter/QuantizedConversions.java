@@ -107,7 +107,11 @@ final class QuantizedConversions {
         return QuantizedArguments.read(s, tensor, 1, 2, type).parameters(s, shape, axis);
     }
 
-    private static QuantizationParameters rangeParameters(QuantizedScope s, QuantInt8NDArray x) {
+    /**
+     * The parameters {@code DynamicQuantizeLinear} chooses for a tensor, in ONNX Runtime's FP32
+     * arithmetic; shared with the fused {@code DynamicQuantizeMatMul} so both agree bit for bit.
+     */
+    static QuantizationParameters rangeParameters(QuantizedScope s, QuantInt8NDArray x) {
         MemorySegment data = x.getDataSegment();
         long n = x.getShape().size();
         // The range always includes 0, as the operator defines it.

@@ -74,6 +74,34 @@ final class QuantizedMatMul {
         }
     }
 
+    /**
+     * The fused form of {@code DynamicQuantizeLinear -> MatMulInteger -> Cast -> Mul(x_scale *
+     * b_scale)} ({@link IntegerLinearFusion}): inputs X (FP32), B ([K, N], 8-bit, constant in
+     * practice), b_scale (scalar or [N]) and an optional b_zero_point; FP32 output. X is quantized
+     * exactly as DynamicQuantizeLinear does and the epilogue multiplies the INT32 sum by {@code
+     * x_scale * b_scale[n]}, as the unfused graph does, so both give the same bits.
+     */
+    static NDList dynamicQuantizeMatMul(
+            OperatorContext context, OnnxNode node, List<NDArray> inputs) {
+        try (QuantizedScope s = new QuantizedScope("DynamicQuantizeMatMul", context, inputs, 3, 4)) {
+            NDArray x = s.input(0, "X");
+            NDArray b = s.input(1, "B");
+            if (x.getDataType() != DataType.FLOAT32) {
+                throw s.error("X must be FLOAT32, got " + x.getDataType());
+            }
+            DataType bType = QuantizedArguments.requireType(s, "B", b, EIGHT_BIT);
+            checkShapes(s, x.getShape(), b.getShape());
+            QuantInt8NDArray weight = s.prepared("B", s.constant(1, 2, 3),
+                    () -> transposed(s, b, QuantizedArguments.read(s, "b", 2, 3, bType)));
+            QuantInt8NDArray real = s.own(x);
+            QuantInt8NDArray xq = Int8Ops.quantize(context.quantManager(), real,
+                    QuantizedConversions.rangeParameters(s, real));
+            try (xq) {
+                return s.result(Int8Ops.linear(xq, weight, null, Int8Output.float32()));
+            }
+        }
+    }
+
     /** A is [..., M, K] or [K]; B is [K, N]. */
     private static void checkShapes(QuantizedScope s, Shape a, Shape b) {
         if (b.dimension() != 2) {

@@ -21,6 +21,8 @@ final class QuantizedOperators {
                 .register("", "MatMulInteger", QuantizedMatMul::matMulInteger)
                 .register("", "QLinearMatMul", QuantizedMatMul::qLinearMatMul)
                 .register("", "ConvInteger", QuantizedConv::convInteger)
-                .register("", "QLinearConv", QuantizedConv::qLinearConv);
+                .register("", "QLinearConv", QuantizedConv::qLinearConv)
+                .register(IntegerLinearFusion.DOMAIN, IntegerLinearFusion.FUSED_OP,
+                        QuantizedMatMul::dynamicQuantizeMatMul);
     }
 }

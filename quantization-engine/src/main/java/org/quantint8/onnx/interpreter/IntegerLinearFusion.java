@@ -1,0 +1,185 @@
+package org.quantint8.onnx.interpreter;
+
+import org.quantint8.onnx.OnnxGraph;
+import org.quantint8.onnx.OnnxModel;
+import org.quantint8.onnx.OnnxNode;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Fuses each dynamically quantized projection of a graph,
+ *
+ * <pre>
+ *   DynamicQuantizeLinear(X) -> (Xq, x_scale, x_zero_point)
+ *   MatMulInteger(Xq, B, x_zero_point[, b_zero_point]) -> Cast(FLOAT) -> Mul(., Mul(x_scale, b_scale))
+ * </pre>
+ *
+ * <p>into one node {@code org.quantint8:DynamicQuantizeMatMul(X, B, b_scale[, b_zero_point])} that
+ * runs as a single INT8 linear: one operator call instead of five, and no INT32 tensor in between.
+ * This is the form QuantInt8's quantizer writes and ONNX Runtime's dynamic quantizer writes too.
+ * It changes only how the interpreter runs the graph, never a file, and the fused operator gives the
+ * same bits as the chain. A chain is fused only when nothing else reads its intermediate values.
+ */
+final class IntegerLinearFusion {
+
+    /** The domain of QuantInt8's own operators. */
+    static final String DOMAIN = "org.quantint8";
+    /** The fused operator. */
+    static final String FUSED_OP = "DynamicQuantizeMatMul";
+
+    private IntegerLinearFusion() {}
+
+    /**
+     * Returns the model with every matching chain fused, or the model itself when none matches.
+     *
+     * @param model the model
+     * @return the fused model
+     */
+    static OnnxModel apply(OnnxModel model) {
+        OnnxGraph graph = model.getGraph();
+        Map<String, OnnxNode> producers = new HashMap<>();
+        Map<String, List<OnnxNode>> readers = new HashMap<>();
+        for (OnnxNode node : graph.getNodes()) {
+            node.getOutputs().forEach(o -> producers.put(o, node));
+            for (String input : node.getInputs()) {
+                readers.computeIfAbsent(input, k -> new ArrayList<>()).add(node);
+            }
+        }
+        Set<String> graphOutputs = new HashSet<>();
+        graph.getOutputs().forEach(o -> graphOutputs.add(o.getName()));
+        Map<OnnxNode, OnnxNode> fusedAt = new HashMap<>();
+        Set<OnnxNode> removed = new HashSet<>();
+        for (OnnxNode node : graph.getNodes()) {
+            Chain chain = Chain.match(node, graph, producers, readers, graphOutputs);
+            if (chain != null) {
+                fusedAt.put(chain.mul, chain.fused());
+                removed.add(chain.matMul);
+                removed.add(chain.cast);
+                removed.add(chain.scaleMul);
+            }
+        }
+        if (fusedAt.isEmpty()) {
+            return model;
+        }
+        removeUnreadQuantizers(graph, readers, removed, graphOutputs);
+        OnnxGraph.Builder out = OnnxGraph.builder().optName(graph.getName())
+                .optDocString(graph.getDocString());
+        for (OnnxNode node : graph.getNodes()) {
+            OnnxNode fused = fusedAt.get(node);
+            if (fused != null) {
+                out.addNode(fused);
+            } else if (!removed.contains(node)) {
+                out.addNode(node);
+            }
+        }
+        graph.getInputs().forEach(out::addInput);
+        graph.getOutputs().forEach(out::addOutput);
+        graph.getValueInfos().forEach(out::addValueInfo);
+        graph.getInitializers().values().forEach(out::addInitializer);
+        OnnxModel.Builder m = OnnxModel.builder().setGraph(out.build())
+                .optIrVersion(model.getIrVersion()).optProducerName(model.getProducerName())
+                .optProducerVersion(model.getProducerVersion()).optDomain(model.getDomain())
+                .optModelVersion(model.getModelVersion()).optDocString(model.getDocString());
+        model.getOpsetImports().forEach(o -> m.addOpsetImport(o.domain(), o.version()));
+        m.addOpsetImport(DOMAIN, 1);
+        model.getMetadataProps().forEach(m::addMetadataProp);
+        return m.build();
+    }
+
+    /** Removes the DynamicQuantizeLinear nodes whose every reader was fused away. */
+    private static void removeUnreadQuantizers(OnnxGraph graph, Map<String, List<OnnxNode>> readers,
+            Set<OnnxNode> removed, Set<String> graphOutputs) {
+        for (OnnxNode node : graph.getNodes()) {
+            if (!node.getOpType().equals("DynamicQuantizeLinear") || !node.getDomain().isEmpty()) {
+                continue;
+            }
+            boolean unread = node.getOutputs().stream().noneMatch(graphOutputs::contains)
+                    && node.getOutputs().stream().allMatch(o ->
+                            readers.getOrDefault(o, List.of()).stream().allMatch(removed::contains));
+            if (unread) {
+                removed.add(node);
+            }
+        }
+    }
+
+    /** One matched chain, from its final Mul back to its quantizer. */
+    private record Chain(OnnxNode quantizer, OnnxNode matMul, OnnxNode cast, OnnxNode mul,
+            OnnxNode scaleMul, String weightScale) {
+
+        static Chain match(OnnxNode mul, OnnxGraph graph, Map<String, OnnxNode> producers,
+                Map<String, List<OnnxNode>> readers, Set<String> graphOutputs) {
+            if (!isDefault(mul, "Mul") || mul.getInputs().size() != 2) {
+                return null;
+            }
+            for (int side = 0; side < 2; side++) {
+                Chain chain = match(mul, mul.getInputs().get(side), mul.getInputs().get(1 - side),
+                        graph, producers, readers, graphOutputs);
+                if (chain != null) {
+                    return chain;
+                }
+            }
+            return null;
+        }
+
+        private static Chain match(OnnxNode mul, String accumulator, String scale, OnnxGraph graph,
+                Map<String, OnnxNode> producers, Map<String, List<OnnxNode>> readers,
+                Set<String> graphOutputs) {
+            OnnxNode cast = producers.get(accumulator);
+            OnnxNode scaleMul = producers.get(scale);
+            if (cast == null || scaleMul == null || !isDefault(cast, "Cast")
+                    || cast.getInt("to", 0) != 1 || !isDefault(scaleMul, "Mul")
+                    || !onlyReader(accumulator, mul, readers, graphOutputs)
+                    || !onlyReader(scale, mul, readers, graphOutputs)) {
+                return null;
+            }
+            OnnxNode matMul = producers.get(cast.getInputs().get(0));
+            if (matMul == null || !isDefault(matMul, "MatMulInteger")
+                    || !onlyReader(cast.getInputs().get(0), cast, readers, graphOutputs)
+                    || graph.getInitializer(matMul.getInputs().get(1)) == null) {
+                return null;
+            }
+            OnnxNode quantizer = producers.get(matMul.getInputs().get(0));
+            if (quantizer == null || !isDefault(quantizer, "DynamicQuantizeLinear")
+                    || matMul.getInputs().size() < 3
+                    || !quantizer.getOutputs().get(0).equals(matMul.getInputs().get(0))
+                    || !quantizer.getOutputs().get(2).equals(matMul.getInputs().get(2))) {
+                return null;
+            }
+            // The scale product reads x_scale and a constant weight scale, in either order.
+            String xScale = quantizer.getOutputs().get(1);
+            List<String> factors = scaleMul.getInputs();
+            String weightScale = factors.get(0).equals(xScale) ? factors.get(1)
+                    : factors.get(1).equals(xScale) ? factors.get(0) : null;
+            if (weightScale == null || graph.getInitializer(weightScale) == null) {
+                return null;
+            }
+            return new Chain(quantizer, matMul, cast, mul, scaleMul, weightScale);
+        }
+
+        OnnxNode fused() {
+            OnnxNode.Builder b = OnnxNode.builder().setOpType(FUSED_OP).optDomain(DOMAIN)
+                    .optName(matMul.getName().isEmpty() ? mul.getOutputs().get(0) : matMul.getName())
+                    .addInput(quantizer.getInputs().get(0), matMul.getInputs().get(1), weightScale);
+            if (matMul.getInputs().size() > 3 && !matMul.getInputs().get(3).isEmpty()) {
+                b.addInput(matMul.getInputs().get(3));
+            }
+            return b.addOutput(mul.getOutputs().get(0)).build();
+        }
+
+        private static boolean isDefault(OnnxNode node, String opType) {
+            return node.getOpType().equals(opType)
+                    && (node.getDomain().isEmpty() || node.getDomain().equals("ai.onnx"));
+        }
+
+        private static boolean onlyReader(String value, OnnxNode reader,
+                Map<String, List<OnnxNode>> readers, Set<String> graphOutputs) {
+            List<OnnxNode> all = readers.getOrDefault(value, List.of());
+            return !graphOutputs.contains(value) && all.size() == 1 && all.get(0) == reader;
+        }
+    }
+}

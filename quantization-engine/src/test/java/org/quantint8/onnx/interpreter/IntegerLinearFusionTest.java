@@ -1,0 +1,99 @@
+package org.quantint8.onnx.interpreter;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.training.ParameterStore;
+
+import org.quantint8.ndarray.QuantInt8NDManager;
+import org.quantint8.onnx.OnnxAttribute;
+import org.quantint8.onnx.OnnxDataType;
+import org.quantint8.onnx.OnnxGraph;
+import org.quantint8.onnx.OnnxModel;
+import org.quantint8.onnx.OnnxNode;
+import org.quantint8.onnx.OnnxTensor;
+import org.quantint8.onnx.OnnxValueInfo;
+import org.quantint8.onnx.quantize.OnnxQuantizer;
+import org.testng.Assert;
+import org.testng.annotations.Test;
+
+import java.util.Random;
+
+/** Fused integer projections give the bits of the unfused chain, with fewer nodes. */
+public class IntegerLinearFusionTest {
+
+    private static OnnxModel quantizedMlp(Random random) {
+        OnnxGraph graph = OnnxGraph.builder()
+                .addInput(OnnxValueInfo.tensor("x", OnnxDataType.FLOAT, 2, 5, 24))
+                .addOutput(OnnxValueInfo.tensor("y", OnnxDataType.FLOAT, 2, 5, 7))
+                .addInitializer(OnnxTensor.of("w1", normal(random, 24 * 40), 24, 40))
+                .addInitializer(OnnxTensor.of("w2", normal(random, 7 * 40), 7, 40))
+                .addInitializer(OnnxTensor.of("b2", normal(random, 7), 7))
+                .addNode(OnnxNode.builder().setOpType("MatMul").optName("fc1")
+                        .addInput("x", "w1").addOutput("h").build())
+                .addNode(OnnxNode.builder().setOpType("Relu").addInput("h").addOutput("r").build())
+                .addNode(OnnxNode.builder().setOpType("Gemm").optName("fc2")
+                        .addInput("r", "w2", "b2").addOutput("y")
+                        .addAttribute(OnnxAttribute.ofInt("transB", 1)).build())
+                .build();
+        OnnxModel fp32 = OnnxModel.builder().setGraph(graph).addOpsetImport("", 13).build();
+        return OnnxQuantizer.builder().build().quantize(fp32).model();
+    }
+
+    @Test
+    public void fusedProjectionsGiveTheSameBits() throws Exception {
+        Random random = new Random(3);
+        OnnxModel model = quantizedMlp(random);
+        OnnxModel fused = IntegerLinearFusion.apply(model);
+        long chains = model.getGraph().getNodes().stream()
+                .filter(n -> n.getOpType().equals("MatMulInteger")).count();
+        Assert.assertEquals(fused.getGraph().getNodes().stream()
+                .filter(n -> n.getOpType().equals(IntegerLinearFusion.FUSED_OP)).count(), chains);
+        Assert.assertEquals(fused.getGraph().getNodes().size(),
+                model.getGraph().getNodes().size() - 4 * chains);
+        try (QuantInt8NDManager manager =
+                (QuantInt8NDManager) Engine.getEngine("QuantInt8").newBaseManager()) {
+            float[] x = normal(random, 2 * 5 * 24);
+            float[] expected = run(OnnxBlock.newInstance(model, "t", manager,
+                    OperatorRegistry.builtIn(), false), manager, x);
+            float[] actual = run(OnnxBlock.newInstance(model, "t", manager,
+                    OperatorRegistry.builtIn(), true), manager, x);
+            Assert.assertEquals(actual, expected);
+        }
+    }
+
+    @Test
+    public void chainsWithOtherReadersStayUnfused() {
+        Random random = new Random(4);
+        OnnxModel model = quantizedMlp(random);
+        // Expose the first accumulator as a graph output: that chain must not be fused.
+        OnnxNode matMul = model.getGraph().getNodes().stream()
+                .filter(n -> n.getOpType().equals("MatMulInteger")).findFirst().orElseThrow();
+        OnnxGraph.Builder g = OnnxGraph.builder();
+        model.getGraph().getNodes().forEach(g::addNode);
+        model.getGraph().getInputs().forEach(g::addInput);
+        model.getGraph().getOutputs().forEach(g::addOutput);
+        g.addOutput(OnnxValueInfo.of(matMul.getOutputs().get(0), OnnxDataType.INT32, null, ""));
+        model.getGraph().getInitializers().values().forEach(g::addInitializer);
+        OnnxModel.Builder m = OnnxModel.builder().setGraph(g.build());
+        model.getOpsetImports().forEach(o -> m.addOpsetImport(o.domain(), o.version()));
+        OnnxModel fused = IntegerLinearFusion.apply(m.build());
+        Assert.assertEquals(fused.getGraph().getNodes().stream()
+                .filter(n -> n.getOpType().equals("MatMulInteger")).count(), 1);
+    }
+
+    private static float[] run(OnnxBlock block, QuantInt8NDManager manager, float[] x) {
+        NDArray input = manager.create(x, new Shape(2, 5, 24));
+        NDList out = block.forward(new ParameterStore(manager, false), new NDList(input), false);
+        return out.singletonOrThrow().toFloatArray();
+    }
+
+    private static float[] normal(Random random, int n) {
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) {
+            x[i] = (float) random.nextGaussian() * 0.5f;
+        }
+        return x;
+    }
+}
