@@ -156,6 +156,22 @@ public final class OnnxModel {
         return metadataProps;
     }
 
+    /**
+     * Returns a builder holding everything of this model but its graph, which the caller sets:
+     * the way graph transformations keep a model's version, opsets and metadata.
+     *
+     * @param graph the new graph
+     * @return a builder, to add opset imports or metadata before {@code build()}
+     */
+    public Builder toBuilder(OnnxGraph graph) {
+        Builder b = builder().setGraph(graph).optIrVersion(irVersion).optProducerName(producerName)
+                .optProducerVersion(producerVersion).optDomain(domain).optModelVersion(modelVersion)
+                .optDocString(docString);
+        opsetImports.forEach(o -> b.addOpsetImport(o.domain(), o.version()));
+        metadataProps.forEach(b::addMetadataProp);
+        return b;
+    }
+
     /** Builds {@link OnnxModel}s; the graph is required. */
     public static final class Builder {
 

@@ -81,14 +81,7 @@ final class IntegerLinearFusion {
         graph.getOutputs().forEach(out::addOutput);
         graph.getValueInfos().forEach(out::addValueInfo);
         graph.getInitializers().values().forEach(out::addInitializer);
-        OnnxModel.Builder m = OnnxModel.builder().setGraph(out.build())
-                .optIrVersion(model.getIrVersion()).optProducerName(model.getProducerName())
-                .optProducerVersion(model.getProducerVersion()).optDomain(model.getDomain())
-                .optModelVersion(model.getModelVersion()).optDocString(model.getDocString());
-        model.getOpsetImports().forEach(o -> m.addOpsetImport(o.domain(), o.version()));
-        m.addOpsetImport(DOMAIN, 1);
-        model.getMetadataProps().forEach(m::addMetadataProp);
-        return m.build();
+        return model.toBuilder(out.build()).addOpsetImport(DOMAIN, 1).build();
     }
 
     /** Removes the DynamicQuantizeLinear nodes whose every reader was fused away. */

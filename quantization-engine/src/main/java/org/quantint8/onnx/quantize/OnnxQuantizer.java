@@ -8,7 +8,6 @@ import org.quantint8.ndarray.QuantizationParameters;
 import org.quantint8.onnx.OnnxGraph;
 import org.quantint8.onnx.OnnxModel;
 import org.quantint8.onnx.OnnxNode;
-import org.quantint8.onnx.OnnxOpsetImport;
 import org.quantint8.onnx.OnnxTensor;
 import org.quantint8.onnx.OnnxValueInfo;
 
@@ -106,15 +105,8 @@ public final class OnnxQuantizer {
                     weight.parameters(), activation, weight.sqnrDb(), Double.NaN, elements));
         }
         copyValues(source, graph, stillUsed(source, sites, replacedWeights));
-        OnnxModel.Builder out = OnnxModel.builder().setGraph(graph.build())
-                .optIrVersion(model.getIrVersion())
-                .optProducerName("QuantInt8").optProducerVersion("0.1.0")
-                .optDomain(model.getDomain()).optModelVersion(model.getModelVersion())
-                .optDocString(model.getDocString());
-        for (OnnxOpsetImport opsetImport : model.getOpsetImports()) {
-            out.addOpsetImport(opsetImport.domain(), opsetImport.version());
-        }
-        model.getMetadataProps().forEach(out::addMetadataProp);
+        OnnxModel.Builder out = model.toBuilder(graph.build())
+                .optProducerName("QuantInt8").optProducerVersion("0.1.0");
         out.addMetadataProp("quantint8.mode", config.getMode().name());
         return new QuantizedOnnxModel(out.build(), new QuantizationReport(reports), unsupported);
     }

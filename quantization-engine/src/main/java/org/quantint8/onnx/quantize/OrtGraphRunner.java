@@ -56,10 +56,7 @@ final class OrtGraphRunner implements AutoCloseable {
                 outputs.add(name);
             }
         }
-        OnnxModel.Builder copy = OnnxModel.builder().setGraph(graph.build())
-                .optIrVersion(model.getIrVersion());
-        model.getOpsetImports().forEach(o -> copy.addOpsetImport(o.domain(), o.version()));
-        byte[] bytes = OnnxModelWriter.builder().build().toByteArray(copy.build());
+        byte[] bytes = OnnxModelWriter.builder().build().toByteArray(model.toBuilder(graph.build()).build());
         try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
             options.setIntraOpNumThreads(threads);
             session = OrtEnvironment.getEnvironment().createSession(bytes, options);

@@ -154,12 +154,6 @@ final class SmoothQuantTransform {
             }
         }
         added.forEach(graph::addInitializer);
-        OnnxModel.Builder b = OnnxModel.builder().setGraph(graph.build())
-                .optIrVersion(model.getIrVersion()).optProducerName(model.getProducerName())
-                .optProducerVersion(model.getProducerVersion()).optDomain(model.getDomain())
-                .optModelVersion(model.getModelVersion()).optDocString(model.getDocString());
-        model.getOpsetImports().forEach(o -> b.addOpsetImport(o.domain(), o.version()));
-        model.getMetadataProps().forEach(b::addMetadataProp);
-        return b.build();
+        return model.toBuilder(graph.build()).build();
     }
 }
