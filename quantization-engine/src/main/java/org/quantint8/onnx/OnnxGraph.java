@@ -126,6 +126,23 @@ public final class OnnxGraph {
                 + " initializers)";
     }
 
+    /**
+     * Returns a builder holding this graph's name, documentation, inputs, outputs, value infos and
+     * the initializers {@code keep} accepts, but no nodes: where a graph rewrite starts, adding its
+     * own node list in order and any new initializers.
+     *
+     * @param keep which of this graph's initializers the new graph keeps
+     * @return the builder
+     */
+    public Builder toBuilderWithoutNodes(java.util.function.Predicate<OnnxTensor> keep) {
+        Builder b = builder().optName(name).optDocString(docString);
+        inputs.forEach(b::addInput);
+        outputs.forEach(b::addOutput);
+        valueInfos.forEach(b::addValueInfo);
+        initializers.values().stream().filter(keep).forEach(b::addInitializer);
+        return b;
+    }
+
     /** Builds {@link OnnxGraph}s; every part is optional. */
     public static final class Builder {
 

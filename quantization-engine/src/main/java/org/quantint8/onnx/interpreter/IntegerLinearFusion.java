@@ -67,8 +67,7 @@ final class IntegerLinearFusion {
             return model;
         }
         removeUnreadQuantizers(graph, readers, removed, graphOutputs);
-        OnnxGraph.Builder out = OnnxGraph.builder().optName(graph.getName())
-                .optDocString(graph.getDocString());
+        OnnxGraph.Builder out = graph.toBuilderWithoutNodes(t -> true);
         for (OnnxNode node : graph.getNodes()) {
             OnnxNode fused = fusedAt.get(node);
             if (fused != null) {
@@ -77,10 +76,6 @@ final class IntegerLinearFusion {
                 out.addNode(node);
             }
         }
-        graph.getInputs().forEach(out::addInput);
-        graph.getOutputs().forEach(out::addOutput);
-        graph.getValueInfos().forEach(out::addValueInfo);
-        graph.getInitializers().values().forEach(out::addInitializer);
         return model.toBuilder(out.build()).addOpsetImport(DOMAIN, 1).build();
     }
 

@@ -9,7 +9,6 @@ import org.quantint8.onnx.OnnxGraph;
 import org.quantint8.onnx.OnnxModel;
 import org.quantint8.onnx.OnnxNode;
 import org.quantint8.onnx.OnnxTensor;
-import org.quantint8.onnx.OnnxValueInfo;
 
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -73,8 +72,8 @@ public final class OnnxQuantizer {
         for (QuantizableSite site : QuantizableSite.find(source, unsupported)) {
             sites.put(site.node(), site);
         }
-        OnnxGraph.Builder graph = OnnxGraph.builder().optName(source.getName())
-                .optDocString(source.getDocString());
+        // The source's initializers come at the end, once it is known which ones are still read.
+        OnnxGraph.Builder graph = source.toBuilderWithoutNodes(t -> false);
         IntegerOpsRewriter rewriter = new IntegerOpsRewriter(source, graph, valueNames(source));
         List<LayerReport> reports = new ArrayList<>();
         Set<String> replacedWeights = new HashSet<>();
@@ -104,7 +103,9 @@ public final class OnnxQuantizer {
                     mode, gather ? "" : dynamic ? "per-call min-max" : "calibrated",
                     weight.parameters(), activation, weight.sqnrDb(), Double.NaN, elements));
         }
-        copyValues(source, graph, stillUsed(source, sites, replacedWeights));
+        Set<String> used = stillUsed(source, sites, replacedWeights);
+        source.getInitializers().values().stream().filter(t -> used.contains(t.getName()))
+                .forEach(graph::addInitializer);
         OnnxModel.Builder out = model.toBuilder(graph.build())
                 .optProducerName("QuantInt8").optProducerVersion("0.1.0");
         out.addMetadataProp("quantint8.mode", config.getMode().name());
@@ -143,19 +144,6 @@ public final class OnnxQuantizer {
         }
         source.getOutputs().forEach(o -> used.add(o.getName()));
         return used;
-    }
-
-    private static void copyValues(OnnxGraph source, OnnxGraph.Builder graph, Set<String> used) {
-        source.getInputs().forEach(graph::addInput);
-        source.getOutputs().forEach(graph::addOutput);
-        for (OnnxValueInfo info : source.getValueInfos()) {
-            graph.addValueInfo(info);
-        }
-        for (OnnxTensor tensor : source.getInitializers().values()) {
-            if (used.contains(tensor.getName())) {
-                graph.addInitializer(tensor);
-            }
-        }
     }
 
     private static Set<String> valueNames(OnnxGraph graph) {

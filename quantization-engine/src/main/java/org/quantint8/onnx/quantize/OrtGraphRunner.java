@@ -43,11 +43,8 @@ final class OrtGraphRunner implements AutoCloseable {
      */
     OrtGraphRunner(OnnxModel model, List<String> watched, int threads) {
         OnnxGraph source = model.getGraph();
-        OnnxGraph.Builder graph = OnnxGraph.builder().optName(source.getName());
+        OnnxGraph.Builder graph = source.toBuilderWithoutNodes(t -> true);
         source.getNodes().forEach(graph::addNode);
-        source.getInputs().forEach(graph::addInput);
-        source.getOutputs().forEach(graph::addOutput);
-        source.getInitializers().values().forEach(graph::addInitializer);
         List<String> outputs = new ArrayList<>();
         source.getOutputs().forEach(o -> outputs.add(o.getName()));
         for (String name : watched) {

@@ -133,26 +133,20 @@ final class SmoothQuantTransform {
     private static OnnxModel rebuild(OnnxModel model, Map<OnnxNode, OnnxNode> replaced,
             Map<OnnxNode, OnnxNode> scaleNodeBefore, List<OnnxTensor> added, Set<String> dropped) {
         OnnxGraph source = model.getGraph();
-        OnnxGraph.Builder graph = OnnxGraph.builder().optName(source.getName())
-                .optDocString(source.getDocString());
+        List<OnnxNode> nodes = new ArrayList<>();
         Set<String> stillRead = new HashSet<>();
         for (OnnxNode node : source.getNodes()) {
             OnnxNode scale = scaleNodeBefore.get(node);
             if (scale != null) {
-                graph.addNode(scale);
+                nodes.add(scale);
             }
             OnnxNode out = replaced.getOrDefault(node, node);
             stillRead.addAll(out.getInputs());
-            graph.addNode(out);
+            nodes.add(out);
         }
-        source.getInputs().forEach(graph::addInput);
-        source.getOutputs().forEach(graph::addOutput);
-        source.getValueInfos().forEach(graph::addValueInfo);
-        for (OnnxTensor t : source.getInitializers().values()) {
-            if (!dropped.contains(t.getName()) || stillRead.contains(t.getName())) {
-                graph.addInitializer(t);
-            }
-        }
+        OnnxGraph.Builder graph = source.toBuilderWithoutNodes(
+                t -> !dropped.contains(t.getName()) || stillRead.contains(t.getName()));
+        nodes.forEach(graph::addNode);
         added.forEach(graph::addInitializer);
         return model.toBuilder(graph.build()).build();
     }
