@@ -309,8 +309,12 @@ final class GraphProgram {
                 in[i] = name.isEmpty() ? -1 : slots.get(name);
                 constantInputs[i] = in[i] >= 0 && constants.get(in[i]) != null;
             }
-            if (isConstantNode(node)) {
-                NDArray value = evaluateConstant(node, operator, constantInputs);
+            if (isConstantNode(node) || isConstantTranspose(node, constantInputs)) {
+                List<NDArray> inputs = new ArrayList<>();
+                for (int slot : in) {
+                    inputs.add(constants.get(slot));
+                }
+                NDArray value = evaluateConstant(node, operator, constantInputs, inputs);
                 define(node.getOutputs().get(0), value);
                 return;
             }
@@ -330,14 +334,24 @@ final class GraphProgram {
                     && node.getOutputs().size() == 1;
         }
 
-        private NDArray evaluateConstant(
-                OnnxNode node, OnnxOperator operator, boolean[] constantInputs)
-                throws OnnxFormatException {
+        /**
+         * A Transpose of a constant (the 8-bit table a tied head reads transposed, when the
+         * integer chain is not fused) is folded at load rather than recomputed on every run.
+         */
+        private static boolean isConstantTranspose(OnnxNode node, boolean[] constantInputs) {
+            return node.getOpType().equals("Transpose")
+                    && (node.getDomain().isEmpty() || node.getDomain().equals("ai.onnx"))
+                    && constantInputs.length == 1 && constantInputs[0]
+                    && node.getOutputs().size() == 1;
+        }
+
+        private NDArray evaluateConstant(OnnxNode node, OnnxOperator operator,
+                boolean[] constantInputs, List<NDArray> inputs) throws OnnxFormatException {
             OperatorContext context =
                     new OperatorContext(
                             constantManager, modelManager, opset, new HashMap<>(), constantInputs);
             try {
-                NDList value = operator.apply(context, node, List.of());
+                NDList value = operator.apply(context, node, inputs);
                 return value.singletonOrThrow();
             } catch (RuntimeException e) {
                 throw new OnnxFormatException(

@@ -1,10 +1,13 @@
 package org.quantint8.onnx.interpreter;
 
+import org.quantint8.onnx.OnnxAttribute;
 import org.quantint8.onnx.OnnxGraph;
 import org.quantint8.onnx.OnnxModel;
 import org.quantint8.onnx.OnnxNode;
+import org.quantint8.onnx.OnnxTensor;
 
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -24,6 +27,11 @@ import java.util.Set;
  * This is the form QuantInt8's quantizer writes and ONNX Runtime's dynamic quantizer writes too.
  * It changes only how the interpreter runs the graph, never a file, and the fused operator gives the
  * same bits as the chain. A chain is fused only when nothing else reads its intermediate values.
+ *
+ * <p>B may also be {@code Transpose(T)} of a constant [N, K] table (a head tied to the token
+ * embedding): the fused node then reads T itself with {@code transB = 1}, which is already the
+ * kernel's [N, K] layout, and the {@code Transpose} is dropped once nothing else reads it, so the
+ * table is neither transposed on each call nor held twice.
  */
 final class IntegerLinearFusion {
 
@@ -31,6 +39,8 @@ final class IntegerLinearFusion {
     static final String DOMAIN = "org.quantint8";
     /** The fused operator. */
     static final String FUSED_OP = "DynamicQuantizeMatMul";
+    /** The fused operator's attribute that says B is given as [N, K]. */
+    static final String TRANS_B = "transB";
 
     private IntegerLinearFusion() {}
 
@@ -54,6 +64,7 @@ final class IntegerLinearFusion {
         graph.getOutputs().forEach(o -> graphOutputs.add(o.getName()));
         Map<OnnxNode, OnnxNode> fusedAt = new HashMap<>();
         Set<OnnxNode> removed = new HashSet<>();
+        Set<OnnxNode> transposes = new HashSet<>();
         for (OnnxNode node : graph.getNodes()) {
             Chain chain = Chain.match(node, graph, producers, readers, graphOutputs);
             if (chain != null) {
@@ -61,12 +72,18 @@ final class IntegerLinearFusion {
                 removed.add(chain.matMul);
                 removed.add(chain.cast);
                 removed.add(chain.scaleMul);
+                if (chain.transpose != null) {
+                    transposes.add(chain.transpose);
+                }
             }
         }
         if (fusedAt.isEmpty()) {
             return model;
         }
-        removeUnreadQuantizers(graph, readers, removed, graphOutputs);
+        List<OnnxNode> quantizers = graph.getNodes().stream()
+                .filter(n -> isDefault(n, "DynamicQuantizeLinear")).toList();
+        removeUnread(quantizers, readers, removed, graphOutputs);
+        removeUnread(transposes, readers, removed, graphOutputs);
         OnnxGraph.Builder out = graph.toBuilderWithoutNodes(t -> true);
         for (OnnxNode node : graph.getNodes()) {
             OnnxNode fused = fusedAt.get(node);
@@ -79,13 +96,10 @@ final class IntegerLinearFusion {
         return model.toBuilder(out.build()).addOpsetImport(DOMAIN, 1).build();
     }
 
-    /** Removes the DynamicQuantizeLinear nodes whose every reader was fused away. */
-    private static void removeUnreadQuantizers(OnnxGraph graph, Map<String, List<OnnxNode>> readers,
-            Set<OnnxNode> removed, Set<String> graphOutputs) {
-        for (OnnxNode node : graph.getNodes()) {
-            if (!node.getOpType().equals("DynamicQuantizeLinear") || !node.getDomain().isEmpty()) {
-                continue;
-            }
+    /** Removes the candidates (quantizers, weight transposes) whose every reader was fused away. */
+    private static void removeUnread(Collection<OnnxNode> candidates,
+            Map<String, List<OnnxNode>> readers, Set<OnnxNode> removed, Set<String> graphOutputs) {
+        for (OnnxNode node : candidates) {
             boolean unread = node.getOutputs().stream().noneMatch(graphOutputs::contains)
                     && node.getOutputs().stream().allMatch(o ->
                             readers.getOrDefault(o, List.of()).stream().allMatch(removed::contains));
@@ -95,9 +109,14 @@ final class IntegerLinearFusion {
         }
     }
 
+    private static boolean isDefault(OnnxNode node, String opType) {
+        return node.getOpType().equals(opType)
+                && (node.getDomain().isEmpty() || node.getDomain().equals("ai.onnx"));
+    }
+
     /** One matched chain, from its final Mul back to its quantizer. */
     private record Chain(OnnxNode quantizer, OnnxNode matMul, OnnxNode cast, OnnxNode mul,
-            OnnxNode scaleMul, String weightScale) {
+            OnnxNode scaleMul, String weightScale, OnnxNode transpose) {
 
         static Chain match(OnnxNode mul, OnnxGraph graph, Map<String, OnnxNode> producers,
                 Map<String, List<OnnxNode>> readers, Set<String> graphOutputs) {
@@ -127,8 +146,14 @@ final class IntegerLinearFusion {
             }
             OnnxNode matMul = producers.get(cast.getInputs().get(0));
             if (matMul == null || !isDefault(matMul, "MatMulInteger")
-                    || !onlyReader(cast.getInputs().get(0), cast, readers, graphOutputs)
-                    || graph.getInitializer(matMul.getInputs().get(1)) == null) {
+                    || !onlyReader(cast.getInputs().get(0), cast, readers, graphOutputs)) {
+                return null;
+            }
+            String weight = matMul.getInputs().get(1);
+            OnnxNode transpose = graph.getInitializer(weight) == null
+                    ? constantMatrixTranspose(producers.get(weight), graph)
+                    : null;
+            if (graph.getInitializer(weight) == null && transpose == null) {
                 return null;
             }
             OnnxNode quantizer = producers.get(matMul.getInputs().get(0));
@@ -146,22 +171,36 @@ final class IntegerLinearFusion {
             if (weightScale == null || graph.getInitializer(weightScale) == null) {
                 return null;
             }
-            return new Chain(quantizer, matMul, cast, mul, scaleMul, weightScale);
+            return new Chain(quantizer, matMul, cast, mul, scaleMul, weightScale, transpose);
+        }
+
+        /** Returns {@code node} if it swaps the two axes of a 2-D initializer, else null. */
+        private static OnnxNode constantMatrixTranspose(OnnxNode node, OnnxGraph graph) {
+            if (node == null || !isDefault(node, "Transpose")) {
+                return null;
+            }
+            OnnxTensor table = graph.getInitializer(node.getInputs().get(0));
+            long[] perm = node.getInts("perm", new long[] {1, 0});
+            boolean swap = perm.length == 2 && perm[0] == 1 && perm[1] == 0;
+            return table != null && table.getDims().length == 2 && swap ? node : null;
         }
 
         OnnxNode fused() {
             OnnxNode.Builder b = OnnxNode.builder().setOpType(FUSED_OP).optDomain(DOMAIN)
                     .optName(matMul.getName().isEmpty() ? mul.getOutputs().get(0) : matMul.getName())
-                    .addInput(quantizer.getInputs().get(0), matMul.getInputs().get(1), weightScale);
+                    .addInput(quantizer.getInputs().get(0), weight(), weightScale);
             if (matMul.getInputs().size() > 3 && !matMul.getInputs().get(3).isEmpty()) {
                 b.addInput(matMul.getInputs().get(3));
+            }
+            if (transpose != null) {
+                b.addAttribute(OnnxAttribute.ofInt(TRANS_B, 1));
             }
             return b.addOutput(mul.getOutputs().get(0)).build();
         }
 
-        private static boolean isDefault(OnnxNode node, String opType) {
-            return node.getOpType().equals(opType)
-                    && (node.getDomain().isEmpty() || node.getDomain().equals("ai.onnx"));
+        /** The constant B: the initializer MatMulInteger reads, or the one it reads transposed. */
+        private String weight() {
+            return transpose == null ? matMul.getInputs().get(1) : transpose.getInputs().get(0);
         }
 
         private static boolean onlyReader(String value, OnnxNode reader,

@@ -76,10 +76,11 @@ final class QuantizedMatMul {
 
     /**
      * The fused form of {@code DynamicQuantizeLinear -> MatMulInteger -> Cast -> Mul(x_scale *
-     * b_scale)} ({@link IntegerLinearFusion}): inputs X (FP32), B ([K, N], 8-bit, constant in
-     * practice), b_scale (scalar or [N]) and an optional b_zero_point; FP32 output. X is quantized
-     * exactly as DynamicQuantizeLinear does and the epilogue multiplies the INT32 sum by {@code
-     * x_scale * b_scale[n]}, as the unfused graph does, so both give the same bits.
+     * b_scale)} ({@link IntegerLinearFusion}): inputs X (FP32), B ([K, N], or [N, K] with {@code
+     * transB = 1}; 8-bit, constant in practice), b_scale (scalar or [N]) and an optional
+     * b_zero_point; FP32 output. X is quantized exactly as DynamicQuantizeLinear does and the
+     * epilogue multiplies the INT32 sum by {@code x_scale * b_scale[n]}, as the unfused graph does,
+     * so both give the same bits.
      */
     static NDList dynamicQuantizeMatMul(
             OperatorContext context, OnnxNode node, List<NDArray> inputs) {
@@ -90,9 +91,12 @@ final class QuantizedMatMul {
                 throw s.error("X must be FLOAT32, got " + x.getDataType());
             }
             DataType bType = QuantizedArguments.requireType(s, "B", b, EIGHT_BIT);
-            checkShapes(s, x.getShape(), b.getShape());
-            QuantInt8NDArray weight = s.prepared("B", s.constant(1, 2, 3),
-                    () -> transposed(s, b, QuantizedArguments.read(s, "b", 2, 3, bType)));
+            boolean transB = node.getInt(IntegerLinearFusion.TRANS_B, 0) == 1;
+            checkShapes(s, x.getShape(), transB ? transpose(s, b.getShape()) : b.getShape());
+            QuantInt8NDArray weight = s.prepared("B", s.constant(1, 2, 3), () -> {
+                QuantizedArguments.Quantization q = QuantizedArguments.read(s, "b", 2, 3, bType);
+                return transB ? rows(s, b, q) : transposed(s, b, q);
+            });
             QuantInt8NDArray real = s.own(x);
             QuantInt8NDArray xq = Int8Ops.quantize(context.quantManager(), real,
                     QuantizedConversions.rangeParameters(s, real));
@@ -111,6 +115,29 @@ final class QuantizedMatMul {
             throw s.error("A " + a + " must end with K = " + b.get(0) + ", the first dimension"
                     + " of B " + b);
         }
+    }
+
+    /** The shape of B^T, for checking a B given as [N, K]; B must be 2-D. */
+    private static Shape transpose(QuantizedScope s, Shape b) {
+        if (b.dimension() != 2) {
+            throw s.error("B must be 2-D [N, K] with transB, got shape " + b);
+        }
+        return new Shape(b.get(1), b.get(0));
+    }
+
+    /**
+     * Returns B [N, K], already the kernel's layout, as a quantized copy whose per-row
+     * parameters (axis 0) are the per-column ones of B^T.
+     */
+    private static QuantInt8NDArray rows(
+            QuantizedScope s, NDArray b, QuantizedArguments.Quantization q) {
+        QuantizationParameters p = q.parameters(s, b.getShape(), 0);
+        // A copy, not a view: the caller's array must not change, and the copy may be cached.
+        QuantInt8NDArray copy = b instanceof QuantInt8NDArray quantized
+                ? (QuantInt8NDArray) quantized.duplicate()
+                : s.context().quantManager().from(b);
+        copy.setQuantization(p);
+        return copy;
     }
 
     /**

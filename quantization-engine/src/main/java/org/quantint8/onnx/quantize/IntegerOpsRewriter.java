@@ -9,6 +9,7 @@ import org.quantint8.onnx.OnnxTensor;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.HashSet;
 import java.util.Set;
 
 /**
@@ -23,6 +24,10 @@ import java.util.Set;
  *
  * Per-channel weight scales ride in the final {@code Mul}, so the form needs no per-axis {@code
  * DequantizeLinear} (opset 13) and suits models exported at opset 11 such as the BERT family.
+ *
+ * <p>A weight read through a {@code Transpose} (a head tied to the token embedding) keeps that
+ * {@code Transpose}, now of the 8-bit table, and the table is stored once for the head and the
+ * {@code Gather}: sites that share a quantized weight share its initializers.
  */
 final class IntegerOpsRewriter {
 
@@ -33,11 +38,15 @@ final class IntegerOpsRewriter {
     private final OnnxGraph source;
     private final OnnxGraph.Builder graph;
     private final Set<String> usedNames;
+    private final long opset;
+    private final Set<String> shared = new HashSet<>();
 
-    IntegerOpsRewriter(OnnxGraph source, OnnxGraph.Builder graph, Set<String> usedNames) {
+    IntegerOpsRewriter(
+            OnnxGraph source, OnnxGraph.Builder graph, Set<String> usedNames, long opset) {
         this.source = source;
         this.graph = graph;
         this.usedNames = usedNames;
+        this.opset = opset;
     }
 
     /**
@@ -68,9 +77,15 @@ final class IntegerOpsRewriter {
         // ONNX Runtime's ConvInteger reads UINT8 weights only: symmetric INT8 codes shifted by
         // +128 with zero point 128 are the same arithmetic.
         QuantizedWeight stored = conv && weight.symmetric() ? weight.shiftedToUint8() : weight;
-        graph.addInitializer(stored.codes());
+        addShared(stored.codes());
+        String codes = stored.codes().getName();
+        if (site.transpose() != null) {
+            codes = p + "weight_transposed";
+            add(node("Transpose", p).addInput(stored.codes().getName()).addOutput(codes)
+                    .addAttribute(OnnxAttribute.ofInts("perm", 1, 0)));
+        }
         OnnxNode.Builder integer = node(conv ? "ConvInteger" : "MatMulInteger", p)
-                .addInput(xq, stored.codes().getName(), xZero)
+                .addInput(xq, codes, xZero)
                 .addOutput(p + "accumulator");
         if (!stored.symmetric()) {
             String wZero = p + "w_zero_point";
@@ -105,21 +120,61 @@ final class IntegerOpsRewriter {
     }
 
     /**
-     * {@code Gather(Wq, indices) -> DequantizeLinear}: the rows stay 8-bit until they are read.
-     * One scale for the table, since per-row {@code DequantizeLinear} needs opset 13.
+     * A table quantized per row: {@code Cast(Gather(Wq, indices)) * Unsqueeze(Gather(scale,
+     * indices), -1)}, so only the rows read are dequantized, each with its own scale. The scale
+     * vector is the one a tied head multiplies its columns by. A table quantized per tensor:
+     * {@code DequantizeLinear(Gather(Wq, indices))}.
      */
     private void rewriteGather(QuantizableSite site, QuantizedWeight weight, String p) {
         QuantizationParameters q = weight.parameters();
-        graph.addInitializer(weight.codes());
-        graph.addInitializer(scalar(p + "scale", q.getScale(0)));
-        graph.addInitializer(zeroPoint(p + "zero_point", q));
+        addShared(weight.codes());
+        String indices = site.node().getInputs().get(1);
+        String output = site.node().getOutputs().get(0);
         OnnxNode.Builder gather = node("Gather", p)
-                .addInput(weight.codes().getName(), site.node().getInputs().get(1))
+                .addInput(weight.codes().getName(), indices)
                 .addOutput(p + "rows");
         site.node().getAttributes().values().forEach(gather::addAttribute);
         add(gather);
-        add(node("DequantizeLinear", p).addInput(p + "rows", p + "scale", p + "zero_point")
-                .addOutput(site.node().getOutputs().get(0)));
+        if (!q.isPerChannel()) {
+            graph.addInitializer(scalar(p + "scale", q.getScale(0)));
+            graph.addInitializer(zeroPoint(p + "zero_point", q));
+            add(node("DequantizeLinear", p).addInput(p + "rows", p + "scale", p + "zero_point")
+                    .addOutput(output));
+            return;
+        }
+        String scale = weightScales(weight, new long[] {weight.scales().length});
+        add(node("Cast", p).addInput(p + "rows").addOutput(p + "rows_float")
+                .addAttribute(OnnxAttribute.ofInt("to", OnnxDataType.FLOAT.getCode())));
+        add(node("Gather", p + "row_scales").addInput(scale, indices).addOutput(p + "row_scales"));
+        OnnxNode.Builder unsqueeze = node("Unsqueeze", p).addInput(p + "row_scales")
+                .addOutput(p + "row_scales_column");
+        if (opset >= 13) {
+            // From opset 13 the axes are an input, before they are an attribute.
+            graph.addInitializer(OnnxTensor.of(p + "axes", new long[] {-1}, 1));
+            unsqueeze.addInput(p + "axes");
+        } else {
+            unsqueeze.addAttribute(OnnxAttribute.ofInts("axes", -1));
+        }
+        add(unsqueeze);
+        add(node("Mul", p).addInput(p + "rows_float", p + "row_scales_column").addOutput(output));
+    }
+
+    /**
+     * Adds the per-channel scales of a weight once, named after its codes, and returns the name:
+     * a table's scales serve its {@code Gather} and the tied head that reads it.
+     */
+    private String weightScales(QuantizedWeight weight, long[] dims) {
+        String name = weight.codes().getName() + "_scale";
+        OnnxTensor scales = OnnxTensor.of(name, weight.scales(), dims);
+        addShared(scales);
+        return scales.getName();
+    }
+
+    /** Adds an initializer that sites sharing a quantized weight all read, the first time. */
+    private void addShared(OnnxTensor tensor) {
+        if (shared.add(tensor.getName())) {
+            graph.addInitializer(tensor);
+        }
     }
 
     /** The product xScale * wScale[c], as a constant (static) or a Mul node (dynamic). */
@@ -131,12 +186,12 @@ final class IntegerOpsRewriter {
                 scales[i] *= activation.getScale(0);
             }
         }
-        String name = p + (activation == null ? "w_scale" : "scale");
         long[] dims = conv ? new long[] {1, scales.length, 1, 1} : new long[] {scales.length};
-        graph.addInitializer(OnnxTensor.of(name, scales, dims));
         if (activation != null) {
-            return name;
+            graph.addInitializer(OnnxTensor.of(p + "scale", scales, dims));
+            return p + "scale";
         }
+        String name = weightScales(weight, dims);
         add(node("Mul", p + "scale").addInput(xScale, name).addOutput(p + "scale"));
         return p + "scale";
     }

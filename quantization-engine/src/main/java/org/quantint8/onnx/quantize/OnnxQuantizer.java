@@ -69,41 +69,57 @@ public final class OnnxQuantizer {
         }
         List<String> unsupported = new ArrayList<>();
         Map<OnnxNode, QuantizableSite> sites = new HashMap<>();
+        Map<OnnxNode, String> kept = new HashMap<>();
         for (QuantizableSite site : QuantizableSite.find(source, unsupported)) {
             sites.put(site.node(), site);
-        }
-        // The source's initializers come at the end, once it is known which ones are still read.
-        OnnxGraph.Builder graph = source.toBuilderWithoutNodes(t -> false);
-        IntegerOpsRewriter rewriter = new IntegerOpsRewriter(source, graph, valueNames(source));
-        List<LayerReport> reports = new ArrayList<>();
-        Set<String> replacedWeights = new HashSet<>();
-        for (OnnxNode node : source.getNodes()) {
-            QuantizableSite site = sites.get(node);
-            if (site == null) {
-                graph.addNode(node);
-                continue;
-            }
-            long elements = OnnxTensor.elementCount(site.weight().getDims());
-            String keep = !config.getLayerFilter().accepts(site.layerName(), node.getOpType())
+            boolean accepted =
+                    config.getLayerFilter().accepts(site.layerName(), site.node().getOpType());
+            String keep = !accepted
                     ? "excluded by the configuration"
                     : keepInFp32.get(site.layerName());
             if (keep != null) {
+                kept.put(site.node(), keep);
+            }
+        }
+        Set<OnnxNode> rewritten = new HashSet<>(sites.keySet());
+        rewritten.removeAll(kept.keySet());
+        Set<OnnxNode> replacedTransposes = replacedTransposes(source, sites, rewritten);
+        // The source's initializers come at the end, once it is known which ones are still read.
+        OnnxGraph.Builder graph = source.toBuilderWithoutNodes(t -> false);
+        IntegerOpsRewriter rewriter =
+                new IntegerOpsRewriter(source, graph, valueNames(source), opset);
+        List<LayerReport> reports = new ArrayList<>();
+        Map<String, QuantizedWeight> weights = new HashMap<>();
+        for (OnnxNode node : source.getNodes()) {
+            QuantizableSite site = sites.get(node);
+            if (replacedTransposes.contains(node)) {
+                continue; // the rewritten sites transpose the 8-bit table instead
+            }
+            if (site == null || kept.containsKey(node)) {
                 graph.addNode(node);
-                reports.add(new LayerReport(site.layerName(), node.getOpType(), false, keep, "",
-                        null, null, Double.NaN, Double.NaN, elements));
+                if (site != null) {
+                    reports.add(new LayerReport(site.layerName(), node.getOpType(), false,
+                            kept.get(node), "", null, null, Double.NaN, Double.NaN,
+                            OnnxTensor.elementCount(site.weight().getDims())));
+                }
                 continue;
             }
             boolean gather = site.kind() == QuantizableSite.Kind.GATHER;
             QuantizationParameters activation = dynamic || gather ? null : activationOf(site);
-            QuantizedWeight weight = QuantizedWeight.of(site, config);
+            boolean perChannel = QuantizedWeight.perChannel(site, config, opset);
+            String key = QuantizedWeight.sharingKey(site, perChannel);
+            // A table shared by a Gather and a tied head is stored, and reported, once.
+            boolean shared = weights.containsKey(key);
+            QuantizedWeight weight = weights.computeIfAbsent(
+                    key, k -> QuantizedWeight.of(site, config, perChannel));
             rewriter.rewrite(site, weight, activation);
-            replacedWeights.add(site.weight().getName());
             String mode = gather ? "weight-only" : dynamic ? "dynamic" : "static";
             reports.add(new LayerReport(site.layerName(), node.getOpType(), true,
                     mode, gather ? "" : dynamic ? "per-call min-max" : "calibrated",
-                    weight.parameters(), activation, weight.sqnrDb(), Double.NaN, elements));
+                    weight.parameters(), activation, weight.sqnrDb(), Double.NaN,
+                    shared ? 0 : OnnxTensor.elementCount(site.weight().getDims())));
         }
-        Set<String> used = stillUsed(source, sites, replacedWeights);
+        Set<String> used = stillUsed(source, sites, rewritten, replacedTransposes);
         source.getInitializers().values().stream().filter(t -> used.contains(t.getName()))
                 .forEach(graph::addInitializer);
         OnnxModel.Builder out = model.toBuilder(graph.build())
@@ -127,17 +143,50 @@ public final class OnnxQuantizer {
         return p;
     }
 
-    /** The FP32 weights still read by a node that was not rewritten, or by a graph output. */
-    private static Set<String> stillUsed(
-            OnnxGraph source, Map<OnnxNode, QuantizableSite> sites, Set<String> replaced) {
+    /**
+     * The {@code Transpose} nodes of rewritten sites that nothing else reads: dropped, so that
+     * the FP32 table they read is not kept for them.
+     */
+    private static Set<OnnxNode> replacedTransposes(
+            OnnxGraph source, Map<OnnxNode, QuantizableSite> sites, Set<OnnxNode> rewritten) {
+        Map<String, List<OnnxNode>> readers = new HashMap<>();
+        for (OnnxNode node : source.getNodes()) {
+            for (String input : node.getInputs()) {
+                readers.computeIfAbsent(input, k -> new ArrayList<>()).add(node);
+            }
+        }
+        Set<String> graphOutputs = new HashSet<>();
+        source.getOutputs().forEach(o -> graphOutputs.add(o.getName()));
+        Set<OnnxNode> replaced = new HashSet<>();
+        for (OnnxNode node : rewritten) {
+            OnnxNode transpose = sites.get(node).transpose();
+            if (transpose != null) {
+                String value = transpose.getOutputs().get(0);
+                if (!graphOutputs.contains(value)
+                        && rewritten.containsAll(readers.getOrDefault(value, List.of()))) {
+                    replaced.add(transpose);
+                }
+            }
+        }
+        return replaced;
+    }
+
+    /** The FP32 weights still read by a node that is kept, or by a graph output. */
+    private static Set<String> stillUsed(OnnxGraph source, Map<OnnxNode, QuantizableSite> sites,
+            Set<OnnxNode> rewritten, Set<OnnxNode> dropped) {
         Set<String> used = new HashSet<>();
         for (OnnxNode node : source.getNodes()) {
+            if (dropped.contains(node)) {
+                continue;
+            }
             QuantizableSite site = sites.get(node);
-            boolean rewritten = site != null && replaced.contains(site.weight().getName());
+            boolean replaced = rewritten.contains(node);
             int weightInput = site != null && site.kind() == QuantizableSite.Kind.GATHER ? 0 : 1;
+            // A rewritten Conv adds its bias reshaped to [1, OC, 1, 1].
+            int biasInput = site != null && site.kind() == QuantizableSite.Kind.CONV ? 2 : -1;
             for (int i = 0; i < node.getInputs().size(); i++) {
                 // A rewritten node reads the quantized weight, and still its other inputs.
-                if (!(rewritten && i == weightInput)) {
+                if (!(replaced && (i == weightInput || i == biasInput))) {
                     used.add(node.getInputs().get(i));
                 }
             }

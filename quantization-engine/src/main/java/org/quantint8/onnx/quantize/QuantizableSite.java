@@ -6,7 +6,9 @@ import org.quantint8.onnx.OnnxNode;
 import org.quantint8.onnx.OnnxTensor;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * A node whose weight is constant and whose arithmetic can run in INT8: {@code MatMul} with a 2-D
@@ -14,12 +16,20 @@ import java.util.List;
  * transposed), 2-D {@code Conv}, and {@code Gather} from an embedding table (a 2-D FP32
  * initializer of at least {@value #MIN_TABLE_ELEMENTS} values), whose rows are stored in INT8.
  *
+ * <p>A {@code MatMul} may also read its weight through a {@code Transpose} of a 2-D initializer:
+ * that is how a language-model head tied to the token embedding reads the table ({@code logits =
+ * x E^T}). The site's weight is then the table itself, [N, K], whose rows are the output channels,
+ * so the table can be quantized once for both the head and the {@code Gather}.
+ *
  * @param node the node
  * @param kind what kind of site it is
  * @param weight the FP32 weight initializer
  * @param bias the bias input name ({@code Gemm}'s C or {@code Conv}'s B), or null
+ * @param transpose the {@code Transpose} through which a {@code MatMul} reads its weight, or null
+ *     when it reads the initializer directly
  */
-public record QuantizableSite(OnnxNode node, Kind kind, OnnxTensor weight, String bias) {
+public record QuantizableSite(
+        OnnxNode node, Kind kind, OnnxTensor weight, String bias, OnnxNode transpose) {
 
     /** The kinds of quantizable nodes. */
     public enum Kind {
@@ -59,10 +69,12 @@ public record QuantizableSite(OnnxNode node, Kind kind, OnnxTensor weight, Strin
     /**
      * Returns the axis of the weight that holds the output channels.
      *
-     * @return 1 for a [K, N] weight, 0 for a transposed Gemm weight, a Conv weight or a table
+     * @return 1 for a [K, N] weight, 0 for a transposed Gemm weight, a weight read through a
+     *     {@code Transpose}, a Conv weight or a table
      */
     public int weightChannelAxis() {
-        boolean transposed = kind == Kind.GEMM && node.getInt("transB", 0) == 1;
+        boolean transposed = kind == Kind.GEMM && node.getInt("transB", 0) == 1
+                || transpose != null;
         return kind == Kind.CONV || kind == Kind.GATHER || transposed ? 0 : 1;
     }
 
@@ -75,6 +87,8 @@ public record QuantizableSite(OnnxNode node, Kind kind, OnnxTensor weight, Strin
      */
     static List<QuantizableSite> find(OnnxGraph graph, List<String> skipped) {
         List<QuantizableSite> sites = new ArrayList<>();
+        Map<String, OnnxNode> producers = new HashMap<>();
+        graph.getNodes().forEach(n -> n.getOutputs().forEach(o -> producers.put(o, n)));
         for (OnnxNode node : graph.getNodes()) {
             if (!node.getDomain().isEmpty() && !node.getDomain().equals("ai.onnx")) {
                 continue;
@@ -90,7 +104,15 @@ public record QuantizableSite(OnnxNode node, Kind kind, OnnxTensor weight, Strin
                 continue;
             }
             // Gather reads its table from input 0; the others read their weight from input 1.
-            OnnxTensor weight = graph.getInitializer(node.getInputs().get(kind == Kind.GATHER ? 0 : 1));
+            String weightName = node.getInputs().get(kind == Kind.GATHER ? 0 : 1);
+            OnnxTensor weight = graph.getInitializer(weightName);
+            OnnxNode transpose = null;
+            if (weight == null && kind == Kind.MATMUL) {
+                transpose = matrixTranspose(graph, producers.get(weightName));
+                weight = transpose == null
+                        ? null
+                        : graph.getInitializer(transpose.getInputs().get(0));
+            }
             if (kind == Kind.GATHER && !isEmbeddingTable(node, weight)) {
                 continue; // index arithmetic on small constants, not an embedding
             }
@@ -102,9 +124,24 @@ public record QuantizableSite(OnnxNode node, Kind kind, OnnxTensor weight, Strin
             String bias = node.getInputs().size() > 2 && !node.getInputs().get(2).isEmpty()
                     ? node.getInputs().get(2)
                     : null;
-            sites.add(new QuantizableSite(node, kind, weight, bias));
+            sites.add(new QuantizableSite(node, kind, weight, bias, transpose));
         }
         return sites;
+    }
+
+    /**
+     * Returns {@code node} if it transposes a 2-D initializer ({@code perm} [1, 0] or omitted,
+     * which reverses the axes), else null.
+     */
+    private static OnnxNode matrixTranspose(OnnxGraph graph, OnnxNode node) {
+        if (node == null || !node.getOpType().equals("Transpose")
+                || !(node.getDomain().isEmpty() || node.getDomain().equals("ai.onnx"))) {
+            return null;
+        }
+        OnnxTensor input = graph.getInitializer(node.getInputs().get(0));
+        long[] perm = node.getInts("perm", new long[] {1, 0});
+        boolean swapsAxes = perm.length == 2 && perm[0] == 1 && perm[1] == 0;
+        return input != null && input.getDims().length == 2 && swapsAxes ? node : null;
     }
 
     private static boolean isEmbeddingTable(OnnxNode node, OnnxTensor table) {

@@ -18,8 +18,9 @@ import java.nio.ByteOrder;
 
 /**
  * A weight quantized for an integer operator: its 8-bit codes in the layout the operator reads
- * ([K, N] for {@code MatMulInteger}, [OC, C / group, KH, KW] for {@code ConvInteger}) and one scale
- * and zero point per output channel (or one for the tensor).
+ * ([K, N] for {@code MatMulInteger}, [OC, C / group, KH, KW] for {@code ConvInteger}, [rows, dim]
+ * for an embedding table, also when a tied head reads it through a {@code Transpose}) and one
+ * scale and zero point per output channel (or one for the tensor).
  *
  * @param codes the codes, named after the original weight with a {@code _quantized} suffix
  * @param parameters the parameters, with the channel axis of {@code codes}
@@ -28,21 +29,51 @@ import java.nio.ByteOrder;
 record QuantizedWeight(OnnxTensor codes, QuantizationParameters parameters, double sqnrDb) {
 
     /**
-     * Quantizes the weight of a site with the config's weight scheme, observer and granularity.
+     * Returns whether a site's weight is quantized per output channel: when the configuration
+     * asks for it, except for an embedding table whose rows the integer form cannot scale one by
+     * one. A table is dequantized row by row with {@code Unsqueeze(axes = [-1])} (negative axes
+     * need opset 11) and without zero points (a symmetric scheme). A table read through a {@code
+     * Transpose} (a tied head) follows the same rule as the table read by {@code Gather}, so that
+     * the two share one quantized copy.
      *
      * @param site the site
      * @param config the configuration
+     * @param opset the model's default opset
+     * @return {@code true} for one scale per output channel
+     */
+    static boolean perChannel(QuantizableSite site, QuantizationConfig config, long opset) {
+        boolean table = site.kind() == QuantizableSite.Kind.GATHER || site.transpose() != null;
+        return config.getWeightGranularity() == Granularity.PER_CHANNEL
+                && (!table || config.getWeightScheme().isSymmetric() && opset >= 11);
+    }
+
+    /**
+     * Returns what identifies the quantized form of a site's weight: sites with equal keys (a
+     * table read by {@code Gather} and by a tied head) store one quantized copy.
+     *
+     * @param site the site
+     * @param perChannel whether the weight is quantized per output channel
+     * @return the key
+     */
+    static String sharingKey(QuantizableSite site, boolean perChannel) {
+        return site.weight().getName() + '|' + (perChannel ? site.weightChannelAxis() : -1)
+                + (storedTransposed(site) ? "|transposed" : "");
+    }
+
+    /**
+     * Quantizes the weight of a site with the config's weight scheme and observer.
+     *
+     * @param site the site
+     * @param config the configuration
+     * @param perChannel whether to quantize per output channel ({@link #perChannel})
      * @return the quantized weight
      */
-    static QuantizedWeight of(QuantizableSite site, QuantizationConfig config) {
+    static QuantizedWeight of(QuantizableSite site, QuantizationConfig config, boolean perChannel) {
         OnnxTensor weight = site.weight();
         float[] values = weight.toFloatArray();
         Shape shape = weight.getShape();
         int axis = site.weightChannelAxis();
         QuantizationParameters params;
-        // Tables are dequantized by DequantizeLinear, which takes one scale before opset 13.
-        boolean perChannel = config.getWeightGranularity() == Granularity.PER_CHANNEL
-                && site.kind() != QuantizableSite.Kind.GATHER;
         if (perChannel) {
             PerChannelObserver observer = new PerChannelObserver(
                     weight.getName(), config.getWeightScheme(), axis, config.getWeightObserver());
@@ -59,7 +90,7 @@ record QuantizedWeight(OnnxTensor codes, QuantizationParameters parameters, doub
         byte[] codes = quantize(values, shape, params);
         long[] dims = weight.getDims();
         // A transposed Gemm weight [N, K] is stored as [K, N], the layout MatMulInteger reads.
-        if (site.kind() == QuantizableSite.Kind.GEMM && axis == 0) {
+        if (storedTransposed(site)) {
             codes = transpose(codes, (int) dims[0], (int) dims[1]);
             dims = new long[] {dims[1], dims[0]};
             params = params.withAxis(1);
@@ -70,6 +101,11 @@ record QuantizedWeight(OnnxTensor codes, QuantizationParameters parameters, doub
         ByteBuffer data = ByteBuffer.wrap(codes).order(ByteOrder.LITTLE_ENDIAN);
         OnnxTensor tensor = OnnxTensor.of(weight.getName() + "_quantized", type, data, dims);
         return new QuantizedWeight(tensor, params, sqnr);
+    }
+
+    /** A Gemm weight [N, K] is stored as [K, N]; a table read through a Transpose stays [N, K]. */
+    private static boolean storedTransposed(QuantizableSite site) {
+        return site.kind() == QuantizableSite.Kind.GEMM && site.weightChannelAxis() == 0;
     }
 
     private static byte[] quantize(float[] values, Shape shape, QuantizationParameters p) {

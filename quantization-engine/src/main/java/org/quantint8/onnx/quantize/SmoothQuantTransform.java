@@ -43,8 +43,10 @@ final class SmoothQuantTransform {
         Map<String, List<QuantizableSite>> groups = new LinkedHashMap<>();
         for (QuantizableSite site : QuantizableSite.find(source, new ArrayList<>())) {
             String input = site.node().getInputs().get(0);
-            boolean linear = site.kind() == QuantizableSite.Kind.MATMUL
-                    || site.kind() == QuantizableSite.Kind.GEMM;
+            // A table read through a Transpose (a tied head) also feeds its Gather: scaling it
+            // would change the embeddings.
+            boolean linear = (site.kind() == QuantizableSite.Kind.MATMUL
+                    || site.kind() == QuantizableSite.Kind.GEMM) && site.transpose() == null;
             if (linear
                     && filter.accepts(site.layerName(), site.node().getOpType())
                     && channelAbsMax.containsKey(input)) {

@@ -6,7 +6,16 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.ParameterStore;
 
+import ai.djl.ndarray.types.DataType;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+
+import org.quantint8.calibration.QuantizationConfig;
+import org.quantint8.calibration.QuantizationMode;
 import org.quantint8.ndarray.QuantInt8NDManager;
+import org.quantint8.ndarray.QuantizationParameters;
+import org.quantint8.onnx.OnnxModelWriter;
 import org.quantint8.onnx.OnnxAttribute;
 import org.quantint8.onnx.OnnxDataType;
 import org.quantint8.onnx.OnnxGraph;
@@ -18,6 +27,8 @@ import org.quantint8.onnx.quantize.OnnxQuantizer;
 import org.testng.Assert;
 import org.testng.annotations.Test;
 
+import java.nio.FloatBuffer;
+import java.util.Map;
 import java.util.Random;
 
 /** Fused integer projections give the bits of the unfused chain, with fewer nodes. */
@@ -81,6 +92,83 @@ public class IntegerLinearFusionTest {
         OnnxModel fused = IntegerLinearFusion.apply(m.build());
         Assert.assertEquals(fused.getGraph().getNodes().stream()
                 .filter(n -> n.getOpType().equals("MatMulInteger")).count(), 1);
+    }
+
+    /** y = x table^T through a Transpose (a head tied to a [40, 24] table), quantized. */
+    private static OnnxModel quantizedTiedHead(Random random, QuantizationMode mode) {
+        OnnxGraph graph = OnnxGraph.builder()
+                .addInput(OnnxValueInfo.tensor("x", OnnxDataType.FLOAT, 2, 5, 24))
+                .addOutput(OnnxValueInfo.tensor("y", OnnxDataType.FLOAT, 2, 5, 40))
+                .addInitializer(OnnxTensor.of("table", normal(random, 40 * 24), 40, 24))
+                .addNode(OnnxNode.builder().setOpType("Transpose").addInput("table")
+                        .addOutput("table_t").build())
+                .addNode(OnnxNode.builder().setOpType("MatMul").optName("head")
+                        .addInput("x", "table_t").addOutput("y").build())
+                .build();
+        OnnxModel fp32 = OnnxModel.builder().setGraph(graph).addOpsetImport("", 13).build();
+        return OnnxQuantizer.builder()
+                .optConfig(QuantizationConfig.builder().optMode(mode).build())
+                .optActivationParameters(Map.of(
+                        "x", QuantizationParameters.forRange(-2f, 2f, DataType.UINT8)))
+                .build().quantize(fp32).model();
+    }
+
+    @Test
+    public void tiedHeadReadsTheInt8TableWithoutTransposingIt() throws Exception {
+        Random random = new Random(5);
+        OnnxModel model = quantizedTiedHead(random, QuantizationMode.DYNAMIC);
+        OnnxModel fused = IntegerLinearFusion.apply(model);
+        Assert.assertEquals(fused.getGraph().getNodes().size(), 1, fused.getGraph().toString());
+        OnnxNode node = fused.getGraph().getNodes().get(0);
+        Assert.assertEquals(node.getOpType(), IntegerLinearFusion.FUSED_OP);
+        Assert.assertEquals(node.getInputs().get(1), "table_quantized");
+        Assert.assertEquals(node.getInt(IntegerLinearFusion.TRANS_B, 0), 1);
+        float[] x = normal(random, 2 * 5 * 24);
+        try (QuantInt8NDManager manager =
+                (QuantInt8NDManager) Engine.getEngine("QuantInt8").newBaseManager()) {
+            // Unfused, the Transpose of the constant table is folded when the graph is compiled.
+            float[] unfused = run(OnnxBlock.newInstance(model, "t", manager,
+                    OperatorRegistry.builtIn(), false), manager, x);
+            float[] actual = run(OnnxBlock.newInstance(model, "t", manager,
+                    OperatorRegistry.builtIn(), true), manager, x);
+            Assert.assertEquals(actual, unfused);
+            assertMatchesOrt(actual, model, x);
+        }
+    }
+
+    @Test
+    public void staticTiedHeadMatchesOrt() throws Exception {
+        Random random = new Random(6);
+        OnnxModel model = quantizedTiedHead(random, QuantizationMode.STATIC);
+        Assert.assertTrue(model.getGraph().getNodes().stream()
+                .anyMatch(n -> n.getOpType().equals("Transpose")));
+        float[] x = normal(random, 2 * 5 * 24);
+        try (QuantInt8NDManager manager =
+                (QuantInt8NDManager) Engine.getEngine("QuantInt8").newBaseManager()) {
+            assertMatchesOrt(run(OnnxBlock.newInstance(model, "t", manager), manager, x), model, x);
+        }
+    }
+
+    /**
+     * ONNX Runtime runs the same integer arithmetic (same 8-bit codes, exact INT32 sums, the
+     * same FP32 scale products), so only the last bits of the FP32 epilogue may differ.
+     */
+    private static void assertMatchesOrt(float[] actual, OnnxModel model, float[] x)
+            throws OrtException {
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        byte[] bytes = OnnxModelWriter.builder().build().toByteArray(model);
+        try (OrtSession session = env.createSession(bytes, new OrtSession.SessionOptions());
+                ai.onnxruntime.OnnxTensor input = ai.onnxruntime.OnnxTensor.createTensor(
+                        env, FloatBuffer.wrap(x), new long[] {2, 5, 24});
+                OrtSession.Result result = session.run(Map.of("x", input))) {
+            FloatBuffer out = ((ai.onnxruntime.OnnxTensor) result.get(0)).getFloatBuffer();
+            Assert.assertEquals(actual.length, out.remaining());
+            for (int i = 0; i < actual.length; i++) {
+                float expected = out.get(i);
+                Assert.assertEquals(actual[i], expected, 1e-6f * Math.max(1f, Math.abs(expected)),
+                        "element " + i);
+            }
+        }
     }
 
     private static float[] run(OnnxBlock block, QuantInt8NDManager manager, float[] x) {
