@@ -8,6 +8,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
 
 import org.quantint8.onnx.OnnxNode;
@@ -61,8 +62,30 @@ final class ElementwiseOperators {
         registry.register("", "CastLike", (c, n, in) ->
                 single(input(in, 0).toType(input(in, 1).getDataType(), false)));
         registry.register("", "Clip", ElementwiseOperators::clip);
-        registry.register("", "Where", (c, n, in) ->
-                single(NDArrays.where(input(in, 0), input(in, 1), input(in, 2))));
+        registry.register("", "Where", ElementwiseOperators::where);
+    }
+
+    /**
+     * Where with ONNX's multidirectional broadcast (GPT-2's causal mask [S, S] against scores [B,
+     * H, S, S]): DJL's PyTorch where wants the condition and X of one shape; torch.where itself
+     * broadcasts Y.
+     */
+    private static NDList where(OperatorContext context, OnnxNode node, List<NDArray> inputs) {
+        NDArray condition = input(inputs, 0);
+        NDArray x = input(inputs, 1);
+        Shape shape = OperatorSupport.broadcast(condition.getShape(), x.getShape());
+        NDArray c = condition.getShape().equals(shape) ? condition : condition.broadcast(shape);
+        NDArray xs = x.getShape().equals(shape) ? x : x.broadcast(shape);
+        try {
+            return single(NDArrays.where(c, xs, input(inputs, 2)));
+        } finally {
+            if (c != condition) {
+                c.close();
+            }
+            if (xs != x) {
+                xs.close();
+            }
+        }
     }
 
     private static void binary(OperatorRegistry registry, String opType, BinaryOperator<NDArray> f) {
