@@ -3,6 +3,8 @@ package org.quantint8.zoo.architectures;
 import static org.testng.Assert.assertEquals;
 import static org.testng.Assert.assertTrue;
 
+import org.quantint8.calibration.LayerReport;
+import org.quantint8.calibration.QuantizationReport;
 import org.quantint8.onnx.OnnxDataType;
 import org.quantint8.onnx.OnnxModel;
 import org.quantint8.onnx.OnnxModelWriter;
@@ -11,6 +13,7 @@ import org.quantint8.onnx.quantize.OnnxQuantizer;
 import org.quantint8.onnx.quantize.QuantizedOnnxModel;
 import org.testng.annotations.Test;
 
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
@@ -65,17 +68,31 @@ public class FullSizeModelsTest {
                         + " %.1f s, serialized in %.1f s, quantized and serialized in %.1f s%n%s",
                 name, counted, model.getGraph().getNodes().size(), bytes, int8Bytes,
                 quantized.unsupported().size(), buildSeconds, writeSeconds, quantizeSeconds,
-                breakdown(quantized.model()));
+                breakdown(quantized.model(), quantized.report()));
         assertEquals(counted, parameters, name);
         // FP32 stores 4 bytes per parameter; names, shapes and graph add well under 1%.
         assertTrue(bytes >= 4 * parameters && bytes < 4 * parameters * 101 / 100,
                 name + ": FP32 file of " + bytes + " bytes for " + parameters + " parameters");
         assertTrue(int8Bytes <= int8Target,
                 name + ": INT8 file of " + int8Bytes + " bytes exceeds " + int8Target);
+        // Every candidate is quantized; only products of two activations (attention) are not
+        // candidates at all, by design.
+        assertEquals(quantized.report().getQuantizedLayerCount(),
+                quantized.report().getLayers().size(), name);
+        quantized.unsupported().forEach(why -> assertTrue(why.contains("not a constant"), why));
+        // What stays FP32 is per channel (scales, biases, norms): a few values per channel
+        // against at least 64 weights per output channel, so well under 5% of the file.
+        long fp32Bytes = quantized.model().getGraph().getInitializers().values().stream()
+                .filter(t -> t.getDataType() == OnnxDataType.FLOAT)
+                .mapToLong(t -> t.getData().remaining()).sum();
+        assertTrue(fp32Bytes < int8Bytes / 20, name + ": " + fp32Bytes + " bytes left in FP32");
     }
 
-    /** The INT8 model's initializer bytes by element type, and its five largest FP32 ones. */
-    private static String breakdown(OnnxModel model) {
+    /**
+     * The quantized layers by op type, the INT8 model's initializer bytes by element type, and
+     * its five largest FP32 initializers.
+     */
+    private static String breakdown(OnnxModel model, QuantizationReport report) {
         Map<String, long[]> byType = new TreeMap<>();
         for (OnnxTensor t : model.getGraph().getInitializers().values()) {
             long[] sum = byType.computeIfAbsent(t.getDataType().name(), k -> new long[2]);
@@ -89,11 +106,17 @@ public class FullSizeModelsTest {
                 .limit(5)
                 .toList();
         StringBuilder out = new StringBuilder();
+        Map<String, Long> quantizedByOp = report.getLayers().stream()
+                .filter(LayerReport::quantized)
+                .collect(Collectors.groupingBy(LayerReport::opType, TreeMap::new,
+                        Collectors.counting()));
+        out.append("  quantized layers by op: ").append(quantizedByOp.toString())
+                .append(System.lineSeparator());
         byType.forEach((type, sum) -> out.append(String.format(
                 "  %-6s %4d initializers %,13d bytes%n", type, sum[0], sum[1])));
         out.append("  largest FP32: ").append(largestFp32.stream()
                 .map(t -> String.format("%s %s %,d", t.getName(),
-                        java.util.Arrays.toString(t.getDims()), t.getData().remaining()))
+                        Arrays.toString(t.getDims()), t.getData().remaining()))
                 .collect(Collectors.joining("; "))).append(System.lineSeparator());
         return out.toString();
     }
