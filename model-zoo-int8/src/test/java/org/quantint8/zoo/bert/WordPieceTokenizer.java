@@ -23,10 +23,9 @@ final class WordPieceTokenizer {
     private static final int MAX_WORD_CHARS = 100;
 
     private final Map<String, Integer> ids = new HashMap<>();
-    private final List<String> tokens;
 
     WordPieceTokenizer(Path vocabulary) throws IOException {
-        tokens = Files.readAllLines(vocabulary, StandardCharsets.UTF_8);
+        List<String> tokens = Files.readAllLines(vocabulary, StandardCharsets.UTF_8);
         for (int i = 0; i < tokens.size(); i++) {
             ids.putIfAbsent(tokens.get(i), i);
         }
@@ -50,16 +49,6 @@ final class WordPieceTokenizer {
         }
         result.add((long) id("[SEP]"));
         return result.stream().mapToLong(Long::longValue).toArray();
-    }
-
-    /**
-     * Returns the token of an id.
-     *
-     * @param id the id
-     * @return the token
-     */
-    String token(int id) {
-        return tokens.get(id);
     }
 
     /**
