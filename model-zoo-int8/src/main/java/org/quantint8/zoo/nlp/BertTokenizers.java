@@ -48,6 +48,8 @@ public final class BertTokenizers {
     private static final List<String> SPECIAL = List.of(PADDING, UNKNOWN, CLASSIFIER, SEPARATOR,
             "[MASK]");
     private static final int MAX_WORD_CHARS = 100;
+    private static final String SPECIAL_TOKEN = "SpecialToken";
+    private static final String SEQUENCE = "Sequence";
 
     private BertTokenizers() {}
 
@@ -186,12 +188,12 @@ public final class BertTokenizers {
     private static JsonObject postProcessor(Map<String, Integer> vocabulary) {
         JsonObject processor = type("TemplateProcessing");
         JsonArray single = new JsonArray();
-        single.add(special(CLASSIFIER, 0));
-        single.add(sequence("A", 0));
-        single.add(special(SEPARATOR, 0));
+        single.add(piece(SPECIAL_TOKEN, CLASSIFIER, 0));
+        single.add(piece(SEQUENCE, "A", 0));
+        single.add(piece(SPECIAL_TOKEN, SEPARATOR, 0));
         JsonArray pair = single.deepCopy();
-        pair.add(sequence("B", 1));
-        pair.add(special(SEPARATOR, 1));
+        pair.add(piece(SEQUENCE, "B", 1));
+        pair.add(piece(SPECIAL_TOKEN, SEPARATOR, 1));
         processor.add("single", single);
         processor.add("pair", pair);
         JsonObject specialTokens = new JsonObject();
@@ -210,21 +212,13 @@ public final class BertTokenizers {
         return processor;
     }
 
-    private static JsonObject special(String token, int typeId) {
-        JsonObject piece = new JsonObject();
-        piece.addProperty("id", token);
-        piece.addProperty("type_id", typeId);
-        JsonObject wrapper = new JsonObject();
-        wrapper.add("SpecialToken", piece);
-        return wrapper;
-    }
-
-    private static JsonObject sequence(String id, int typeId) {
+    /** A template piece: {@code {"SpecialToken": {"id": "[CLS]", "type_id": 0}}} or a Sequence. */
+    private static JsonObject piece(String kind, String id, int typeId) {
         JsonObject piece = new JsonObject();
         piece.addProperty("id", id);
         piece.addProperty("type_id", typeId);
         JsonObject wrapper = new JsonObject();
-        wrapper.add("Sequence", piece);
+        wrapper.add(kind, piece);
         return wrapper;
     }
 

@@ -198,22 +198,10 @@ public final class Gpt2LanguageModel implements AutoCloseable {
             int vocab = values.length / rows;
             for (int r = 0; r < rows; r++) {
                 int target = (int) tokens[begin + row + r + 1];
-                sum += logSumExp(values, r * vocab, vocab) - values[r * vocab + target];
+                sum += Softmax.logSumExp(values, r * vocab, vocab) - values[r * vocab + target];
             }
         }
         return sum;
-    }
-
-    private static double logSumExp(float[] values, int offset, int count) {
-        double max = Double.NEGATIVE_INFINITY;
-        for (int i = offset; i < offset + count; i++) {
-            max = Math.max(max, values[i]);
-        }
-        double sum = 0;
-        for (int i = offset; i < offset + count; i++) {
-            sum += Math.exp(values[i] - max);
-        }
-        return max + Math.log(sum);
     }
 
     /** Runs one step; without a past, with an empty cache. The outputs live in {@code step}. */

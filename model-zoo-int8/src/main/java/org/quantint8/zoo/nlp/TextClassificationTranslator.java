@@ -83,25 +83,7 @@ public final class TextClassificationTranslator
             throw new IllegalStateException("output '" + outputName + "' " + scores.getShape()
                     + " has " + values.length + " scores for " + labels.size() + " labels");
         }
-        return new Classifications(labels, applySoftmax ? softmax(values) : toList(values));
-    }
-
-    private static List<Double> softmax(float[] logits) {
-        double max = Double.NEGATIVE_INFINITY;
-        for (float v : logits) {
-            max = Math.max(max, v);
-        }
-        double sum = 0;
-        double[] exp = new double[logits.length];
-        for (int i = 0; i < logits.length; i++) {
-            exp[i] = Math.exp(logits[i] - max);
-            sum += exp[i];
-        }
-        List<Double> probabilities = new ArrayList<>(logits.length);
-        for (double e : exp) {
-            probabilities.add(e / sum);
-        }
-        return probabilities;
+        return new Classifications(labels, applySoftmax ? Softmax.probabilities(values) : toList(values));
     }
 
     private static List<Double> toList(float[] values) {
