@@ -18,6 +18,7 @@ import org.testng.annotations.BeforeClass;
 import org.testng.annotations.Test;
 
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Random;
@@ -123,7 +124,7 @@ public class Gpt2LanguageModelTest {
     public void perplexityEqualsDirectComputation() throws Exception {
         long[] tokens = randomTokens(12, 1);
         try (Gpt2LanguageModel lm = languageModel(fp32, 0)) {
-            assertEquals(lm.perplexity(tokens), Math.exp(directMeanNll(tokens, 0)), 1e-4);
+            assertEquals(lm.perplexity(tokens), Math.exp(directMeanNll(tokens)), 1e-4);
         }
     }
 
@@ -137,7 +138,7 @@ public class Gpt2LanguageModelTest {
             int end = t < CONTEXT ? CONTEXT
                     : CONTEXT + (int) Math.ceil((t + 1.0 - CONTEXT) / stride) * stride;
             int begin = Math.max(0, Math.min(end, tokens.length) - CONTEXT);
-            sum += nll(java.util.Arrays.copyOfRange(tokens, begin, t + 1));
+            sum += nll(Arrays.copyOfRange(tokens, begin, t + 1));
         }
         try (Gpt2LanguageModel lm = languageModel(onnxRuntime, stride)) {
             assertEquals(lm.perplexity(tokens), Math.exp(sum / (tokens.length - 1)), 1e-4);
@@ -166,7 +167,7 @@ public class Gpt2LanguageModelTest {
     }
 
     /** The mean NLL of tokens 1.. given the ones before, from one forward pass, in double. */
-    private double directMeanNll(long[] tokens, int unused) throws Exception {
+    private double directMeanNll(long[] tokens) throws Exception {
         float[] logits = logits(tokens);
         double sum = 0;
         for (int t = 1; t < tokens.length; t++) {
@@ -214,7 +215,7 @@ public class Gpt2LanguageModelTest {
     }
 
     private static List<Long> boxed(long[] values) {
-        return java.util.Arrays.stream(values).boxed().toList();
+        return Arrays.stream(values).boxed().toList();
     }
 
     private Gpt2LanguageModel languageModel(ZooModel<NDList, NDList> model, int stride) {
