@@ -2,11 +2,15 @@ package org.quantint8.zoo.bert;
 
 import static org.testng.Assert.assertEquals;
 
+import ai.djl.huggingface.tokenizers.Encoding;
+import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+
 import org.quantint8.onnx.OnnxModel;
 import org.quantint8.onnx.OnnxModelWriter;
 import org.quantint8.zoo.architectures.Bert;
 import org.quantint8.zoo.architectures.OrtRunner;
 import org.quantint8.zoo.architectures.ParameterCount;
+import org.quantint8.zoo.nlp.BertTokenizers;
 import org.quantint8.zoo.weights.BertWeights;
 import org.quantint8.zoo.weights.CheckpointTensor;
 import org.quantint8.zoo.weights.TensorBundleReader;
@@ -28,7 +32,7 @@ import java.util.stream.Collectors;
  */
 public class RealBertMaskedLmTest {
 
-    private WordPieceTokenizer tokenizer;
+    private HuggingFaceTokenizer tokenizer;
     private OrtRunner runner;
 
     @BeforeClass(timeOut = 120_000)
@@ -58,7 +62,7 @@ public class RealBertMaskedLmTest {
         start = System.nanoTime();
         runner = new OrtRunner(bytes);
         double sessionSeconds = seconds(start);
-        tokenizer = new WordPieceTokenizer(folder.resolve("assets/vocab.txt"));
+        tokenizer = BertTokenizers.fromVocabulary(folder.resolve("assets/vocab.txt"), true);
         System.out.printf("BERT-base-uncased: files ready in %.1f s; 204 tensors imported with"
                         + " CRC-32C checks in %.1f s; ONNX model (%,d bytes) built in %.1f s;"
                         + " ONNX Runtime session created in %.1f s%n", extractSeconds,
@@ -69,6 +73,9 @@ public class RealBertMaskedLmTest {
     public void close() throws Exception {
         if (runner != null) {
             runner.close();
+        }
+        if (tokenizer != null) {
+            tokenizer.close();
         }
     }
 
@@ -88,8 +95,9 @@ public class RealBertMaskedLmTest {
 
     /** Returns the most likely words for the first [MASK], printing them with the run time. */
     private List<String> topWords(String sentence, int count) throws Exception {
-        long[] ids = tokenizer.encode(sentence);
-        int mask = Arrays.stream(ids).boxed().toList().indexOf((long) tokenizer.id("[MASK]"));
+        Encoding encoding = tokenizer.encode(sentence);
+        long[] ids = encoding.getIds();
+        int mask = Arrays.asList(encoding.getTokens()).indexOf("[MASK]");
         long[] ones = new long[ids.length];
         Arrays.fill(ones, 1);
         long start = System.nanoTime();
@@ -120,10 +128,14 @@ public class RealBertMaskedLmTest {
         }
         final double total = sum;
         System.out.printf("%s -> %s (%d tokens, %.0f ms)%n", sentence, best.stream()
-                .map(v -> String.format("%s %.3f", tokenizer.token(v),
+                .map(v -> String.format("%s %.3f", word(v),
                         Math.exp(row[v] - max) / total))
                 .collect(Collectors.joining(", ")), ids.length, millis);
-        return best.stream().map(tokenizer::token).toList();
+        return best.stream().map(this::word).toList();
+    }
+
+    private String word(int id) {
+        return tokenizer.decode(new long[] {id});
     }
 
     private static double seconds(long start) {

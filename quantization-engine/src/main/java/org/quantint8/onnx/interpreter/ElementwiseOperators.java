@@ -8,6 +8,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
 
 import org.quantint8.onnx.OnnxNode;
@@ -61,8 +62,7 @@ final class ElementwiseOperators {
         registry.register("", "CastLike", (c, n, in) ->
                 single(input(in, 0).toType(input(in, 1).getDataType(), false)));
         registry.register("", "Clip", ElementwiseOperators::clip);
-        registry.register("", "Where", (c, n, in) ->
-                single(NDArrays.where(input(in, 0), input(in, 1), input(in, 2))));
+        registry.register("", "Where", ElementwiseOperators::where);
     }
 
     private static void binary(OperatorRegistry registry, String opType, BinaryOperator<NDArray> f) {
@@ -89,6 +89,32 @@ final class ElementwiseOperators {
                     }
                     return single(result);
                 });
+    }
+
+    /**
+     * ONNX's {@code Where} broadcasts its three inputs together (a GPT-2 causal mask {@code [q,
+     * k]} against scores {@code [batch, heads, q, k]}); DJL's {@code where} needs equal shapes.
+     */
+    private static NDList where(OperatorContext context, OnnxNode node, List<NDArray> inputs) {
+        NDArray condition = input(inputs, 0);
+        NDArray x = input(inputs, 1);
+        NDArray y = input(inputs, 2);
+        Shape target = OperatorSupport.broadcast(
+                OperatorSupport.broadcast(condition.getShape(), x.getShape()), y.getShape());
+        NDArray[] operands = {condition, x, y};
+        NDArray[] broadcast = new NDArray[operands.length];
+        try {
+            for (int i = 0; i < operands.length; i++) {
+                broadcast[i] = OperatorSupport.broadcastTo(operands[i], target);
+            }
+            return single(NDArrays.where(broadcast[0], broadcast[1], broadcast[2]));
+        } finally {
+            for (int i = 0; i < operands.length; i++) {
+                if (broadcast[i] != null && broadcast[i] != operands[i]) {
+                    broadcast[i].close();
+                }
+            }
+        }
     }
 
     /** Integer division truncates toward zero, as in C; float division is IEEE. */
