@@ -4,6 +4,7 @@ import ai.djl.inference.Predictor;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.repository.zoo.Criteria;
 import ai.djl.repository.zoo.ZooModel;
@@ -73,7 +74,7 @@ final class ZooFixtures {
     static NDList bertInputs(NDManager manager) {
         long[] ids = {1, 17, 42, 9, 77, 3, 55, 2, 1, 12, 61, 2, 0, 0, 0, 0};
         long[] mask = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0};
-        NDArray tokenTypes = manager.zeros(new Shape(2, 8), ai.djl.ndarray.types.DataType.INT64);
+        NDArray tokenTypes = manager.zeros(new Shape(2, 8), DataType.INT64);
         return new NDList(manager.create(ids, new Shape(2, 8)), manager.create(mask, new Shape(2, 8)),
                 tokenTypes);
     }
