@@ -9,6 +9,7 @@ import ai.djl.repository.zoo.ModelNotFoundException;
 import ai.djl.repository.zoo.ModelZoo;
 import ai.djl.repository.zoo.ZooModel;
 
+import org.quantint8.calibration.QuantizationError;
 import org.quantint8.engine.QuantInt8Model;
 import org.testng.Assert;
 import org.testng.annotations.AfterClass;
@@ -156,8 +157,8 @@ public class Int8ModelZooTest {
                 .build().loadModel()) {
             int8OnOrt = ZooFixtures.predict(int8, inputs);
         }
-        double sqnr = ZooFixtures.sqnrDb(quantized, reference);
-        double engines = ZooFixtures.sqnrDb(quantized, int8OnOrt);
+        double sqnr = QuantizationError.sqnrDb(reference, quantized);
+        double engines = QuantizationError.sqnrDb(int8OnOrt, quantized);
         System.out.printf("%s: INT8 (QuantInt8) vs FP32 (ONNX Runtime) %.1f dB; the INT8 artifact"
                 + " on QuantInt8 vs on ONNX Runtime %.1f dB%n", id, sqnr, engines);
         Assert.assertTrue(sqnr >= minDb, id + ": SQNR " + sqnr + " dB");

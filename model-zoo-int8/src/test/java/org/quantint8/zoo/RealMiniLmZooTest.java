@@ -6,6 +6,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.repository.Artifact;
 import ai.djl.repository.zoo.ZooModel;
 
+import org.quantint8.calibration.QuantizationError;
 import org.testng.Assert;
 import org.testng.annotations.Test;
 
@@ -52,11 +53,13 @@ public class RealMiniLmZooTest {
                     "QuantInt8").optFilter(Precision.PROPERTY, "int8").build().loadModel()) {
                 quantized = ZooFixtures.predict(model, RealMiniLmZooTest::sentence);
             }
-            double cosine = cosine(reference, quantized);
-            System.out.printf("all-MiniLM-L6-v2: cosine of the token embeddings, int8 on QuantInt8"
-                    + " vs fp32 on ONNX Runtime: %.4f%n", cosine);
-            // ONNX Runtime's own INT8 twin of these weights keeps a mean cosine of ~0.99 to FP32
-            Assert.assertTrue(cosine > 0.95, "cosine " + cosine);
+            double sqnr = QuantizationError.sqnrDb(reference, quantized);
+            System.out.printf("all-MiniLM-L6-v2: token embeddings, int8 on QuantInt8 vs fp32 on"
+                    + " ONNX Runtime: SQNR %.1f dB%n", sqnr);
+            // ONNX Runtime's own INT8 twin of these weights keeps a cosine of ~0.99 to FP32,
+            // i.e. a noise of ~2% of the signal's energy (17 dB); 13 dB allows twice that noise,
+            // while a broken layer brings it near 0 dB
+            Assert.assertTrue(sqnr > 13, "SQNR " + sqnr + " dB");
         } finally {
             if (previous == null) {
                 System.clearProperty(ZooRepository.PROPERTY);
@@ -75,18 +78,6 @@ public class RealMiniLmZooTest {
         Shape shape = new Shape(1, ids.length);
         return new NDList(manager.create(ids, shape), manager.create(ones, shape),
                 manager.create(new long[ids.length], shape));
-    }
-
-    private static double cosine(float[] a, float[] b) {
-        double dot = 0;
-        double na = 0;
-        double nb = 0;
-        for (int i = 0; i < a.length; i++) {
-            dot += (double) a[i] * b[i];
-            na += (double) a[i] * a[i];
-            nb += (double) b[i] * b[i];
-        }
-        return dot / Math.sqrt(na * nb);
     }
 
     private static Path buildFolder() throws URISyntaxException {

@@ -12,7 +12,6 @@ import ai.djl.repository.zoo.ZooModel;
 import org.quantint8.zoo.architectures.Bert;
 import org.quantint8.zoo.architectures.Gpt2;
 import org.quantint8.zoo.architectures.ResNet;
-import org.testng.Assert;
 
 import java.util.List;
 import java.util.Random;
@@ -77,18 +76,6 @@ final class ZooFixtures {
         NDArray tokenTypes = manager.zeros(new Shape(2, 8), DataType.INT64);
         return new NDList(manager.create(ids, new Shape(2, 8)), manager.create(mask, new Shape(2, 8)),
                 tokenTypes);
-    }
-
-    /** Signal-to-quantization-noise ratio of an output against the FP32 reference, in dB. */
-    static double sqnrDb(float[] actual, float[] expected) {
-        Assert.assertEquals(actual.length, expected.length);
-        double signal = 0;
-        double noise = 0;
-        for (int i = 0; i < actual.length; i++) {
-            signal += (double) expected[i] * expected[i];
-            noise += (double) (actual[i] - expected[i]) * (actual[i] - expected[i]);
-        }
-        return 10 * Math.log10(signal / Math.max(noise, Double.MIN_NORMAL));
     }
 
     /** The names of the zoo's loaders. */
