@@ -109,6 +109,11 @@ public class Int8ModelLoader implements ModelLoader {
      * Loads the artifact the criteria select, after checking its files against their recorded
      * sizes and SHA-256.
      *
+     * @param criteria the criteria: engine, filters, translator types, options
+     * @param <I> the input type
+     * @param <O> the output type
+     * @return the model
+     * @throws MalformedModelException if the engine cannot load the model file
      * @throws ModelNotFoundException if the entry is not published in the repository folder, or
      *     no artifact has the filtered properties; the message says which and lists the artifacts
      * @throws IOException if an artifact file is missing or damaged, naming it
