@@ -13,11 +13,13 @@ import org.quantint8.zoo.architectures.ParameterCount;
 import org.quantint8.zoo.nlp.BertTokenizers;
 import org.quantint8.zoo.weights.BertWeights;
 import org.quantint8.zoo.weights.CheckpointTensor;
+import org.quantint8.zoo.weights.EasyBertArchive;
 import org.quantint8.zoo.weights.TensorBundleReader;
 import org.testng.annotations.AfterClass;
 import org.testng.annotations.BeforeClass;
 import org.testng.annotations.Test;
 
+import java.net.URISyntaxException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -38,13 +40,13 @@ public class RealBertMaskedLmTest {
     @BeforeClass(timeOut = 120_000)
     public void importAndBuild() throws Exception {
         long start = System.nanoTime();
-        Path folder = EasyBertFiles.folder();
+        Path folder = EasyBertArchive.extract(buildFolder());
         double extractSeconds = seconds(start);
 
         start = System.nanoTime();
         Map<String, CheckpointTensor> tensors;
         try (TensorBundleReader bundle =
-                TensorBundleReader.open(folder.resolve("variables/variables"))) {
+                TensorBundleReader.open(EasyBertArchive.variables(folder))) {
             tensors = bundle.readAll();
         }
         double importSeconds = seconds(start);
@@ -62,7 +64,7 @@ public class RealBertMaskedLmTest {
         start = System.nanoTime();
         runner = new OrtRunner(bytes);
         double sessionSeconds = seconds(start);
-        tokenizer = BertTokenizers.fromVocabulary(folder.resolve("assets/vocab.txt"), true);
+        tokenizer = BertTokenizers.fromVocabulary(folder.resolve(EasyBertArchive.VOCAB), true);
         System.out.printf("BERT-base-uncased: files ready in %.1f s; 204 tensors imported with"
                         + " CRC-32C checks in %.1f s; ONNX model (%,d bytes) built in %.1f s;"
                         + " ONNX Runtime session created in %.1f s%n", extractSeconds,
@@ -136,6 +138,12 @@ public class RealBertMaskedLmTest {
 
     private String word(int id) {
         return tokenizer.decode(new long[] {id});
+    }
+
+    /** The build folder (target/), where the checkpoint is extracted once. */
+    static Path buildFolder() throws URISyntaxException {
+        return Path.of(RealBertMaskedLmTest.class.getProtectionDomain().getCodeSource()
+                .getLocation().toURI()).getParent();
     }
 
     private static double seconds(long start) {

