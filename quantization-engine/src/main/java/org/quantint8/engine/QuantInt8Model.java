@@ -56,6 +56,7 @@ public class QuantInt8Model extends BaseModel {
     private QuantizationOptions options;
     private OnnxModel runnable;
     private QuantizedModelCache.Entry quantization;
+    private boolean runAsIs;
 
     QuantInt8Model(String name, NDManager manager) {
         super(name);
@@ -104,8 +105,11 @@ public class QuantInt8Model extends BaseModel {
         this.sourceFile = file;
         this.source = model;
         this.options = parsed;
+        runAsIs = parsed.isQuantized() && !parsed.isRequantize() && isPreQuantized(file, model);
         QuantizationConfig config = null;
-        if (parsed.needsSamples()) {
+        if (runAsIs) {
+            LOGGER.debug("QuantInt8: {} runs without load-time quantization", file.getFileName());
+        } else if (parsed.needsSamples()) {
             LOGGER.warn("QuantInt8: {} asks for {}, which needs calibration samples: it runs with"
                     + " dynamic INT8 until QuantInt8Model.calibrate() is given representative"
                     + " inputs", file.getFileName(), parsed);
@@ -131,8 +135,9 @@ public class QuantInt8Model extends BaseModel {
      * @param <I> the input type
      * @throws TranslateException if the translator fails on a sample
      * @throws MalformedModelException if the quantized model cannot be built
-     * @throws IllegalArgumentException if there are no samples or the model was not loaded from
-     *     an ONNX file
+     * @throws IllegalArgumentException if there are no samples, the model was not loaded from
+     *     an ONNX file, or it was already quantized and runs as it is (load it with {@code
+     *     requantize=true} to calibrate what it left in FP32)
      */
     public <I> void calibrate(Translator<I, ?> translator, List<I> samples)
             throws TranslateException, MalformedModelException {
@@ -157,11 +162,17 @@ public class QuantInt8Model extends BaseModel {
      *
      * @param samples representative model inputs, named like the graph inputs or in their order
      * @throws MalformedModelException if the quantized model cannot be built
-     * @throws IllegalArgumentException if there are no samples
+     * @throws IllegalArgumentException if there are no samples, or the model was already
+     *     quantized and runs as it is
      * @see #calibrate(Translator, List)
      */
     public void calibrate(List<NDList> samples) throws MalformedModelException {
         requireOnnx("calibrate");
+        if (runAsIs) {
+            throw new IllegalArgumentException("calibrate: " + sourceFile + " is already quantized"
+                    + " and runs as it is; load it with the option " + QuantizationOptions.REQUANTIZE
+                    + "=true to quantize what it keeps in FP32");
+        }
         if (samples.isEmpty()) {
             throw new IllegalArgumentException(
                     "calibrate: no samples; static quantization needs representative inputs");
@@ -172,6 +183,17 @@ public class QuantInt8Model extends BaseModel {
                 ? options.toConfig()
                 : options.toConfig(QuantizationMode.STATIC);
         build(config, samples);
+    }
+
+    private static boolean isPreQuantized(Path file, OnnxModel model) {
+        Map<String, Integer> quantized = PreQuantizedModels.quantizedNodes(model);
+        if (quantized.isEmpty()) {
+            return false;
+        }
+        LOGGER.info("QuantInt8: {} is already quantized ({}): it runs as it is, what it keeps in"
+                + " FP32 stays FP32 (option {}=true quantizes that too)", file.getFileName(),
+                quantized, QuantizationOptions.REQUANTIZE);
+        return true;
     }
 
     private void build(QuantizationConfig config, List<NDList> samples)

@@ -30,6 +30,9 @@ import java.util.TreeMap;
  *   <tr><td>{@code minSqnrDb}</td><td>the output SQNR budget of mixed precision</td><td>off</td></tr>
  *   <tr><td>{@code quantizationCache}</td><td>{@code true}, {@code false}</td><td>{@code true}</td></tr>
  *   <tr><td>{@code quantizationCacheDir}</td><td>a folder</td><td>DJL's cache folder</td></tr>
+ *   <tr><td>{@code requantize}</td><td>{@code true}, {@code false}: whether a model that is
+ *       already quantized (integer, {@code QLinear*} or QDQ weight nodes) has its remaining FP32
+ *       layers quantized too; by default it runs as it is</td><td>{@code false}</td></tr>
  * </table>
  */
 public final class QuantizationOptions {
@@ -52,6 +55,8 @@ public final class QuantizationOptions {
     public static final String CACHE = "quantizationCache";
     /** The option choosing the cache folder. */
     public static final String CACHE_DIR = "quantizationCacheDir";
+    /** The option asking to quantize what an already quantized model left in FP32. */
+    public static final String REQUANTIZE = "requantize";
 
     private static final String[] QUANTIZATION_KEYS = {
         MODE, ACTIVATION_OBSERVER, WEIGHT_GRANULARITY, EXCLUDE_LAYERS, EXCLUDE_OP_TYPES,
@@ -80,12 +85,16 @@ public final class QuantizationOptions {
                     values.put(key, v.toString().trim());
                 }
             }
-            for (String key : new String[] {CACHE, CACHE_DIR}) {
+            for (String key : new String[] {CACHE, CACHE_DIR, REQUANTIZE}) {
                 Object v = options.get(key);
                 if (v != null) {
                     values.put(key, v.toString().trim());
                 }
             }
+        }
+        String requantize = values.getOrDefault(REQUANTIZE, "false");
+        if (!requantize.equalsIgnoreCase("true") && !requantize.equalsIgnoreCase("false")) {
+            throw invalid(REQUANTIZE, requantize, "true or false");
         }
         QuantizationOptions parsed = new QuantizationOptions(values);
         parsed.toConfig(); // validate every value now, with the option's name in the message
@@ -108,6 +117,15 @@ public final class QuantizationOptions {
      */
     public boolean isCacheEnabled() {
         return !"false".equalsIgnoreCase(values.getOrDefault(CACHE, "true"));
+    }
+
+    /**
+     * Returns whether a model that is already quantized has its remaining FP32 layers quantized.
+     *
+     * @return the {@code requantize} option, false by default
+     */
+    public boolean isRequantize() {
+        return "true".equalsIgnoreCase(values.get(REQUANTIZE));
     }
 
     /**

@@ -147,6 +147,34 @@ public class LoadTimeQuantizationTest {
     }
 
     @Test
+    public void alreadyQuantizedModelRunsAsItIsUnlessAskedOtherwise() throws Exception {
+        Path dir = Files.createTempDirectory("quantint8-prequantized");
+        Path exported = dir.resolve("int8.onnx");
+        try (ZooModel<NDList, NDList> model =
+                load(Map.of("quantizationCache", "false", "excludeLayers", "fc2"))) {
+            ((QuantInt8Model) model.getWrappedModel()).export(exported);
+        }
+        float[] ort = ortRun(exported);
+        try (ZooModel<NDList, NDList> model = load(dir, Map.of("quantizationCache", "false"))) {
+            QuantInt8Model asIs = (QuantInt8Model) model.getWrappedModel();
+            Assert.assertTrue(asIs.getQuantizationReport().isEmpty(), "not quantized again");
+            float[] ours = predict(model);
+            for (int i = 0; i < ort.length; i++) {
+                Assert.assertEquals(ours[i], ort[i], 1e-4 * (1 + Math.abs(ort[i])));
+            }
+            IllegalArgumentException e = Assert.expectThrows(IllegalArgumentException.class,
+                    () -> asIs.calibrate(List.of(new NDList(model.getNDManager().ones(new Shape(4, IN))))));
+            Assert.assertTrue(e.getMessage().contains("requantize=true"), e.getMessage());
+        }
+        try (ZooModel<NDList, NDList> model =
+                load(dir, Map.of("quantizationCache", "false", "requantize", "true"))) {
+            String report = ((QuantInt8Model) model.getWrappedModel())
+                    .getQuantizationReport().orElseThrow();
+            Assert.assertTrue(report.contains("fc2"), "the FP32 remainder is quantized: " + report);
+        }
+    }
+
+    @Test
     public void invalidOptionsAreNamed() {
         IllegalArgumentException e = Assert.expectThrows(IllegalArgumentException.class,
                 () -> load(Map.of("quantization", "int4")));
@@ -155,10 +183,15 @@ public class LoadTimeQuantizationTest {
 
     private ZooModel<NDList, NDList> load(Map<String, String> options)
             throws IOException, ModelNotFoundException, MalformedModelException {
+        return load(modelDir, options);
+    }
+
+    private ZooModel<NDList, NDList> load(Path dir, Map<String, String> options)
+            throws IOException, ModelNotFoundException, MalformedModelException {
         Criteria.Builder<NDList, NDList> builder = Criteria.builder()
                 .setTypes(NDList.class, NDList.class)
                 .optEngine("QuantInt8")
-                .optModelPath(modelDir);
+                .optModelPath(dir);
         options.forEach(builder::optOption);
         return builder.build().loadModel();
     }

@@ -2,13 +2,18 @@ package org.quantint8.it.onnx;
 
 import static org.testng.Assert.assertTrue;
 
+import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import ai.djl.inference.Predictor;
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.repository.zoo.Criteria;
 import ai.djl.repository.zoo.ZooModel;
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.OrtSession.SessionOptions.OptLevel;
 
 import org.quantint8.demo.BertInputs;
 import org.quantint8.demo.EmbeddingRunner;
@@ -16,21 +21,26 @@ import org.quantint8.it.TestAssets;
 import org.testng.annotations.DataProvider;
 import org.testng.annotations.Test;
 
+import java.nio.LongBuffer;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * ONNX Runtime's own INT8 twins (DynamicQuantizeLinear + MatMulInteger, UINT8 embeddings) run
  * through QuantInt8's quantized operators as accurately as through ONNX Runtime.
  *
- * <p>Element-wise agreement is the wrong test for a dynamically quantized model: the two engines'
- * FP32 operators differ in the last bits (summation order), {@code DynamicQuantizeLinear} turns
- * such a difference into a whole quantization step now and then, and the steps compound over the
- * layers (measured: mean |difference| of last_hidden_state 0.004 on MiniLM, even against ONNX
- * Runtime without graph optimizations; each quantized operator alone matches ONNX Runtime bit for
- * bit, see QuantizedMatMulTest). What must hold is that both runs of the twin are equally close
- * to the FP32 model: mean cosine of mean-pooled embeddings, over the same sentences.
+ * <p>A fixed element-wise bound (such as 1e-3) is the wrong test for a dynamically quantized
+ * model: two runs of its FP32 operators differ in the last bits (summation order, fused kernels),
+ * {@code DynamicQuantizeLinear} turns such a difference into a whole quantization step now and
+ * then, and the steps compound over the layers. ONNX Runtime does not meet such a bound against
+ * itself: with and without its graph optimizations the last hidden states of the twins differ by
+ * up to 0.31 (MiniLM) and 0.28 (bge-small) over these sentences, while each quantized operator of
+ * QuantInt8 alone matches ONNX Runtime bit for bit (see QuantizedMatMulTest). So two things must
+ * hold: QuantInt8 differs from ONNX Runtime by no more than ONNX Runtime differs from itself
+ * (with a factor 2 for the luck of which roundings flip), and both runs of the twin are equally
+ * close to the FP32 model (mean cosine of mean-pooled embeddings, over the same sentences).
  */
 public class QuantizedTwinTest {
 
@@ -60,20 +70,30 @@ public class QuantizedTwinTest {
         double ortCosine = 0;
         double ourCosine = 0;
         double agreement = 0;
+        double ourDeviation = 0;
+        double ortSelfDeviation = 0;
         try (ZooModel<NDList, NDList> model = criteria.loadModel();
                 Predictor<NDList, NDList> predictor = model.newPredictor();
                 HuggingFaceTokenizer tokenizer = BertBatches.tokenizer(fp32Dir, fp32);
                 EmbeddingRunner reference = new EmbeddingRunner(
                         fp32Dir.resolve(fp32 + ".onnx"), tokenizerFile);
                 EmbeddingRunner ortTwin = new EmbeddingRunner(
-                        twinDir.resolve(twin + ".onnx"), tokenizerFile)) {
+                        twinDir.resolve(twin + ".onnx"), tokenizerFile);
+                OrtSession optimized = session(twinDir.resolve(twin + ".onnx"), OptLevel.ALL_OPT);
+                OrtSession asWritten = session(twinDir.resolve(twin + ".onnx"), OptLevel.NO_OPT)) {
             for (String sentence : sentences) {
+                Encoding encoding = tokenizer.encode(sentence);
                 float[] expected = reference.embed(sentence);
                 float[] ort = ortTwin.embed(sentence);
-                float[] ours = embed(model.getNDManager(), predictor, tokenizer, sentence);
+                float[] ourHidden = hidden(model.getNDManager(), predictor, encoding);
+                float[] ours = meanOverTokens(ourHidden, encoding.getIds().length);
+                float[] ortHidden = hidden(asWritten, encoding);
                 ortCosine += EmbeddingRunner.cosine(expected, ort);
                 ourCosine += EmbeddingRunner.cosine(expected, ours);
                 agreement += EmbeddingRunner.cosine(ort, ours);
+                ourDeviation = Math.max(ourDeviation, maxAbsDifference(ourHidden, ortHidden));
+                ortSelfDeviation = Math.max(ortSelfDeviation,
+                        maxAbsDifference(hidden(optimized, encoding), ortHidden));
             }
         }
         ortCosine /= SENTENCES;
@@ -82,17 +102,58 @@ public class QuantizedTwinTest {
         System.out.printf(Locale.ROOT, "%s: mean cosine to FP32 over %d sentences: ONNX Runtime"
                         + " %.5f, QuantInt8 %.5f; QuantInt8 vs ONNX Runtime %.5f%n",
                 twin, SENTENCES, ortCosine, ourCosine, agreement);
+        System.out.printf(Locale.ROOT, "%s: max |difference| of last_hidden_state to ONNX Runtime"
+                        + " without graph optimizations: QuantInt8 %.4f, ONNX Runtime with them"
+                        + " %.4f%n", twin, ourDeviation, ortSelfDeviation);
+        assertTrue(ourDeviation <= 2 * ortSelfDeviation,
+                "QuantInt8 deviates from ONNX Runtime by " + ourDeviation
+                        + ", more than twice ONNX Runtime's own deviation " + ortSelfDeviation);
         // The two runs of the same INT8 model must be equally good (within 0.002) and agree.
         assertTrue(Math.abs(ourCosine - ortCosine) <= 0.002, ourCosine + " vs " + ortCosine);
         assertTrue(agreement >= 0.99, "agreement " + agreement);
     }
 
-    private static float[] embed(NDManager parent, Predictor<NDList, NDList> predictor,
-            HuggingFaceTokenizer tokenizer, String sentence) throws Exception {
+    private static float[] hidden(NDManager parent, Predictor<NDList, NDList> predictor,
+            Encoding encoding) throws Exception {
         try (NDManager manager = parent.newSubManager()) {
-            NDArray hidden = predictor.predict(BertInputs.of(manager, tokenizer.encode(sentence)))
-                    .get(0);
-            return hidden.mean(new int[] {1}).toFloatArray();
+            return predictor.predict(BertInputs.of(manager, encoding)).get(0).toFloatArray();
         }
+    }
+
+    private static OrtSession session(Path file, OptLevel level) throws OrtException {
+        OrtSession.SessionOptions options = new OrtSession.SessionOptions();
+        options.setIntraOpNumThreads(1);
+        options.setOptimizationLevel(level);
+        return OrtEnvironment.getEnvironment().createSession(file.toString(), options);
+    }
+
+    private static float[] hidden(OrtSession session, Encoding encoding) throws OrtException {
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        long[] shape = {1, encoding.getIds().length};
+        try (OnnxTensor ids = OnnxTensor.createTensor(env, LongBuffer.wrap(encoding.getIds()), shape);
+                OnnxTensor mask = OnnxTensor.createTensor(
+                        env, LongBuffer.wrap(encoding.getAttentionMask()), shape);
+                OnnxTensor types = OnnxTensor.createTensor(
+                        env, LongBuffer.wrap(encoding.getTypeIds()), shape);
+                OrtSession.Result result = session.run(Map.of(
+                        "input_ids", ids, "attention_mask", mask, "token_type_ids", types))) {
+            return ((OnnxTensor) result.get(0)).getFloatBuffer().array();
+        }
+    }
+
+    private static float[] meanOverTokens(float[] hidden, int tokens) {
+        float[] mean = new float[hidden.length / tokens];
+        for (int i = 0; i < hidden.length; i++) {
+            mean[i % mean.length] += hidden[i] / tokens;
+        }
+        return mean;
+    }
+
+    private static double maxAbsDifference(float[] a, float[] b) {
+        double max = 0;
+        for (int i = 0; i < a.length; i++) {
+            max = Math.max(max, Math.abs(a[i] - b[i]));
+        }
+        return max;
     }
 }

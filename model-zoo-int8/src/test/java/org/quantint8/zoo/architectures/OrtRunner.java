@@ -1,5 +1,6 @@
 package org.quantint8.zoo.architectures;
 
+import ai.djl.engine.Engine;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
@@ -16,8 +17,18 @@ import java.util.Map;
 /** Runs a built model in ONNX Runtime, one intra-op thread, inputs and outputs as flat arrays. */
 public final class OrtRunner implements AutoCloseable {
 
-    private final OrtEnvironment env = OrtEnvironment.getEnvironment();
+    private final OrtEnvironment env = environment();
     private final OrtSession session;
+
+    /**
+     * Returns the process's environment, started by DJL's OnnxRuntime engine: ONNX Runtime allows
+     * one environment per process and that engine, which tests in the same JVM also use, cannot
+     * start once another has been created.
+     */
+    private static OrtEnvironment environment() {
+        Engine.getEngine("OnnxRuntime");
+        return OrtEnvironment.getEnvironment();
+    }
 
     /**
      * Creates a session for a model.

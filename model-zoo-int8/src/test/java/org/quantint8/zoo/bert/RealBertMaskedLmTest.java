@@ -2,18 +2,24 @@ package org.quantint8.zoo.bert;
 
 import static org.testng.Assert.assertEquals;
 
+import ai.djl.huggingface.tokenizers.Encoding;
+import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+
 import org.quantint8.onnx.OnnxModel;
 import org.quantint8.onnx.OnnxModelWriter;
 import org.quantint8.zoo.architectures.Bert;
 import org.quantint8.zoo.architectures.OrtRunner;
 import org.quantint8.zoo.architectures.ParameterCount;
+import org.quantint8.zoo.nlp.BertTokenizers;
 import org.quantint8.zoo.weights.BertWeights;
 import org.quantint8.zoo.weights.CheckpointTensor;
+import org.quantint8.zoo.weights.EasyBertArchive;
 import org.quantint8.zoo.weights.TensorBundleReader;
 import org.testng.annotations.AfterClass;
 import org.testng.annotations.BeforeClass;
 import org.testng.annotations.Test;
 
+import java.net.URISyntaxException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -28,19 +34,19 @@ import java.util.stream.Collectors;
  */
 public class RealBertMaskedLmTest {
 
-    private WordPieceTokenizer tokenizer;
+    private HuggingFaceTokenizer tokenizer;
     private OrtRunner runner;
 
     @BeforeClass(timeOut = 120_000)
     public void importAndBuild() throws Exception {
         long start = System.nanoTime();
-        Path folder = EasyBertFiles.folder();
+        Path folder = EasyBertArchive.extract(buildFolder());
         double extractSeconds = seconds(start);
 
         start = System.nanoTime();
         Map<String, CheckpointTensor> tensors;
         try (TensorBundleReader bundle =
-                TensorBundleReader.open(folder.resolve("variables/variables"))) {
+                TensorBundleReader.open(EasyBertArchive.variables(folder))) {
             tensors = bundle.readAll();
         }
         double importSeconds = seconds(start);
@@ -58,7 +64,7 @@ public class RealBertMaskedLmTest {
         start = System.nanoTime();
         runner = new OrtRunner(bytes);
         double sessionSeconds = seconds(start);
-        tokenizer = new WordPieceTokenizer(folder.resolve("assets/vocab.txt"));
+        tokenizer = BertTokenizers.fromVocabulary(folder.resolve(EasyBertArchive.VOCAB), true);
         System.out.printf("BERT-base-uncased: files ready in %.1f s; 204 tensors imported with"
                         + " CRC-32C checks in %.1f s; ONNX model (%,d bytes) built in %.1f s;"
                         + " ONNX Runtime session created in %.1f s%n", extractSeconds,
@@ -69,6 +75,9 @@ public class RealBertMaskedLmTest {
     public void close() throws Exception {
         if (runner != null) {
             runner.close();
+        }
+        if (tokenizer != null) {
+            tokenizer.close();
         }
     }
 
@@ -88,8 +97,9 @@ public class RealBertMaskedLmTest {
 
     /** Returns the most likely words for the first [MASK], printing them with the run time. */
     private List<String> topWords(String sentence, int count) throws Exception {
-        long[] ids = tokenizer.encode(sentence);
-        int mask = Arrays.stream(ids).boxed().toList().indexOf((long) tokenizer.id("[MASK]"));
+        Encoding encoding = tokenizer.encode(sentence);
+        long[] ids = encoding.getIds();
+        int mask = Arrays.asList(encoding.getTokens()).indexOf("[MASK]");
         long[] ones = new long[ids.length];
         Arrays.fill(ones, 1);
         long start = System.nanoTime();
@@ -120,10 +130,20 @@ public class RealBertMaskedLmTest {
         }
         final double total = sum;
         System.out.printf("%s -> %s (%d tokens, %.0f ms)%n", sentence, best.stream()
-                .map(v -> String.format("%s %.3f", tokenizer.token(v),
+                .map(v -> String.format("%s %.3f", word(v),
                         Math.exp(row[v] - max) / total))
                 .collect(Collectors.joining(", ")), ids.length, millis);
-        return best.stream().map(tokenizer::token).toList();
+        return best.stream().map(this::word).toList();
+    }
+
+    private String word(int id) {
+        return tokenizer.decode(new long[] {id});
+    }
+
+    /** The build folder (target/), where the checkpoint is extracted once. */
+    static Path buildFolder() throws URISyntaxException {
+        return Path.of(RealBertMaskedLmTest.class.getProtectionDomain().getCodeSource()
+                .getLocation().toURI()).getParent();
     }
 
     private static double seconds(long start) {

@@ -8,24 +8,24 @@ import java.text.Normalizer;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
  * A minimal uncased BERT tokenizer over a {@code vocab.txt}: lower-casing, accent stripping,
  * splitting on whitespace and punctuation, then greedy longest-match WordPiece with {@code ##}
- * continuations. Special tokens written in the text, such as {@code [MASK]}, are kept whole.
- * (DJL's {@code HuggingFaceTokenizer} loads {@code tokenizer.json} or a BPE vocabulary, not a
- * WordPiece {@code vocab.txt}.)
+ * continuations, as Google's {@code tokenization.py} does (control characters dropped, CJK
+ * characters split apart). Special tokens written in the text, such as {@code [MASK]}, are kept
+ * whole. The tests' reference for {@link org.quantint8.zoo.nlp.BertTokenizers}.
  */
 final class WordPieceTokenizer {
 
     private static final int MAX_WORD_CHARS = 100;
 
     private final Map<String, Integer> ids = new HashMap<>();
-    private final List<String> tokens;
 
     WordPieceTokenizer(Path vocabulary) throws IOException {
-        tokens = Files.readAllLines(vocabulary, StandardCharsets.UTF_8);
+        List<String> tokens = Files.readAllLines(vocabulary, StandardCharsets.UTF_8);
         for (int i = 0; i < tokens.size(); i++) {
             ids.putIfAbsent(tokens.get(i), i);
         }
@@ -52,16 +52,6 @@ final class WordPieceTokenizer {
     }
 
     /**
-     * Returns the token of an id.
-     *
-     * @param id the id
-     * @return the token
-     */
-    String token(int id) {
-        return tokens.get(id);
-    }
-
-    /**
      * Returns the id of a token.
      *
      * @param token the token
@@ -77,8 +67,8 @@ final class WordPieceTokenizer {
 
     /** Lower-cases, strips accents, splits on whitespace and punctuation ([MASK] kept whole). */
     private static List<String> words(String text) {
-        String normalized = Normalizer.normalize(text.toLowerCase(), Normalizer.Form.NFD)
-                .replaceAll("\\p{Mn}", "");
+        String normalized = Normalizer.normalize(clean(text).toLowerCase(Locale.ROOT),
+                Normalizer.Form.NFD).replaceAll("\\p{Mn}", "");
         List<String> words = new ArrayList<>();
         StringBuilder word = new StringBuilder();
         for (int i = 0; i < normalized.length(); i++) {
@@ -87,9 +77,9 @@ final class WordPieceTokenizer {
                 flush(word, words);
                 words.add("[mask]");
                 i += "[mask]".length() - 1;
-            } else if (Character.isWhitespace(c)) {
+            } else if (isWhitespace(c)) {
                 flush(word, words);
-            } else if (isPunctuation(c)) {
+            } else if (isPunctuation(c) || isCjk(c)) {
                 flush(word, words);
                 words.add(String.valueOf(c));
             } else {
@@ -98,6 +88,36 @@ final class WordPieceTokenizer {
         }
         flush(word, words);
         return words;
+    }
+
+    /** Drops NUL, U+FFFD and control characters; other whitespace becomes a space. */
+    private static String clean(String text) {
+        StringBuilder cleaned = new StringBuilder(text.length());
+        text.codePoints().forEach(c -> {
+            if (isWhitespace(c)) {
+                cleaned.append(' ');
+            } else if (c != 0 && c != 0xFFFD && !isControl(c)) {
+                cleaned.appendCodePoint(c);
+            }
+        });
+        return cleaned.toString();
+    }
+
+    private static boolean isWhitespace(int c) {
+        return c == ' ' || c == '\t' || c == '\n' || c == '\r'
+                || Character.getType(c) == Character.SPACE_SEPARATOR;
+    }
+
+    private static boolean isControl(int c) {
+        int type = Character.getType(c);
+        return type == Character.CONTROL || type == Character.FORMAT
+                || type == Character.PRIVATE_USE || type == Character.SURROGATE;
+    }
+
+    /** The CJK Unified Ideograph blocks of the Basic Multilingual Plane that BERT splits apart. */
+    private static boolean isCjk(char c) {
+        return c >= 0x4E00 && c <= 0x9FFF || c >= 0x3400 && c <= 0x4DBF
+                || c >= 0xF900 && c <= 0xFAFF;
     }
 
     private static void flush(StringBuilder word, List<String> words) {

@@ -65,29 +65,6 @@ final class ElementwiseOperators {
         registry.register("", "Where", ElementwiseOperators::where);
     }
 
-    /**
-     * Where with ONNX's multidirectional broadcast (GPT-2's causal mask [S, S] against scores [B,
-     * H, S, S]): DJL's PyTorch where wants the condition and X of one shape; torch.where itself
-     * broadcasts Y.
-     */
-    private static NDList where(OperatorContext context, OnnxNode node, List<NDArray> inputs) {
-        NDArray condition = input(inputs, 0);
-        NDArray x = input(inputs, 1);
-        Shape shape = OperatorSupport.broadcast(condition.getShape(), x.getShape());
-        NDArray c = condition.getShape().equals(shape) ? condition : condition.broadcast(shape);
-        NDArray xs = x.getShape().equals(shape) ? x : x.broadcast(shape);
-        try {
-            return single(NDArrays.where(c, xs, input(inputs, 2)));
-        } finally {
-            if (c != condition) {
-                c.close();
-            }
-            if (xs != x) {
-                xs.close();
-            }
-        }
-    }
-
     private static void binary(OperatorRegistry registry, String opType, BinaryOperator<NDArray> f) {
         registry.register("", opType, (c, n, in) -> single(f.apply(input(in, 0), input(in, 1))));
     }
@@ -112,6 +89,32 @@ final class ElementwiseOperators {
                     }
                     return single(result);
                 });
+    }
+
+    /**
+     * ONNX's {@code Where} broadcasts its three inputs together (a GPT-2 causal mask {@code [q,
+     * k]} against scores {@code [batch, heads, q, k]}); DJL's {@code where} needs equal shapes.
+     */
+    private static NDList where(OperatorContext context, OnnxNode node, List<NDArray> inputs) {
+        NDArray condition = input(inputs, 0);
+        NDArray x = input(inputs, 1);
+        NDArray y = input(inputs, 2);
+        Shape target = OperatorSupport.broadcast(
+                OperatorSupport.broadcast(condition.getShape(), x.getShape()), y.getShape());
+        NDArray[] operands = {condition, x, y};
+        NDArray[] broadcast = new NDArray[operands.length];
+        try {
+            for (int i = 0; i < operands.length; i++) {
+                broadcast[i] = OperatorSupport.broadcastTo(operands[i], target);
+            }
+            return single(NDArrays.where(broadcast[0], broadcast[1], broadcast[2]));
+        } finally {
+            for (int i = 0; i < operands.length; i++) {
+                if (broadcast[i] != null && broadcast[i] != operands[i]) {
+                    broadcast[i].close();
+                }
+            }
+        }
     }
 
     /** Integer division truncates toward zero, as in C; float division is IEEE. */

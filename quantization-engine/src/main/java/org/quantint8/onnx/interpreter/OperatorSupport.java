@@ -169,6 +169,31 @@ final class OperatorSupport {
         return new Shape(dims);
     }
 
+    /**
+     * Returns an array broadcast to a shape it is compatible with, lifting a lower rank with
+     * leading 1s first (DJL's {@code broadcast} wants equal ranks); the array itself if it already
+     * has the shape.
+     *
+     * @param x the array
+     * @param target the shape, the broadcast of {@code x}'s with others
+     * @return the broadcast array, or {@code x}
+     */
+    static NDArray broadcastTo(NDArray x, Shape target) {
+        if (target.equals(x.getShape())) {
+            return x;
+        }
+        if (x.getShape().dimension() < target.dimension()) {
+            long[] dims = new long[target.dimension()];
+            Arrays.fill(dims, 1);
+            long[] own = x.getShape().getShape();
+            System.arraycopy(own, 0, dims, dims.length - own.length, own.length);
+            try (NDArray lifted = x.reshape(new Shape(dims))) {
+                return lifted.broadcast(target);
+            }
+        }
+        return x.broadcast(target);
+    }
+
     private static long dimFromEnd(Shape shape, int fromEnd) {
         int index = shape.dimension() - 1 - fromEnd;
         return index < 0 ? 1 : shape.get(index);

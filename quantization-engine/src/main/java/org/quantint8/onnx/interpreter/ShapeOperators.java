@@ -233,18 +233,6 @@ final class ShapeOperators {
     private static NDList expand(OperatorContext context, OnnxNode node, List<NDArray> inputs) {
         NDArray x = input(inputs, 0);
         Shape target = OperatorSupport.broadcast(x.getShape(), new Shape(longs(input(inputs, 1))));
-        if (target.equals(x.getShape())) {
-            return single(x);
-        }
-        if (x.getShape().dimension() < target.dimension()) {
-            long[] dims = new long[target.dimension()];
-            Arrays.fill(dims, 1);
-            long[] own = x.getShape().getShape();
-            System.arraycopy(own, 0, dims, dims.length - own.length, own.length);
-            try (NDArray lifted = x.reshape(new Shape(dims))) {
-                return single(lifted.broadcast(target));
-            }
-        }
-        return single(x.broadcast(target));
+        return single(OperatorSupport.broadcastTo(x, target));
     }
 }
