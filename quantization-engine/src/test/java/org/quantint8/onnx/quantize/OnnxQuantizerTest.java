@@ -173,7 +173,8 @@ public class OnnxQuantizerTest {
                 .addOutput(OnnxValueInfo.tensor("y", OnnxDataType.FLOAT, 3, rows))
                 .addInitializer(org.quantint8.onnx.OnnxTensor.of("table", table, rows, dim))
                 .addNode(OnnxNode.builder().setOpType("Cast").addInput("x").addOutput("ids")
-                        .addAttribute(OnnxAttribute.ofInt("to", OnnxDataType.INT64.getCode())).build())
+                        .addAttribute(OnnxAttribute.ofInt("to", OnnxDataType.INT64.getCode()))
+                        .build())
                 .addNode(OnnxNode.builder().setOpType("Gather").optName("embed")
                         .addInput("table", "ids").addOutput("e").build())
                 .addNode(OnnxNode.builder().setOpType("Transpose").addInput("table")
@@ -195,7 +196,8 @@ public class OnnxQuantizerTest {
             OnnxModel model = tiedEmbedding(random, rows, dim, opset);
             QuantizedOnnxModel q = OnnxQuantizer.builder().build().quantize(model);
             Assert.assertEquals(q.report().getQuantizedLayerCount(), 2);
-            Map<String, org.quantint8.onnx.OnnxTensor> inits = q.model().getGraph().getInitializers();
+            Map<String, org.quantint8.onnx.OnnxTensor> inits =
+                    q.model().getGraph().getInitializers();
             Assert.assertEquals(inits.keySet().stream().filter(n -> n.startsWith("table")).sorted()
                     .toList(), java.util.List.of("table_quantized", "table_quantized_scale"));
             Assert.assertEquals(inits.get("table_quantized").getDataType(), OnnxDataType.INT8);
