@@ -33,6 +33,14 @@ import java.util.Optional;
  */
 final class QuantizedModelCache {
 
+    /**
+     * The version of what the quantizer writes; part of every key, so that entries written by an
+     * older quantizer (for example one that stored tied embedding tables twice) are not reused.
+     * Raise it whenever the rewrite of a graph changes.
+     */
+    static final int FORMAT = 2;
+
+
     private static final Logger LOGGER = LoggerFactory.getLogger(QuantizedModelCache.class);
     private static final java.util.Map<String, byte[]> SOURCE_DIGESTS =
             new java.util.concurrent.ConcurrentHashMap<>();
@@ -61,7 +69,8 @@ final class QuantizedModelCache {
     static String key(Path source, String settings) throws IOException {
         MessageDigest digest = sha256();
         digest.update(sourceDigest(source));
-        digest.update((QuantInt8Engine.VERSION + '\n' + settings).getBytes(StandardCharsets.UTF_8));
+        digest.update((QuantInt8Engine.VERSION + '\n' + FORMAT + '\n' + settings)
+                .getBytes(StandardCharsets.UTF_8));
         return HexFormat.of().formatHex(digest.digest(), 0, 20);
     }
 
