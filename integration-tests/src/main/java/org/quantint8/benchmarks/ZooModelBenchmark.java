@@ -1,0 +1,193 @@
+package org.quantint8.benchmarks;
+
+import ai.djl.inference.Predictor;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.repository.zoo.Criteria;
+import ai.djl.repository.zoo.ZooModel;
+
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+import org.quantint8.zoo.Int8ModelZoo;
+import org.quantint8.zoo.ModelSource;
+import org.quantint8.zoo.ModelSources;
+import org.quantint8.zoo.ZooEntry;
+import org.quantint8.zoo.ZooPublisher;
+import org.quantint8.zoo.ZooRepository;
+import org.quantint8.zoo.nlp.GenerationConfig;
+import org.quantint8.zoo.nlp.Gpt2LanguageModel;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The zoo's full-size models at batch 1, each run three ways in the same JVM: the {@code int8}
+ * artifact on QuantInt8, the {@code fp32} artifact on ONNX Runtime, and the same {@code int8}
+ * file (our export: integer operators, INT8 weights) on ONNX Runtime. BERT-base (real weights)
+ * at sequence 128; ResNet-50 (seeded random weights) on one 224x224 image; GPT-2 124M (seeded
+ * random weights: speed does not depend on the values) decoding 32 tokens greedily with the
+ * key/value cache after a 16-token prompt; tokens per second = 32 / the time per operation.
+ * One thread everywhere by default, as in {@link ModelLatencyBenchmark}.
+ */
+@State(Scope.Thread)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Warmup(iterations = 2, time = 5)
+@Measurement(iterations = 4, time = 5)
+@Fork(
+        value = 1,
+        jvmArgs = {
+            "-Xmx12g",
+            "-Dai.djl.offline=true",
+            "--enable-native-access=ALL-UNNAMED",
+            "-Dquantint8.num_threads=1",
+            "-Dai.djl.pytorch.num_threads=1",
+            "-Dai.djl.pytorch.num_interop_threads=1",
+            "-Dquantint8.bench.ortThreads=1"
+        })
+public class ZooModelBenchmark {
+
+    /** The zoo entry. */
+    @Param({"bert_base_uncased", "resnet50", "gpt2"})
+    public String entry;
+
+    /** How the model runs: {@code quantint8-int8}, {@code ort-fp32} or {@code ort-int8}. */
+    @Param({"quantint8-int8", "ort-fp32", "ort-int8"})
+    public String run;
+
+    private static final int SEQUENCE = 128;
+    private static final int PROMPT = 16;
+    private static final int NEW_TOKENS = 32;
+
+    private ZooModel<NDList, NDList> model;
+    private Predictor<NDList, NDList> predictor;
+    private Gpt2LanguageModel languageModel;
+    private NDManager inputManager;
+    private NDList inputs;
+
+    /**
+     * Publishes the entry into the benchmark's zoo folder (once; later runs reuse it) and loads it.
+     *
+     * @throws Exception if publishing or loading fails
+     */
+    @Setup(Level.Trial)
+    public void setUp() throws Exception {
+        Path work = Path.of(System.getProperty("java.io.tmpdir"), "quantint8-bench");
+        Path repository = work.resolve("zoo");
+        ZooEntry zooEntry = ZooEntry.valueOf(entry.toUpperCase(java.util.Locale.ROOT));
+        ZooRepository zoo = ZooRepository.of(repository);
+        if (!Files.exists(zoo.entryFolder(zooEntry).resolve(ZooRepository.METADATA))) {
+            ZooPublisher.builder().optRepository(repository).build()
+                    .publish(zooEntry, source(zooEntry, work));
+        }
+        System.setProperty(ZooRepository.PROPERTY, repository.toString());
+        String[] parts = run.split("-");
+        String engine = parts[0].equals("ort") ? "OnnxRuntime" : "QuantInt8";
+        int threads = Integer.getInteger("quantint8.bench.ortThreads", 1);
+        model = Criteria.builder()
+                .setTypes(NDList.class, NDList.class)
+                .optGroupId(Int8ModelZoo.GROUP_ID)
+                .optArtifactId(entry + "-" + parts[1])
+                .optEngine(engine)
+                .optOption("intraOpNumThreads", String.valueOf(threads))
+                .optOption("interOpNumThreads", "1")
+                .build()
+                .loadModel();
+        if (zooEntry == ZooEntry.GPT2) {
+            // GPT-2 small: 12 layers of 12 heads of 64
+            languageModel = Gpt2LanguageModel.builder().setModel(model)
+                    .setCacheShape(12, 12, 64).build();
+        } else {
+            predictor = model.newPredictor();
+            inputManager = model.getNDManager().newSubManager();
+            inputs = zooEntry == ZooEntry.RESNET50 ? image(inputManager) : tokens(inputManager);
+        }
+    }
+
+    private static ModelSource source(ZooEntry entry, Path work) throws Exception {
+        return switch (entry) {
+            case BERT_BASE_UNCASED -> ModelSources.bertFromEasyBert(work);
+            case RESNET50 -> ModelSources.resnet50Random(42);
+            case GPT2 -> ModelSources.gpt2Random(42);
+            case ALL_MINILM_L6_V2 -> ModelSources.miniLm(work);
+        };
+    }
+
+    /**
+     * Frees the model.
+     */
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        if (languageModel != null) {
+            languageModel.close();
+        }
+        if (predictor != null) {
+            predictor.close();
+            inputManager.close();
+        }
+        model.close();
+    }
+
+    /**
+     * One forward pass (BERT-base, ResNet-50) or one greedy generation of 32 tokens (GPT-2).
+     *
+     * @return something the JIT cannot discard
+     * @throws Exception if the run fails
+     */
+    @Benchmark
+    public Object forward() throws Exception {
+        if (languageModel != null) {
+            long[] prompt = new long[PROMPT];
+            Arrays.setAll(prompt, i -> 464 + 17L * i);
+            return languageModel.generate(prompt, GenerationConfig.builder()
+                    .optMaxNewTokens(NEW_TOKENS).optEndOfText(-1).build());
+        }
+        NDList out = predictor.predict(inputs);
+        float first = out.get(0).toType(DataType.FLOAT32, false).getFloat(0, 0);
+        out.close();
+        return first;
+    }
+
+    private static NDList tokens(NDManager manager) {
+        long[] ids = new long[SEQUENCE];
+        Arrays.setAll(ids, i -> i == 0 ? 101 : i == SEQUENCE - 1 ? 102 : 1000 + 37L * i % 20000);
+        long[] ones = new long[SEQUENCE];
+        Arrays.fill(ones, 1);
+        Shape shape = new Shape(1, SEQUENCE);
+        return new NDList(named(manager.create(ids, shape), "input_ids"),
+                named(manager.create(ones, shape), "attention_mask"),
+                named(manager.create(new long[SEQUENCE], shape), "token_type_ids"));
+    }
+
+    private static NDList image(NDManager manager) {
+        float[] values = new float[3 * 224 * 224];
+        java.util.Random random = new java.util.Random(42);
+        for (int i = 0; i < values.length; i++) {
+            values[i] = (float) random.nextGaussian();
+        }
+        NDArray pixels = manager.create(values, new Shape(1, 3, 224, 224));
+        pixels.setName("pixel_values");
+        return new NDList(pixels);
+    }
+
+    private static NDArray named(NDArray array, String name) {
+        array.setName(name);
+        return array;
+    }
+}
