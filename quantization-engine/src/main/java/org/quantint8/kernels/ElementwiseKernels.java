@@ -68,14 +68,18 @@ public final class ElementwiseKernels {
             QuantizedStorage type, long count, float scale, int zero) {
         float[] in = new float[(int) Math.min(CHUNK, count)];
         byte[] out = new byte[in.length];
-        double min = type.min();
-        double max = type.max();
+        // FP32 throughout, twice the lanes of double: rint of an FP32 quotient is an FP32
+        // integer, and adding a zero point of 8 bits is exact below 2^24, beyond which the sum
+        // saturates as the double one does.
+        float min = type.min();
+        float max = type.max();
+        float zeroPoint = zero;
         long nans = 0;
         for (long offset = 0; offset < count; offset += CHUNK) {
             int n = (int) Math.min(CHUNK, count - offset);
             MemorySegment.copy(src, F32, offset * 4, in, 0, n);
             for (int i = 0; i < n; i++) {
-                double q = Math.rint(in[i] / scale) + zero;
+                float q = (float) Math.rint(in[i] / scale) + zeroPoint;
                 out[i] = (byte) (int) Math.min(Math.max(q, min), max);
             }
             for (int i = 0; i < n; i++) {
