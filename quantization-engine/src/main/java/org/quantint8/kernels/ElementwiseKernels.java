@@ -4,9 +4,12 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 /**
- * Element-wise quantization loops. They are bound by memory, not arithmetic, so plain Java serves
- * them well. Every loop walks a {@link ChannelLayout} so that per-channel parameters cost nothing
- * extra; the caller checks that the memory holds {@code layout.elements()} values.
+ * Element-wise quantization loops. Most are bound by memory, not arithmetic, so plain Java serves
+ * them well. The two of dynamic quantization, run on every activation (the range scan and the
+ * per-tensor 8-bit quantization), go through the selected {@link Int8Kernels}, whose C loops run
+ * several times faster than C2's. Every loop walks a {@link ChannelLayout} so that per-channel
+ * parameters cost nothing extra; the caller checks that the memory holds {@code
+ * layout.elements()} values.
  */
 public final class ElementwiseKernels {
 
@@ -61,7 +64,8 @@ public final class ElementwiseKernels {
     private static final int CHUNK = 4096;
 
     /**
-     * Per-tensor quantization to 8 bits, the hot path of dynamic quantization (a third of a
+     * Per-tensor quantization to 8 bits in Java, the reference of {@link
+     * Int8Kernels#quantizePerTensor8} and the path without native kernels (a third of a
      * MiniLM forward pass when it ran through {@link QuantMath#quantize} value by value). The
      * arithmetic is the same, written without branches over heap chunks so that C2 vectorizes
      * it: {@code rint(x / scale) + zeroPoint}, clamped; NaN values are fixed up to the zero point
@@ -123,12 +127,12 @@ public final class ElementwiseKernels {
     }
 
     /**
-     * The Java reference of {@link #range}: the scan of dynamic quantization, once per quantized
-     * activation. The hot loop has neither branch nor
-     * check: {@link Math#min} and {@link Math#max} propagate NaN and keep infinities, so a chunk
-     * reduced to finite bounds holds only finite values, and C2 vectorizes the two reductions
-     * (a third of the time of the per-value {@link Float#isFinite} loop it replaces). Only a
-     * chunk with non-finite bounds is scanned again, to name the value.
+     * The Java reference of {@link #range} (and the path without native kernels). The hot loop
+     * has neither branch nor check: {@link Math#min} and {@link Math#max} propagate NaN and keep
+     * infinities, so a chunk reduced to finite bounds holds only finite values, and C2
+     * vectorizes the two reductions (a third of the time of the per-value {@link
+     * Float#isFinite} loop it replaces). Only a chunk with non-finite bounds is scanned again,
+     * to name the value.
      *
      * @param src the FP32 values
      * @param count how many values, from the start of {@code src}

@@ -18,4 +18,14 @@ public record FloatRange(float min, float max, long nonFiniteIndex, float nonFin
     public boolean isFinite() {
         return nonFiniteIndex < 0;
     }
+
+    /**
+     * Describes the non-finite value, for the exception of a caller that refuses it.
+     *
+     * @param name the tensor's name
+     * @return for example {@code "x has a non-finite value NaN at index 3"}
+     */
+    public String nonFiniteMessage(String name) {
+        return name + " has a non-finite value " + nonFiniteValue + " at index " + nonFiniteIndex;
+    }
 }

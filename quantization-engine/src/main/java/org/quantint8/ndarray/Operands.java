@@ -139,8 +139,7 @@ final class Operands implements AutoCloseable {
     float[] finiteRange(String name, QuantInt8NDArray x) {
         FloatRange range = ElementwiseKernels.range(x.getDataSegment(), x.getShape().size());
         if (!range.isFinite()) {
-            throw new IllegalArgumentException(op + ": " + name + " has a non-finite value "
-                    + range.nonFiniteValue() + " at index " + range.nonFiniteIndex());
+            throw new IllegalArgumentException(op + ": " + range.nonFiniteMessage(name));
         }
         return new float[] {range.min(), range.max()};
     }

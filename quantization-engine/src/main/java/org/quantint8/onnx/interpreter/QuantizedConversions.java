@@ -114,8 +114,7 @@ final class QuantizedConversions {
     static QuantizationParameters rangeParameters(QuantizedScope s, QuantInt8NDArray x) {
         FloatRange range = ElementwiseKernels.range(x.getDataSegment(), x.getShape().size());
         if (!range.isFinite()) {
-            throw s.error("x has a non-finite value " + range.nonFiniteValue() + " at index "
-                    + range.nonFiniteIndex());
+            throw s.error(range.nonFiniteMessage("x"));
         }
         // The range always includes 0, as the operator defines it.
         float min = Math.min(0f, range.min());
