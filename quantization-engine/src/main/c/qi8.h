@@ -76,4 +76,10 @@ void qi8_gemv_avx2(const float *x, int32_t k, const uint8_t *w, int32_t signed_w
 void qi8_gemv_avx512(const float *x, int32_t k, const uint8_t *w, int32_t signed_w,
                      const int32_t *zw, const float *scale, int32_t n0, int32_t n1, float *y);
 
+/* Range of n FP32 values into min_max[0..1] (n > 0); returns 1 if one is NaN or infinite. */
+int32_t qi8_range(int32_t isa, const float *x, int64_t n, float *min_max);
+/* Per-tensor 8-bit quantization of n FP32 values; returns the number of NaN inputs. */
+int64_t qi8_quantize(int32_t isa, const float *x, int64_t n, float scale, int32_t zero,
+                     int32_t lo, int32_t hi, uint8_t *y);
+
 #endif

@@ -7,7 +7,7 @@
 
 #include <stdlib.h>
 
-#define QI8_ABI_VERSION 1
+#define QI8_ABI_VERSION 2
 
 /* Errors returned to Java (which turns them into exceptions). */
 #define QI8_OK 0
@@ -149,5 +149,37 @@ QI8_EXPORT int32_t qi8_gemv_f32(int32_t isa, const float *x, int32_t k, const ui
         case QI8_AVX2: qi8_gemv_avx2(x, k, w, signed_w, zw, scale, n0, n1, y); break;
         default: qi8_gemv_portable(x, k, w, signed_w, zw, scale, n0, n1, y); break;
     }
+    return QI8_OK;
+}
+
+/*
+ * The range of n FP32 values (n >= 1) into min_max[0] and min_max[1], as Java's Math.min and
+ * Math.max reduce them. Returns QI8_OK, 1 if a value is NaN or infinite (Java then finds which),
+ * or an error code.
+ */
+QI8_EXPORT int32_t qi8_range_f32(int32_t isa, const float *x, int64_t n, float *min_max) {
+    if (!isa_supported(isa)) {
+        return QI8_ERR_ISA;
+    }
+    if (n < 1) {
+        return QI8_ERR_ARGS;
+    }
+    return qi8_range(isa, x, n, min_max);
+}
+
+/*
+ * Quantizes n FP32 values to 8-bit codes with one scale and zero point, saturated to [lo, hi]
+ * (both within -128..255); NaN becomes the zero point and is counted into *nans.
+ */
+QI8_EXPORT int32_t qi8_quantize_f32(int32_t isa, const float *x, int64_t n, float scale,
+                                    int32_t zero, int32_t lo, int32_t hi, uint8_t *y,
+                                    int64_t *nans) {
+    if (!isa_supported(isa)) {
+        return QI8_ERR_ISA;
+    }
+    if (n < 0 || lo < -128 || hi > 255 || lo > hi || !(scale > 0.0f)) {
+        return QI8_ERR_ARGS;
+    }
+    *nans = qi8_quantize(isa, x, n, scale, zero, lo, hi, y);
     return QI8_OK;
 }

@@ -4,9 +4,12 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 /**
- * Element-wise quantization loops. They are bound by memory, not arithmetic, so plain Java serves
- * them well. Every loop walks a {@link ChannelLayout} so that per-channel parameters cost nothing
- * extra; the caller checks that the memory holds {@code layout.elements()} values.
+ * Element-wise quantization loops. Most are bound by memory, not arithmetic, so plain Java serves
+ * them well. The two of dynamic quantization, run on every activation (the range scan and the
+ * per-tensor 8-bit quantization), go through the selected {@link Int8Kernels}, whose C loops run
+ * several times faster than C2's. Every loop walks a {@link ChannelLayout} so that per-channel
+ * parameters cost nothing extra; the caller checks that the memory holds {@code
+ * layout.elements()} values.
  */
 public final class ElementwiseKernels {
 
@@ -34,7 +37,10 @@ public final class ElementwiseKernels {
             float[] scales,
             int[] zeroPoints) {
         if (layout.channels() == 1 && type.bytes() == 1) {
-            return quantizePerTensor8(src, dst, type, layout.elements(), scales[0], zeroPoints[0]);
+            long count = layout.elements();
+            checkBytes("quantize", src, 4 * count, dst, count);
+            return Int8Kernels.best().quantizePerTensor8(src, dst, type, count, scales[0],
+                    zeroPoints[0]);
         }
         long nans = 0;
         long e = 0;
@@ -58,24 +64,29 @@ public final class ElementwiseKernels {
     private static final int CHUNK = 4096;
 
     /**
-     * Per-tensor quantization to 8 bits, the hot path of dynamic quantization (a third of a
+     * Per-tensor quantization to 8 bits in Java, the reference of {@link
+     * Int8Kernels#quantizePerTensor8} and the path without native kernels (a third of a
      * MiniLM forward pass when it ran through {@link QuantMath#quantize} value by value). The
      * arithmetic is the same, written without branches over heap chunks so that C2 vectorizes
      * it: {@code rint(x / scale) + zeroPoint}, clamped; NaN values are fixed up to the zero point
      * in a second, rarely taken pass. Measured: MiniLM at sequence 128 from 43 to 31 ms.
      */
-    private static long quantizePerTensor8(MemorySegment src, MemorySegment dst,
+    static long quantizePerTensor8InJava(MemorySegment src, MemorySegment dst,
             QuantizedStorage type, long count, float scale, int zero) {
         float[] in = new float[(int) Math.min(CHUNK, count)];
         byte[] out = new byte[in.length];
-        double min = type.min();
-        double max = type.max();
+        // FP32 throughout, twice the lanes of double: rint of an FP32 quotient is an FP32
+        // integer, and adding a zero point of 8 bits is exact below 2^24, beyond which the sum
+        // saturates as the double one does.
+        float min = type.min();
+        float max = type.max();
+        float zeroPoint = zero;
         long nans = 0;
         for (long offset = 0; offset < count; offset += CHUNK) {
             int n = (int) Math.min(CHUNK, count - offset);
             MemorySegment.copy(src, F32, offset * 4, in, 0, n);
             for (int i = 0; i < n; i++) {
-                double q = Math.rint(in[i] / scale) + zero;
+                float q = (float) Math.rint(in[i] / scale) + zeroPoint;
                 out[i] = (byte) (int) Math.min(Math.max(q, min), max);
             }
             for (int i = 0; i < n; i++) {
@@ -87,6 +98,70 @@ public final class ElementwiseKernels {
             MemorySegment.copy(out, 0, dst, ValueLayout.JAVA_BYTE, offset, n);
         }
         return nans;
+    }
+
+    /**
+     * Returns the range of FP32 values, or where the first NaN or infinite value is, with the
+     * selected kernels ({@link Int8Kernels#range}).
+     *
+     * @param src the FP32 values
+     * @param count how many values, from the start of {@code src}
+     * @return their range, {@code [0, 0]} for no values
+     * @throws IllegalArgumentException if {@code src} holds fewer than {@code count} values
+     */
+    public static FloatRange range(MemorySegment src, long count) {
+        checkBytes("range", src, 4 * count, null, 0);
+        return Int8Kernels.best().range(src, count);
+    }
+
+    private static void checkBytes(String op, MemorySegment src, long srcBytes,
+            MemorySegment dst, long dstBytes) {
+        if (srcBytes < 0 || src.byteSize() < srcBytes) {
+            throw new IllegalArgumentException(op + ": input needs " + srcBytes + " bytes, has "
+                    + src.byteSize());
+        }
+        if (dst != null && dst.byteSize() < dstBytes) {
+            throw new IllegalArgumentException(op + ": output needs " + dstBytes + " bytes, has "
+                    + dst.byteSize());
+        }
+    }
+
+    /**
+     * The Java reference of {@link #range} (and the path without native kernels). The hot loop
+     * has neither branch nor check: {@link Math#min} and {@link Math#max} propagate NaN and keep
+     * infinities, so a chunk reduced to finite bounds holds only finite values, and C2
+     * vectorizes the two reductions (a third of the time of the per-value {@link
+     * Float#isFinite} loop it replaces). Only a chunk with non-finite bounds is scanned again,
+     * to name the value.
+     *
+     * @param src the FP32 values
+     * @param count how many values, from the start of {@code src}
+     * @return their range, {@code [0, 0]} for no values
+     */
+    static FloatRange rangeInJava(MemorySegment src, long count) {
+        float[] in = new float[(int) Math.min(CHUNK, count)];
+        float min = Float.POSITIVE_INFINITY;
+        float max = Float.NEGATIVE_INFINITY;
+        for (long offset = 0; offset < count; offset += CHUNK) {
+            int n = (int) Math.min(CHUNK, count - offset);
+            MemorySegment.copy(src, F32, offset * 4, in, 0, n);
+            float chunkMin = Float.POSITIVE_INFINITY;
+            float chunkMax = Float.NEGATIVE_INFINITY;
+            for (int i = 0; i < n; i++) {
+                chunkMin = Math.min(chunkMin, in[i]);
+                chunkMax = Math.max(chunkMax, in[i]);
+            }
+            if (!Float.isFinite(chunkMin) || !Float.isFinite(chunkMax)) {
+                for (int i = 0; i < n; i++) {
+                    if (!Float.isFinite(in[i])) {
+                        return new FloatRange(0f, 0f, offset + i, in[i]);
+                    }
+                }
+            }
+            min = Math.min(min, chunkMin);
+            max = Math.max(max, chunkMax);
+        }
+        return count == 0 ? new FloatRange(0f, 0f, -1, 0f) : new FloatRange(min, max, -1, 0f);
     }
 
     /**

@@ -65,6 +65,39 @@ public interface Int8Kernels {
     void gemvF32(MemorySegment x, Int8Matrix w, float[] scales, MemorySegment y);
 
     /**
+     * Returns the range of FP32 values, or where the first NaN or infinite value is: the scan of
+     * dynamic quantization. Every implementation gives the bounds of {@link Math#min} and {@link
+     * Math#max} (so -0 is below +0); the default is the Java reference.
+     *
+     * @param src the FP32 values, at least {@code 4 * count} bytes
+     * @param count how many values
+     * @return their range, {@code [0, 0]} for no values
+     */
+    default FloatRange range(MemorySegment src, long count) {
+        return ElementwiseKernels.rangeInJava(src, count);
+    }
+
+    /**
+     * Quantizes FP32 values to 8-bit codes with one scale and zero point: {@code rint(x / scale)
+     * + zeroPoint} in FP32, saturated to the type; NaN is written as the zero point and counted.
+     * Every implementation gives the codes of {@link QuantMath#quantize}; the default is the
+     * Java reference.
+     *
+     * @param src the FP32 values, at least {@code 4 * count} bytes
+     * @param dst the codes, at least {@code count} bytes
+     * @param type {@link QuantizedStorage#UINT8} or {@link QuantizedStorage#INT8}
+     * @param count how many values
+     * @param scale the scale, positive
+     * @param zeroPoint the zero point, within the type
+     * @return the number of NaN inputs
+     */
+    default long quantizePerTensor8(MemorySegment src, MemorySegment dst, QuantizedStorage type,
+            long count, float scale, int zeroPoint) {
+        return ElementwiseKernels.quantizePerTensor8InJava(src, dst, type, count, scale,
+                zeroPoint);
+    }
+
+    /**
      * Returns the implementation selected for this JVM: the system property {@code
      * quantint8.kernels} ({@code java} or {@code native}) if set, else the native kernels when
      * their library loads, else {@link JavaInt8Kernels}.

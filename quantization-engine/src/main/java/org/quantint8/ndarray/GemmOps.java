@@ -180,6 +180,12 @@ final class GemmOps {
                 long dstOffset,
                 long rowStride,
                 long colStride) {
+            if (out.getDataType() == DataType.FLOAT32 && colStride == 1) {
+                applyRowsFloat32(acc, rows, cols, channelOffset, dst, dstOffset, rowStride);
+                return;
+            }
+            float[] scales = scales(channelOffset, cols);
+            float[] offsets = offsets(channelOffset, cols);
             QuantizationParameters q = out.getQuantization();
             QuantizedStorage storage = q == null ? null : Int8Ops.storage(q);
             for (int r = 0; r < rows; r++) {
@@ -191,9 +197,7 @@ final class GemmOps {
                         dst.set(ValueLayout.JAVA_INT_UNALIGNED, o * 4, sum);
                         continue;
                     }
-                    int channel = channelOffset + c;
-                    float scale = inputScale * weightScales[weightScales.length == 1 ? 0 : channel];
-                    float real = sum * scale + (bias == null ? 0f : bias[channel]);
+                    float real = sum * scales[c] + offsets[c];
                     if (storage == null) {
                         dst.set(ValueLayout.JAVA_FLOAT_UNALIGNED, o * 4, real);
                     } else {
@@ -202,6 +206,48 @@ final class GemmOps {
                     }
                 }
             }
+        }
+
+        /**
+         * The FP32 epilogue of contiguous output rows, the one of every linear layer: the same
+         * arithmetic as the general loop, over heap rows so that C2 vectorizes it (8.5% of a
+         * MiniLM forward pass when it ran value by value through memory-segment accessors).
+         */
+        private void applyRowsFloat32(MemorySegment acc, int rows, int cols, int channelOffset,
+                MemorySegment dst, long dstOffset, long rowStride) {
+            float[] scales = scales(channelOffset, cols);
+            float[] offsets = offsets(channelOffset, cols);
+            int[] sums = new int[cols];
+            float[] real = new float[cols];
+            for (int r = 0; r < rows; r++) {
+                MemorySegment.copy(acc, ValueLayout.JAVA_INT_UNALIGNED, (long) r * cols * 4,
+                        sums, 0, cols);
+                for (int c = 0; c < cols; c++) {
+                    real[c] = sums[c] * scales[c] + offsets[c];
+                }
+                MemorySegment.copy(real, 0, dst, ValueLayout.JAVA_FLOAT_UNALIGNED,
+                        (dstOffset + r * rowStride) * 4, cols);
+            }
+        }
+
+        /** {@code scaleA * scaleW[c]} for the given channels, rounded to FP32 as before. */
+        private float[] scales(int channelOffset, int cols) {
+            float[] scales = new float[cols];
+            for (int c = 0; c < cols; c++) {
+                int channel = channelOffset + c;
+                scales[c] = inputScale * weightScales[weightScales.length == 1 ? 0 : channel];
+            }
+            return scales;
+        }
+
+        /**
+         * The bias of the given channels, 0 without one: adding +0 keeps the sum of the general
+         * formula bit for bit (it turns -0 into +0, as the bias-free loop always did).
+         */
+        private float[] offsets(int channelOffset, int cols) {
+            return bias == null
+                    ? new float[cols]
+                    : Arrays.copyOfRange(bias, channelOffset, channelOffset + cols);
         }
     }
 }

@@ -6,10 +6,9 @@ import ai.djl.ndarray.types.Shape;
 
 import org.quantint8.kernels.ChannelLayout;
 import org.quantint8.kernels.ElementwiseKernels;
+import org.quantint8.kernels.FloatRange;
 import org.quantint8.kernels.QuantizedStorage;
 
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -138,20 +137,11 @@ final class Operands implements AutoCloseable {
 
     /** Returns [min, max] of an FP32 array, refusing NaN and infinite values. */
     float[] finiteRange(String name, QuantInt8NDArray x) {
-        MemorySegment data = x.getDataSegment();
-        long n = x.getShape().size();
-        float min = Float.POSITIVE_INFINITY;
-        float max = Float.NEGATIVE_INFINITY;
-        for (long i = 0; i < n; i++) {
-            float v = data.get(ValueLayout.JAVA_FLOAT_UNALIGNED, i * 4);
-            if (!Float.isFinite(v)) {
-                throw new IllegalArgumentException(
-                        op + ": " + name + " has a non-finite value " + v + " at index " + i);
-            }
-            min = Math.min(min, v);
-            max = Math.max(max, v);
+        FloatRange range = ElementwiseKernels.range(x.getDataSegment(), x.getShape().size());
+        if (!range.isFinite()) {
+            throw new IllegalArgumentException(op + ": " + range.nonFiniteMessage(name));
         }
-        return n == 0 ? new float[] {0f, 0f} : new float[] {min, max};
+        return new float[] {range.min(), range.max()};
     }
 
     /** Reads an optional FP32 vector of the given length (a bias), or returns null. */

@@ -1,14 +1,19 @@
 package org.quantint8.kernels;
 
 import org.testng.Assert;
+import org.testng.annotations.DataProvider;
 import org.testng.annotations.Test;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
 import java.util.Random;
 
-/** The per-tensor fast path of quantize gives exactly the codes of the scalar arithmetic. */
+/**
+ * The per-tensor fast path of quantize gives exactly the codes of the scalar arithmetic; the range
+ * scan gives the bounds of a per-value scan and finds the first non-finite value.
+ */
 public class ElementwiseKernelsTest {
 
     @Test
@@ -45,6 +50,74 @@ public class ElementwiseKernelsTest {
                 }
                 Assert.assertEquals(nans, expectedNans);
             }
+        }
+    }
+
+    @Test
+    public void rangeMatchesAScalarScanAcrossChunks() {
+        Random random = new Random(23);
+        for (int n : new int[] {1, 7, 4096, 4097, 10_007}) {
+            float[] x = new float[n];
+            for (int i = 0; i < n; i++) {
+                x[i] = (float) random.nextGaussian() * 5f;
+            }
+            x[random.nextInt(n)] = -0f;
+            float min = Float.POSITIVE_INFINITY;
+            float max = Float.NEGATIVE_INFINITY;
+            for (float v : x) {
+                min = Math.min(min, v);
+                max = Math.max(max, v);
+            }
+            FloatRange range = range(x);
+            Assert.assertTrue(range.isFinite(), "n " + n);
+            Assert.assertEquals(range.min(), min, "n " + n);
+            Assert.assertEquals(range.max(), max, "n " + n);
+        }
+    }
+
+    @Test
+    public void rangeOfNoValuesIsZero() {
+        Assert.assertEquals(range(new float[0]), new FloatRange(0f, 0f, -1, 0f));
+    }
+
+    @Test
+    public void rangeOfEqualValuesIsThatValue() {
+        float[] x = new float[5000];
+        Arrays.fill(x, -2.5f);
+        Assert.assertEquals(range(x), new FloatRange(-2.5f, -2.5f, -1, 0f));
+    }
+
+    @DataProvider
+    public Object[][] nonFinite() {
+        // The first non-finite value, in the first, a middle and the last chunk, and after others.
+        return new Object[][] {
+            {Float.NaN, 0}, {Float.POSITIVE_INFINITY, 4095}, {Float.NEGATIVE_INFINITY, 4096},
+            {Float.NaN, 10_006}, {Float.POSITIVE_INFINITY, 5000},
+        };
+    }
+
+    @Test(dataProvider = "nonFinite")
+    public void rangeNamesTheFirstNonFiniteValue(float bad, int index) {
+        float[] x = new float[10_007];
+        Arrays.fill(x, 1f);
+        x[index] = bad;
+        if (index + 1 < x.length) {
+            x[x.length - 1] = Float.NaN; // a later one must not be the one reported
+        }
+        FloatRange range = range(x);
+        Assert.assertFalse(range.isFinite());
+        Assert.assertEquals(range.nonFiniteIndex(), index);
+        Assert.assertEquals(Float.floatToRawIntBits(range.nonFiniteValue()),
+                Float.floatToRawIntBits(bad));
+    }
+
+    private static FloatRange range(float[] x) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment src = arena.allocate(4L * x.length + 4);
+            MemorySegment.copy(x, 0, src, ValueLayout.JAVA_FLOAT_UNALIGNED, 0, x.length);
+            // A value past the count must not be read.
+            src.set(ValueLayout.JAVA_FLOAT_UNALIGNED, 4L * x.length, Float.NaN);
+            return ElementwiseKernels.range(src, x.length);
         }
     }
 }

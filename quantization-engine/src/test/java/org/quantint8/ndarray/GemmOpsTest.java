@@ -104,6 +104,41 @@ public class GemmOpsTest {
         }
     }
 
+    /**
+     * The FP32 epilogue gives, bit for bit, the formula of its scalar form: the FP32 product of
+     * the INT32 sum with the FP32 product of the two scales, plus the bias or +0.
+     */
+    @Test(dataProvider = "linearShapes")
+    public void floatEpilogueIsTheScalarFormulaBitForBit(int m, int k, int n) {
+        Random random = new Random(5L * m + 3L * k + n);
+        try (NDManager sub = manager.newSubManager()) {
+            NDArray x = sub.create(Reference.uniform(random, m * k, -2f, 3f), new Shape(m, k));
+            NDArray w = sub.create(Reference.uniform(random, n * k, -1f, 1f), new Shape(n, k));
+            float[] b = Reference.uniform(random, n, -1f, 1f);
+            QuantInt8NDArray qx = Int8Ops.quantizeDynamic(x, DataType.UINT8);
+            float inputScale = qx.getQuantization().getScale(0);
+            for (QuantInt8NDArray qw : new QuantInt8NDArray[] {Int8Ops.quantizePerChannel(w, 0),
+                Int8Ops.quantizeDynamic(w, DataType.INT8)}) {
+                int[] acc = Int8Ops.linear(qx, qw, null, Int8Output.int32()).toIntArray();
+                for (float[] bias : new float[][] {null, b}) {
+                    NDArray biasArray = bias == null ? null : sub.create(bias);
+                    float[] got = Int8Ops.linear(qx, qw, biasArray, Int8Output.float32())
+                            .toFloatArray();
+                    QuantizationParameters pw = qw.getQuantization();
+                    for (int i = 0; i < got.length; i++) {
+                        int c = i % n;
+                        float scale = inputScale * pw.getScale(pw.isPerChannel() ? c : 0);
+                        float expected = acc[i] * scale + (bias == null ? 0f : bias[c]);
+                        Assert.assertEquals(Float.floatToRawIntBits(got[i]),
+                                Float.floatToRawIntBits(expected),
+                                "value " + i + " (bias " + (bias != null) + "): " + got[i]
+                                        + " != " + expected);
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     public void linearKeepsLeadingDimensions() {
         Random random = new Random(3);

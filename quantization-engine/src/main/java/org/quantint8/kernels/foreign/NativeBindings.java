@@ -1,6 +1,7 @@
 package org.quantint8.kernels.foreign;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
@@ -17,7 +18,7 @@ import java.lang.invoke.MethodHandle;
 final class NativeBindings {
 
     /** The C interface version this Java code was written against. */
-    static final int ABI_VERSION = 1;
+    static final int ABI_VERSION = 2;
 
     final MethodHandle abiVersion;
     final MethodHandle bestIsa;
@@ -25,6 +26,8 @@ final class NativeBindings {
     final MethodHandle pack;
     final MethodHandle gemmTile;
     final MethodHandle gemvF32;
+    final MethodHandle rangeF32;
+    final MethodHandle quantizeF32;
     final MethodHandle probeAddChain;
     final MethodHandle probeVnni;
 
@@ -42,6 +45,11 @@ final class NativeBindings {
         gemvF32 = bind(linker, lookup, "qi8_gemv_f32", FunctionDescriptor.of(
                 JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, ADDRESS,
                 JAVA_INT, JAVA_INT, ADDRESS));
+        rangeF32 = bind(linker, lookup, "qi8_range_f32",
+                FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS));
+        quantizeF32 = bind(linker, lookup, "qi8_quantize_f32", FunctionDescriptor.of(JAVA_INT,
+                JAVA_INT, ADDRESS, JAVA_LONG, JAVA_FLOAT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS,
+                ADDRESS));
         probeAddChain = bind(linker, lookup, "qi8_probe_add_chain",
                 FunctionDescriptor.of(JAVA_LONG, JAVA_LONG));
         probeVnni = bind(linker, lookup, "qi8_probe_vnni", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG));

@@ -1,8 +1,10 @@
 package org.quantint8.kernels.foreign;
 
+import org.quantint8.kernels.FloatRange;
 import org.quantint8.kernels.Int8Kernels;
 import org.quantint8.kernels.Int8Matrix;
 import org.quantint8.kernels.PackedInt8Matrix;
+import org.quantint8.kernels.QuantizedStorage;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -181,6 +183,61 @@ public final class NativeInt8Kernels implements Int8Kernels {
                     signed, zv, sv, n0, n1, yv));
         });
         Segments.copyBack(out, y, 4L * n);
+    }
+
+    /**
+     * {@inheritDoc} One vectorized pass in C on the calling thread (the scan is bound by memory,
+     * so it is not split); when a value is not finite, the Java reference finds which.
+     */
+    @Override
+    public FloatRange range(MemorySegment src, long count) {
+        if (src.byteSize() < 4 * count) {
+            throw new IllegalArgumentException(
+                    "range: input needs " + 4 * count + " bytes, has " + src.byteSize());
+        }
+        if (count == 0) {
+            return Int8Kernels.super.range(src, count);
+        }
+        int level = isa.ordinal();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment x = Segments.input(src, 4 * count, 4, arena);
+            MemorySegment minMax = arena.allocate(8, 4);
+            int status = bindings.call(
+                    () -> (int) bindings.rangeF32.invokeExact(level, x, count, minMax));
+            if (status < 0) {
+                bindings.check("range", () -> status);
+            }
+            if (status != 0) {
+                return Int8Kernels.super.range(src, count);
+            }
+            return new FloatRange(minMax.get(ValueLayout.JAVA_FLOAT, 0),
+                    minMax.get(ValueLayout.JAVA_FLOAT, 4), -1, 0f);
+        }
+    }
+
+    /** {@inheritDoc} One vectorized pass in C on the calling thread. */
+    @Override
+    public long quantizePerTensor8(MemorySegment src, MemorySegment dst, QuantizedStorage type,
+            long count, float scale, int zeroPoint) {
+        if (src.byteSize() < 4 * count || dst.byteSize() < count || type.bytes() != 1) {
+            throw new IllegalArgumentException("quantize: " + count + " values need " + 4 * count
+                    + " input and " + count + " output bytes of 8-bit codes, have "
+                    + src.byteSize() + " and " + dst.byteSize() + " of " + type);
+        }
+        if (!(scale > 0f) || zeroPoint < type.min() || zeroPoint > type.max()) {
+            throw new IllegalArgumentException("quantize: scale " + scale + " and zero point "
+                    + zeroPoint + " do not fit " + type);
+        }
+        int level = isa.ordinal();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment x = Segments.input(src, 4 * count, 4, arena);
+            MemorySegment out = Segments.output(dst, count, 1, arena);
+            MemorySegment nans = arena.allocate(8, 8);
+            bindings.check("quantize", () -> (int) bindings.quantizeF32.invokeExact(level, x,
+                    count, scale, zeroPoint, type.min(), type.max(), out, nans));
+            Segments.copyBack(out, dst, count);
+            return nans.get(ValueLayout.JAVA_LONG, 0);
+        }
     }
 
     /**

@@ -5,13 +5,13 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 
+import org.quantint8.kernels.ElementwiseKernels;
+import org.quantint8.kernels.FloatRange;
 import org.quantint8.ndarray.Int8Ops;
 import org.quantint8.ndarray.QuantInt8NDArray;
 import org.quantint8.ndarray.QuantizationParameters;
 import org.quantint8.onnx.OnnxNode;
 
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.List;
@@ -112,19 +112,13 @@ final class QuantizedConversions {
      * arithmetic; shared with the fused {@code DynamicQuantizeMatMul} so both agree bit for bit.
      */
     static QuantizationParameters rangeParameters(QuantizedScope s, QuantInt8NDArray x) {
-        MemorySegment data = x.getDataSegment();
-        long n = x.getShape().size();
-        // The range always includes 0, as the operator defines it.
-        float min = 0f;
-        float max = 0f;
-        for (long i = 0; i < n; i++) {
-            float v = data.get(ValueLayout.JAVA_FLOAT_UNALIGNED, i * 4);
-            if (!Float.isFinite(v)) {
-                throw s.error("x has a non-finite value " + v + " at index " + i);
-            }
-            min = Math.min(min, v);
-            max = Math.max(max, v);
+        FloatRange range = ElementwiseKernels.range(x.getDataSegment(), x.getShape().size());
+        if (!range.isFinite()) {
+            throw s.error(range.nonFiniteMessage("x"));
         }
+        // The range always includes 0, as the operator defines it.
+        float min = Math.min(0f, range.min());
+        float max = Math.max(0f, range.max());
         // FP32 arithmetic in ONNX Runtime's order, so that scale and zero point match it bit
         // for bit (a double computation differs in the last bit now and then).
         float scale = max == min ? 1f : (max - min) / 255f;
