@@ -61,9 +61,14 @@ public class MiniLmLoadTimeQuantizationTest {
                     }
                 }
                 exportCosine /= sentences.size();
-                long second = System.nanoTime();
-                try (ZooModel<NDList, NDList> again = load(dir, cache, "dynamic")) {
-                    second = System.nanoTime() - second;
+                // The best of three cached loads: one load on a busy machine can be descheduled
+                // for longer than the whole load takes.
+                long second = Long.MAX_VALUE;
+                for (int attempt = 0; attempt < 3; attempt++) {
+                    long start = System.nanoTime();
+                    try (ZooModel<NDList, NDList> again = load(dir, cache, "dynamic")) {
+                        second = Math.min(second, System.nanoTime() - start);
+                    }
                 }
                 System.out.printf(Locale.ROOT, "%s dynamic INT8 in QuantInt8: mean cosine %.5f"
                                 + " over %d sentences (its export in ONNX Runtime %.5f); first load"
