@@ -34,6 +34,8 @@ import java.util.Random;
  */
 public class FashionMnistAccuracyTest {
 
+    // Not yet tuned: one epoch of this configuration took 894 s on 2 cores shared with other
+    // builds (load about 7); see the note. The trained parameters are cached.
     private static final SmallResNetTrainer.Config CONFIG =
             new SmallResNetTrainer.Config(18, 8, 2, 128, 2e-3f, 42);
     /** Guard only: the exact figures go to docs/accuracy.md; the goal there is 0.3 points. */
@@ -66,7 +68,7 @@ public class FashionMnistAccuracyTest {
         }
     }
 
-    @Test(timeOut = 1_800_000)
+    @Test(timeOut = 3_600_000)
     public void resNet18() throws Exception {
         FashionMnist.Split train = FashionMnist.train();
         FashionMnist.Split test = FashionMnist.test();
