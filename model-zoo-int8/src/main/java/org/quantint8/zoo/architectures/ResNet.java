@@ -15,9 +15,12 @@ import java.util.List;
  * <pre>{@code
  * OnnxModel resnet50 = ResNet.builder().build();                          // 25,557,032 parameters
  * OnnxModel small = ResNet.builder().optDepth(18).optNumClasses(10).build();
+ * OnnxModel mnist = ResNet.builder().optDepth(18).optInputChannels(1).optImageSize(28)
+ *         .optSmallImageStem(true).optNumClasses(10).build();         // 28 x 28 grayscale
  * }</pre>
  *
- * <p>Input: {@value #PIXEL_VALUES}, float {@code [batch, 3, size, size]} (224 by default).
+ * <p>Input: {@value #PIXEL_VALUES}, float {@code [batch, channels, size, size]} (3 channels and
+ * 224 by default).
  * Output: {@value #LOGITS} {@code [batch, classes]}.
  *
  * <p>Parameter names are torchvision's: {@code conv1.weight}, {@code
@@ -54,6 +57,8 @@ public final class ResNet {
         private int numClasses = 1000;
         private int baseWidth = 64;
         private int imageSize = 224;
+        private int inputChannels = 3;
+        private boolean smallImageStem;
 
         Builder() {}
 
@@ -103,6 +108,33 @@ public final class ResNet {
             return this;
         }
 
+        /**
+         * Sets the number of channels of the input image, for example 1 for grayscale.
+         *
+         * @param inputChannels the number of channels; 3 by default
+         * @return this builder
+         */
+        public Builder optInputChannels(int inputChannels) {
+            this.inputChannels = positive("inputChannels", inputChannels);
+            return this;
+        }
+
+        /**
+         * Chooses the stem for small images (such as 28 x 28 or 32 x 32): {@code conv1} is a 3 x 3
+         * convolution with stride 1 and no max pool follows it, so the first stage sees the image
+         * at full resolution instead of downsampled four times. The parameter names stay the
+         * same; only the shape of {@code conv1.weight} changes to {@code [width, channels, 3,
+         * 3]}.
+         *
+         * @param smallImageStem whether to use it; {@code false} (the 7 x 7, stride 2 convolution
+         *     and 3 x 3 max pool of ImageNet models) by default
+         * @return this builder
+         */
+        public Builder optSmallImageStem(boolean smallImageStem) {
+            this.smallImageStem = smallImageStem;
+            return this;
+        }
+
         /** {@inheritDoc} */
         @Override
         public OnnxModel build() {
@@ -147,15 +179,11 @@ public final class ResNet {
         }
 
         void emit() {
-            emitter.input(PIXEL_VALUES, OnnxDataType.FLOAT, BATCH, 3L, (long) config.imageSize,
-                    (long) config.imageSize);
+            emitter.input(PIXEL_VALUES, OnnxDataType.FLOAT, BATCH, (long) config.inputChannels,
+                    (long) config.imageSize, (long) config.imageSize);
             emitter.output(LOGITS, OnnxDataType.FLOAT, BATCH, (long) config.numClasses);
-            emitter.setScope("stem");
             long width = config.baseWidth;
-            String x = convBn(PIXEL_VALUES, "conv1", "bn1", 3, width, 7, 2);
-            x = emitter.node("Relu", List.of(x));
-            x = emitter.node("MaxPool", List.of(x), OnnxAttribute.ofInts("kernel_shape", 3, 3),
-                    OnnxAttribute.ofInts("strides", 2, 2), OnnxAttribute.ofInts("pads", 1, 1, 1, 1));
+            String x = stem(width);
             channels = width;
             int[] blocks = blocksPerStage(config.depth);
             for (int stage = 0; stage < blocks.length; stage++) {
@@ -167,6 +195,16 @@ public final class ResNet {
                 }
             }
             head(x);
+        }
+
+        private String stem(long width) {
+            emitter.setScope("stem");
+            if (config.smallImageStem) {
+                return relu(convBn(PIXEL_VALUES, "conv1", "bn1", config.inputChannels, width, 3, 1));
+            }
+            String x = relu(convBn(PIXEL_VALUES, "conv1", "bn1", config.inputChannels, width, 7, 2));
+            return emitter.node("MaxPool", List.of(x), OnnxAttribute.ofInts("kernel_shape", 3, 3),
+                    OnnxAttribute.ofInts("strides", 2, 2), OnnxAttribute.ofInts("pads", 1, 1, 1, 1));
         }
 
         private String residualBlock(String x, String prefix, long width, int stride) {
