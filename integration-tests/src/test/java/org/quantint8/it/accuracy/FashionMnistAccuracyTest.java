@@ -34,10 +34,11 @@ import java.util.Random;
  */
 public class FashionMnistAccuracyTest {
 
-    // Not yet tuned: one epoch of this configuration took 894 s on 2 cores shared with other
-    // builds (load about 7); see the note. The trained parameters are cached.
+    // ResNet-18 layout at base width 8 with a stride-2 stem: the first stage at 14 x 14 costs a
+    // quarter of full resolution (at stride 1 one epoch took 894 s on 2 busy cores). The trained
+    // parameters are cached in target/trained.
     private static final SmallResNetTrainer.Config CONFIG =
-            new SmallResNetTrainer.Config(18, 8, 2, 128, 2e-3f, 42);
+            new SmallResNetTrainer.Config(18, 8, 2, 2, 128, 2e-3f, 42);
     /** Guard only: the exact figures go to docs/accuracy.md; the goal there is 0.3 points. */
     private static final double GUARD_POINTS = 1.5;
     private static final int EVAL_BATCH = 100;
@@ -68,7 +69,7 @@ public class FashionMnistAccuracyTest {
         }
     }
 
-    @Test(timeOut = 3_600_000)
+    @Test(timeOut = 1_800_000)
     public void resNet18() throws Exception {
         FashionMnist.Split train = FashionMnist.train();
         FashionMnist.Split test = FashionMnist.test();

@@ -65,13 +65,14 @@ final class SmallResNetTrainer implements AutoCloseable {
      *
      * @param depth 18 or 34 (basic blocks)
      * @param baseWidth the width of the first stage
+     * @param stemStride the stride of the 3 x 3 stem convolution (1 or 2)
      * @param epochs passes over the training images
      * @param batchSize images per step
      * @param learningRate Adam's initial learning rate, decayed to 1% along a cosine
      * @param seed the seed of DJL's engine (initialization, shuffling)
      */
-    record Config(int depth, int baseWidth, int epochs, int batchSize, float learningRate,
-            int seed) {
+    record Config(int depth, int baseWidth, int stemStride, int epochs, int batchSize,
+            float learningRate, int seed) {
 
         /**
          * Returns the cache key: every field, so another configuration never reuses weights.
@@ -79,8 +80,9 @@ final class SmallResNetTrainer implements AutoCloseable {
          * @return a file-name-safe key
          */
         String key() {
-            return String.format(java.util.Locale.ROOT, "resnet%d-w%d-e%d-b%d-lr%s-s%d", depth,
-                    baseWidth, epochs, batchSize, Float.toString(learningRate), seed);
+            return String.format(java.util.Locale.ROOT, "resnet%d-w%d-st%d-e%d-b%d-lr%s-s%d",
+                    depth, baseWidth, stemStride, epochs, batchSize, Float.toString(learningRate),
+                    seed);
         }
 
         /**
@@ -91,7 +93,8 @@ final class SmallResNetTrainer implements AutoCloseable {
         ResNet.Builder onnxBuilder() {
             return ResNet.builder().optDepth(depth).optBaseWidth(baseWidth)
                     .optNumClasses(FashionMnist.CLASSES).optInputChannels(1)
-                    .optImageSize(FashionMnist.SIDE).optSmallImageStem(true);
+                    .optImageSize(FashionMnist.SIDE).optSmallImageStem(true)
+                    .optSmallStemStride(stemStride);
         }
     }
 
@@ -256,7 +259,8 @@ final class SmallResNetTrainer implements AutoCloseable {
     private Block network() {
         SequentialBlock net = new SequentialBlock();
         int width = config.baseWidth();
-        net.add(convBn("conv1", "bn1", width, 3, 1)).add(Activation.reluBlock());
+        net.add(convBn("conv1", "bn1", width, 3, config.stemStride()))
+                .add(Activation.reluBlock());
         int[] blocks = config.depth() == 18 ? new int[] {2, 2, 2, 2} : new int[] {3, 4, 6, 3};
         int channels = width;
         for (int stage = 0; stage < blocks.length; stage++) {

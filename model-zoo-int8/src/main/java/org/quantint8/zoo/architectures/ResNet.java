@@ -59,6 +59,7 @@ public final class ResNet {
         private int imageSize = 224;
         private int inputChannels = 3;
         private boolean smallImageStem;
+        private int smallStemStride = 1;
 
         Builder() {}
 
@@ -135,6 +136,23 @@ public final class ResNet {
             return this;
         }
 
+        /**
+         * Sets the stride of the small-image stem's 3 x 3 convolution ({@link
+         * #optSmallImageStem(boolean)}): 2 halves the resolution of every stage, a quarter of the
+         * compute, for images where full resolution is more than the task needs.
+         *
+         * @param stride 1 (the default) or 2
+         * @return this builder
+         * @throws IllegalArgumentException if the stride is not 1 or 2
+         */
+        public Builder optSmallStemStride(int stride) {
+            if (stride != 1 && stride != 2) {
+                throw new IllegalArgumentException("small stem stride must be 1 or 2, got " + stride);
+            }
+            this.smallStemStride = stride;
+            return this;
+        }
+
         /** {@inheritDoc} */
         @Override
         public OnnxModel build() {
@@ -200,7 +218,8 @@ public final class ResNet {
         private String stem(long width) {
             emitter.setScope("stem");
             if (config.smallImageStem) {
-                return relu(convBn(PIXEL_VALUES, "conv1", "bn1", config.inputChannels, width, 3, 1));
+                return relu(convBn(PIXEL_VALUES, "conv1", "bn1", config.inputChannels, width, 3,
+                        config.smallStemStride));
             }
             String x = relu(convBn(PIXEL_VALUES, "conv1", "bn1", config.inputChannels, width, 7, 2));
             return emitter.node("MaxPool", List.of(x), OnnxAttribute.ofInts("kernel_shape", 3, 3),

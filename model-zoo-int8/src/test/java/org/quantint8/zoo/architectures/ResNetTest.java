@@ -71,6 +71,17 @@ public class ResNetTest {
     }
 
     @Test
+    public void smallStemStrideTwoHalvesTheFirstConvolution() {
+        OnnxNode conv1 = ResNet.builder().optDepth(18).optBaseWidth(4).optNumClasses(10)
+                .optInputChannels(1).optImageSize(28).optSmallImageStem(true)
+                .optSmallStemStride(2).build().getGraph().getNodes().stream()
+                .filter(n -> n.getOpType().equals("Conv")).findFirst().orElseThrow();
+        assertEquals(conv1.getInts("strides", null), new long[] {2, 2});
+        org.testng.Assert.assertThrows(IllegalArgumentException.class,
+                () -> ResNet.builder().optSmallStemStride(3));
+    }
+
+    @Test
     public void theDefaultStemIsImageNets() {
         OnnxGraph graph = ResNet.builder().optDepth(18).optBaseWidth(4).build().getGraph();
         assertEquals(graph.getInitializer("conv1.weight").getDims(), new long[] {4, 3, 7, 7});
