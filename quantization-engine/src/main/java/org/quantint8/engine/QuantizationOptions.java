@@ -23,6 +23,9 @@ import java.util.TreeMap;
  *       {@code percentile[:P]}, {@code entropy}, {@code mse}</td><td>{@code mse}</td></tr>
  *   <tr><td>{@code weightGranularity}</td><td>{@code channel}, {@code tensor}</td>
  *       <td>{@code channel}</td></tr>
+ *   <tr><td>{@code activationGranularity}</td><td>{@code tensor}, {@code token} (one range per
+ *       row, measured per call: dynamic mode only, rejected with {@code static} and by {@code
+ *       calibrate})</td><td>{@code tensor}</td></tr>
  *   <tr><td>{@code excludeLayers}</td><td>comma-separated names or globs</td><td>none</td></tr>
  *   <tr><td>{@code excludeOpTypes}</td><td>comma-separated op types, e.g. {@code Gather}</td>
  *       <td>none</td></tr>
@@ -43,6 +46,8 @@ public final class QuantizationOptions {
     public static final String ACTIVATION_OBSERVER = "activationObserver";
     /** The option selecting per-channel or per-tensor weights. */
     public static final String WEIGHT_GRANULARITY = "weightGranularity";
+    /** The option selecting per-tensor or per-token activations of dynamic mode. */
+    public static final String ACTIVATION_GRANULARITY = "activationGranularity";
     /** The option listing layers kept in FP32. */
     public static final String EXCLUDE_LAYERS = "excludeLayers";
     /** The option listing op types kept in FP32. */
@@ -59,8 +64,8 @@ public final class QuantizationOptions {
     public static final String REQUANTIZE = "requantize";
 
     private static final String[] QUANTIZATION_KEYS = {
-        MODE, ACTIVATION_OBSERVER, WEIGHT_GRANULARITY, EXCLUDE_LAYERS, EXCLUDE_OP_TYPES,
-        SMOOTH_QUANT, MIN_SQNR_DB
+        MODE, ACTIVATION_OBSERVER, WEIGHT_GRANULARITY, ACTIVATION_GRANULARITY, EXCLUDE_LAYERS,
+        EXCLUDE_OP_TYPES, SMOOTH_QUANT, MIN_SQNR_DB
     };
 
     private final Map<String, String> values;
@@ -212,6 +217,12 @@ public final class QuantizationOptions {
             case "channel" -> b.optWeightGranularity(Granularity.PER_CHANNEL);
             case "tensor" -> b.optWeightGranularity(Granularity.PER_TENSOR);
             default -> throw invalid(WEIGHT_GRANULARITY, granularity, "channel or tensor");
+        }
+        String activations = values.getOrDefault(ACTIVATION_GRANULARITY, "tensor");
+        switch (activations.toLowerCase(Locale.ROOT)) {
+            case "tensor" -> b.optActivationGranularity(Granularity.PER_TENSOR);
+            case "token" -> b.optActivationGranularity(Granularity.PER_TOKEN);
+            default -> throw invalid(ACTIVATION_GRANULARITY, activations, "tensor or token");
         }
         if (values.containsKey(EXCLUDE_LAYERS)) {
             b.optExcludeLayers(values.get(EXCLUDE_LAYERS).split("\\s*,\\s*"));

@@ -25,6 +25,11 @@ import java.util.Set;
  * Per-channel weight scales ride in the final {@code Mul}, so the form needs no per-axis {@code
  * DequantizeLinear} (opset 13) and suits models exported at opset 11 such as the BERT family.
  *
+ * <p>With per-token activations, a {@code MatMul} or {@code Gemm} reads its input quantized row by
+ * row by {@link PerTokenActivations} (once per input, however many sites read it) and removes the
+ * row zero points from the accumulator exactly, in INT32, through constant column sums of the
+ * weight; see {@link #rewritePerToken}.
+ *
  * <p>A weight read through a {@code Transpose} (a head tied to the token embedding) keeps that
  * {@code Transpose}, now of the 8-bit table, and the table is stored once for the head and the
  * {@code Gather}: sites that share a quantized weight share its initializers.
@@ -40,13 +45,27 @@ final class IntegerOpsRewriter {
     private final Set<String> usedNames;
     private final long opset;
     private final Set<String> shared = new HashSet<>();
+    private final PerTokenActivations tokens;
 
-    IntegerOpsRewriter(
-            OnnxGraph source, OnnxGraph.Builder graph, Set<String> usedNames, long opset) {
+    /**
+     * Creates a rewriter that adds to {@code graph}.
+     *
+     * @param source the graph being quantized
+     * @param graph receives the nodes and initializers of the integer forms
+     * @param usedNames the value and node names already taken, extended with new prefixes
+     * @param opset the model's default opset
+     * @param perToken whether dynamic {@code MatMul} and {@code Gemm} sites quantize their input
+     *     per token rather than per tensor
+     */
+    IntegerOpsRewriter(OnnxGraph source, OnnxGraph.Builder graph, Set<String> usedNames,
+            long opset, boolean perToken) {
         this.source = source;
         this.graph = graph;
         this.usedNames = usedNames;
         this.opset = opset;
+        this.tokens = perToken
+                ? new PerTokenActivations(graph, uniquePrefix("per_token_constants"), opset)
+                : null;
     }
 
     /**
@@ -63,6 +82,10 @@ final class IntegerOpsRewriter {
             return;
         }
         String input = site.node().getInputs().get(0);
+        if (activation == null && tokens != null && site.kind() != QuantizableSite.Kind.CONV) {
+            rewritePerToken(site, weight, tokens.quantize(input, p + "token/"), p);
+            return;
+        }
         String xq = p + "x_quantized";
         String xZero = p + "x_zero_point";
         String xScale = p + "x_scale";
@@ -77,13 +100,7 @@ final class IntegerOpsRewriter {
         // ONNX Runtime's ConvInteger reads UINT8 weights only: symmetric INT8 codes shifted by
         // +128 with zero point 128 are the same arithmetic.
         QuantizedWeight stored = conv && weight.symmetric() ? weight.shiftedToUint8() : weight;
-        addShared(stored.codes());
-        String codes = stored.codes().getName();
-        if (site.transpose() != null) {
-            codes = p + "weight_transposed";
-            add(node("Transpose", p).addInput(stored.codes().getName()).addOutput(codes)
-                    .addAttribute(OnnxAttribute.ofInts("perm", 1, 0)));
-        }
+        String codes = weightInput(site, stored, p);
         OnnxNode.Builder integer = node(conv ? "ConvInteger" : "MatMulInteger", p)
                 .addInput(xq, codes, xZero)
                 .addOutput(p + "accumulator");
@@ -104,19 +121,82 @@ final class IntegerOpsRewriter {
         add(node("Cast", p).addInput(p + "accumulator").addOutput(p + "accumulator_float")
                 .addAttribute(OnnxAttribute.ofInt("to", OnnxDataType.FLOAT.getCode())));
         String scale = scaleInput(p, weight, activation, conv, xScale);
-        String output = site.node().getOutputs().get(0);
-        String scaled = site.bias() == null ? output : p + "scaled";
+        String scaled = scaledOutput(site, p);
         add(node("Mul", p).addInput(p + "accumulator_float", scale).addOutput(scaled));
-        if (site.bias() != null) {
-            String bias = site.bias();
-            if (conv) {
-                // Conv's bias is [OC]; broadcasting over NCHW needs [1, OC, 1, 1].
-                float[] b = source.getInitializer(bias).toFloatArray();
-                bias = p + "bias";
-                graph.addInitializer(OnnxTensor.of(bias, b, 1, b.length, 1, 1));
-            }
-            add(node("Add", p).addInput(scaled, bias).addOutput(output));
+        addBias(site, scaled, p, conv);
+    }
+
+    /**
+     * The per-token form of a {@code MatMul} or {@code Gemm}, with the row's codes {@code q},
+     * scale {@code s} and zero point {@code z} from {@link PerTokenActivations}:
+     *
+     * <pre>
+     *   MatMulInteger(q, Wq[, 0, wZero]) - z * colsum(Wq - wZero)   (INT32, exact)
+     *   Cast(FLOAT) * s * wScale[c] [+ bias]
+     * </pre>
+     *
+     * The row zero point stays out of {@code MatMulInteger}, which ONNX Runtime allows only as a
+     * scalar, and is subtracted through the constant column sums instead.
+     */
+    private void rewritePerToken(QuantizableSite site, QuantizedWeight weight,
+            PerTokenActivations.Quantized x, String p) {
+        String codes = weightInput(site, weight, p);
+        OnnxNode.Builder integer = node("MatMulInteger", p).addInput(x.codes(), codes)
+                .addOutput(p + "accumulator");
+        if (!weight.symmetric()) {
+            String wZero = p + "w_zero_point";
+            graph.addInitializer(weightZeroPoints(wZero, weight));
+            integer.addInput(tokens.zeroPointU8(), wZero);
         }
+        add(integer);
+        int[] sums = weight.centredChannelSums(site.transpose() != null ? 0 : 1);
+        graph.addInitializer(OnnxTensor.of(p + "column_sums", sums, sums.length));
+        add(node("Mul", p + "zero_point_correction").addInput(x.zeroPointInt32(), p + "column_sums")
+                .addOutput(p + "zero_point_correction"));
+        add(node("Sub", p).addInput(p + "accumulator", p + "zero_point_correction")
+                .addOutput(p + "accumulator_centred"));
+        add(node("Cast", p).addInput(p + "accumulator_centred").addOutput(p + "accumulator_float")
+                .addAttribute(OnnxAttribute.ofInt("to", OnnxDataType.FLOAT.getCode())));
+        add(node("Mul", p + "row_scale").addInput(p + "accumulator_float", x.scale())
+                .addOutput(p + "row_scaled"));
+        String weightScale = weightScales(weight, new long[] {weight.scales().length});
+        String scaled = scaledOutput(site, p);
+        add(node("Mul", p).addInput(p + "row_scaled", weightScale).addOutput(scaled));
+        addBias(site, scaled, p, false);
+    }
+
+    /** The name of the scaled product: the node's output, or an intermediate before the bias. */
+    private static String scaledOutput(QuantizableSite site, String p) {
+        return site.bias() == null ? site.node().getOutputs().get(0) : p + "scaled";
+    }
+
+    private void addBias(QuantizableSite site, String scaled, String p, boolean conv) {
+        if (site.bias() == null) {
+            return;
+        }
+        String bias = site.bias();
+        if (conv) {
+            // Conv's bias is [OC]; broadcasting over NCHW needs [1, OC, 1, 1].
+            float[] b = source.getInitializer(bias).toFloatArray();
+            bias = p + "bias";
+            graph.addInitializer(OnnxTensor.of(bias, b, 1, b.length, 1, 1));
+        }
+        add(node("Add", p).addInput(scaled, bias).addOutput(site.node().getOutputs().get(0)));
+    }
+
+    /**
+     * Adds a site's 8-bit weight (once, however many sites share it) and returns the value the
+     * integer operator reads: the codes, or their {@code Transpose} for a tied head.
+     */
+    private String weightInput(QuantizableSite site, QuantizedWeight stored, String p) {
+        addShared(stored.codes());
+        if (site.transpose() == null) {
+            return stored.codes().getName();
+        }
+        String codes = p + "weight_transposed";
+        add(node("Transpose", p).addInput(stored.codes().getName()).addOutput(codes)
+                .addAttribute(OnnxAttribute.ofInts("perm", 1, 0)));
+        return codes;
     }
 
     /**

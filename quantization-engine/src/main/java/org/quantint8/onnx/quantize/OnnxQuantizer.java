@@ -1,5 +1,6 @@
 package org.quantint8.onnx.quantize;
 
+import org.quantint8.calibration.Granularity;
 import org.quantint8.calibration.LayerReport;
 import org.quantint8.calibration.QuantizationConfig;
 import org.quantint8.calibration.QuantizationMode;
@@ -20,7 +21,8 @@ import java.util.Set;
 /**
  * Post-training quantization of an ONNX model: every {@link QuantizableSite} the configuration
  * accepts gets INT8 weights (per output channel by default) and runs as an integer operator, with
- * activations quantized per call (dynamic) or with calibrated parameters (static).
+ * activations quantized per call (dynamic; per tensor, or per token when the configuration's
+ * activation granularity says so) or with calibrated parameters (static).
  *
  * <pre>{@code
  * QuantizedOnnxModel q = OnnxQuantizer.builder()
@@ -86,8 +88,9 @@ public final class OnnxQuantizer {
         Set<OnnxNode> replacedTransposes = replacedTransposes(source, sites, rewritten);
         // The source's initializers come at the end, once it is known which ones are still read.
         OnnxGraph.Builder graph = source.toBuilderWithoutNodes(t -> false);
+        boolean perToken = config.getActivationGranularity() == Granularity.PER_TOKEN;
         IntegerOpsRewriter rewriter =
-                new IntegerOpsRewriter(source, graph, valueNames(source), opset);
+                new IntegerOpsRewriter(source, graph, valueNames(source), opset, perToken);
         List<LayerReport> reports = new ArrayList<>();
         Map<String, QuantizedWeight> weights = new HashMap<>();
         for (OnnxNode node : source.getNodes()) {
@@ -115,7 +118,7 @@ public final class OnnxQuantizer {
             rewriter.rewrite(site, weight, activation);
             String mode = gather ? "weight-only" : dynamic ? "dynamic" : "static";
             reports.add(new LayerReport(site.layerName(), node.getOpType(), true,
-                    mode, gather ? "" : dynamic ? "per-call min-max" : "calibrated",
+                    mode, gather ? "" : activationSource(site, dynamic, perToken),
                     weight.parameters(), activation, weight.sqnrDb(), Double.NaN,
                     shared ? 0 : OnnxTensor.elementCount(site.weight().getDims())));
         }
@@ -126,6 +129,15 @@ public final class OnnxQuantizer {
                 .optProducerName("QuantInt8").optProducerVersion("0.1.0");
         out.addMetadataProp("quantint8.mode", config.getMode().name());
         return new QuantizedOnnxModel(out.build(), new QuantizationReport(reports), unsupported);
+    }
+
+    /** How the report describes where a site's activation range comes from. */
+    private static String activationSource(QuantizableSite site, boolean dynamic, boolean perToken) {
+        if (!dynamic) {
+            return "calibrated";
+        }
+        boolean rows = perToken && site.kind() != QuantizableSite.Kind.CONV;
+        return rows ? "per-call min-max per token" : "per-call min-max";
     }
 
     private QuantizationParameters activationOf(QuantizableSite site) {
