@@ -29,8 +29,8 @@ import java.util.Map;
 
 /**
  * The quantization configurations side by side on MiniLM, run by ONNX Runtime: dynamic (per-tensor
- * and per-token activations) and static, with and without SmoothQuant, calibrated on sentences
- * outside the evaluation set.
+ * and per-token activations), weight-only, and static, with and without SmoothQuant, calibrated
+ * on sentences outside the evaluation set.
  */
 public class QuantizationVariantsTest {
 
@@ -54,6 +54,7 @@ public class QuantizationVariantsTest {
         variants.put("dynamic per-token", QuantizationConfig.builder()
                 .optMode(QuantizationMode.DYNAMIC)
                 .optActivationGranularity(Granularity.PER_TOKEN).build());
+        variants.put("weight-only", config(QuantizationMode.WEIGHT_ONLY, null, false));
         variants.put("dynamic + SmoothQuant", config(QuantizationMode.DYNAMIC, null, true));
         variants.put("static MSE", config(QuantizationMode.STATIC, ObserverFactory.mse(), false));
         variants.put("static percentile 99.99",

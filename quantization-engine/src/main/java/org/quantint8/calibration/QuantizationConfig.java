@@ -344,7 +344,7 @@ public final class QuantizationConfig {
             requireSet(weightGranularity, "weight granularity");
             requireSet(weightObserver, "weight observer");
             requireSet(activationGranularity, "activation granularity");
-            checkGranularities();
+            checkCombinations();
             if (smoothQuantAlpha != null) {
                 SmoothQuant.checkAlpha(smoothQuantAlpha);
             }
@@ -354,7 +354,7 @@ public final class QuantizationConfig {
             return new QuantizationConfig(this);
         }
 
-        private void checkGranularities() {
+        private void checkCombinations() {
             if (weightGranularity == Granularity.PER_TOKEN) {
                 throw new IllegalArgumentException("Weights are quantized per channel or per"
                         + " tensor; per token is a granularity of activations");
@@ -362,6 +362,12 @@ public final class QuantizationConfig {
             if (activationGranularity == Granularity.PER_CHANNEL) {
                 throw new IllegalArgumentException("Activations are quantized per tensor or per"
                         + " token; per channel would not factor out of the dot products");
+            }
+            if (mode == QuantizationMode.WEIGHT_ONLY
+                    && (!weightScheme.isSymmetric() || smoothQuantAlpha != null)) {
+                throw new IllegalArgumentException("Weight-only quantization stores symmetric"
+                        + " INT8 weights and keeps activations in FP32: it takes neither an"
+                        + " asymmetric weight scheme nor SmoothQuant");
             }
             if (activationGranularity == Granularity.PER_TOKEN && mode != QuantizationMode.DYNAMIC) {
                 throw new IllegalArgumentException("Per-token activation quantization measures"

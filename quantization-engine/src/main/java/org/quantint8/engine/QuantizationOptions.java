@@ -17,8 +17,9 @@ import java.util.TreeMap;
  * <table>
  *   <caption>Options</caption>
  *   <tr><th>key</th><th>values</th><th>default</th></tr>
- *   <tr><td>{@code quantization}</td><td>{@code dynamic}, {@code static}, {@code fp32}
- *       (no quantization)</td><td>{@code dynamic}</td></tr>
+ *   <tr><td>{@code quantization}</td><td>{@code dynamic}, {@code static}, {@code weightonly}
+ *       (INT8 weights, FP32 activations and operators), {@code fp32} (no quantization)</td>
+ *       <td>{@code dynamic}</td></tr>
  *   <tr><td>{@code activationObserver}</td><td>{@code minmax}, {@code movingaverage},
  *       {@code percentile[:P]}, {@code entropy}, {@code mse}</td><td>{@code mse}</td></tr>
  *   <tr><td>{@code weightGranularity}</td><td>{@code channel}, {@code tensor}</td>
@@ -169,7 +170,8 @@ public final class QuantizationOptions {
         return switch (mode) {
             case "dynamic", "fp32" -> toConfig(QuantizationMode.DYNAMIC);
             case "static" -> toConfig(QuantizationMode.STATIC);
-            default -> throw invalid(MODE, mode, "dynamic, static or fp32");
+            case "weightonly" -> toConfig(QuantizationMode.WEIGHT_ONLY);
+            default -> throw invalid(MODE, mode, "dynamic, static, weightonly or fp32");
         };
     }
 
@@ -197,13 +199,14 @@ public final class QuantizationOptions {
     }
 
     /**
-     * Returns the dynamic configuration these options allow without calibration samples: static
-     * mode, SmoothQuant and the accuracy budget left out.
+     * Returns the configuration these options allow without calibration samples: SmoothQuant and
+     * the accuracy budget left out, static mode replaced by dynamic; weight-only stays weight-only.
      *
      * @return the configuration
      */
     public QuantizationConfig toConfigWithoutSamples() {
-        return toConfig(QuantizationMode.DYNAMIC, false);
+        boolean weightOnly = mode().equals("weightonly");
+        return toConfig(weightOnly ? QuantizationMode.WEIGHT_ONLY : QuantizationMode.DYNAMIC, false);
     }
 
     private QuantizationConfig toConfig(QuantizationMode quantizationMode, boolean samples) {

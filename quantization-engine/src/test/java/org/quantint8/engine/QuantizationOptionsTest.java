@@ -87,4 +87,14 @@ public class QuantizationOptionsTest {
         Assert.expectThrows(IllegalArgumentException.class,
                 () -> token.toConfig(QuantizationMode.STATIC));
     }
+
+    @Test
+    public void weightOnlyStaysWeightOnlyWithoutSamples() {
+        QuantizationOptions options = QuantizationOptions.of(
+                Map.of("quantization", "weightonly", "minSqnrDb", "30"));
+        Assert.assertEquals(options.toConfig().getMode(), QuantizationMode.WEIGHT_ONLY);
+        Assert.assertTrue(options.needsSamples());
+        Assert.assertEquals(options.toConfigWithoutSamples().getMode(), QuantizationMode.WEIGHT_ONLY);
+        Assert.assertNotEquals(options.fingerprint(), QuantizationOptions.of(Map.of()).fingerprint());
+    }
 }

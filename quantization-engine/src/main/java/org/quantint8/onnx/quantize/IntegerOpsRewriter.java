@@ -25,6 +25,9 @@ import java.util.Set;
  * Per-channel weight scales ride in the final {@code Mul}, so the form needs no per-axis {@code
  * DequantizeLinear} (opset 13) and suits models exported at opset 11 such as the BERT family.
  *
+ * <p>In weight-only mode ({@link #rewriteWeightOnly}) the FP32 operator stays and reads its weight
+ * dequantized from the stored INT8 codes.
+ *
  * <p>With per-token activations, a {@code MatMul} or {@code Gemm} reads its input quantized row by
  * row by {@link PerTokenActivations} (once per input, however many sites read it) and removes the
  * row zero points from the accumulator exactly, in INT32, through constant column sums of the
@@ -110,16 +113,10 @@ final class IntegerOpsRewriter {
             integer.addInput(wZero);
         }
         if (conv) {
-            for (String name : CONV_ATTRIBUTES) {
-                OnnxAttribute a = site.node().getAttributes().get(name);
-                if (a != null) {
-                    integer.addAttribute(a);
-                }
-            }
+            copyConvAttributes(site, integer);
         }
         add(integer);
-        add(node("Cast", p).addInput(p + "accumulator").addOutput(p + "accumulator_float")
-                .addAttribute(OnnxAttribute.ofInt("to", OnnxDataType.FLOAT.getCode())));
+        add(castToFloat(p + "accumulator", p + "accumulator_float", p));
         String scale = scaleInput(p, weight, activation, conv, xScale);
         String scaled = scaledOutput(site, p);
         add(node("Mul", p).addInput(p + "accumulator_float", scale).addOutput(scaled));
@@ -155,8 +152,7 @@ final class IntegerOpsRewriter {
                 .addOutput(p + "zero_point_correction"));
         add(node("Sub", p).addInput(p + "accumulator", p + "zero_point_correction")
                 .addOutput(p + "accumulator_centred"));
-        add(node("Cast", p).addInput(p + "accumulator_centred").addOutput(p + "accumulator_float")
-                .addAttribute(OnnxAttribute.ofInt("to", OnnxDataType.FLOAT.getCode())));
+        add(castToFloat(p + "accumulator_centred", p + "accumulator_float", p));
         add(node("Mul", p + "row_scale").addInput(p + "accumulator_float", x.scale())
                 .addOutput(p + "row_scaled"));
         String weightScale = weightScales(weight, new long[] {weight.scales().length});
@@ -190,13 +186,100 @@ final class IntegerOpsRewriter {
      */
     private String weightInput(QuantizableSite site, QuantizedWeight stored, String p) {
         addShared(stored.codes());
-        if (site.transpose() == null) {
-            return stored.codes().getName();
+        return transposed(site, stored.codes().getName(), p);
+    }
+
+    private static void copyConvAttributes(QuantizableSite site, OnnxNode.Builder target) {
+        for (String name : CONV_ATTRIBUTES) {
+            OnnxAttribute a = site.node().getAttributes().get(name);
+            if (a != null) {
+                target.addAttribute(a);
+            }
         }
-        String codes = p + "weight_transposed";
-        add(node("Transpose", p).addInput(stored.codes().getName()).addOutput(codes)
+    }
+
+    /** A {@code Cast} to FLOAT, named after the prefix or the given name. */
+    private OnnxNode.Builder castToFloat(String input, String output, String prefixOrName) {
+        return node("Cast", prefixOrName).addInput(input).addOutput(output)
+                .addAttribute(OnnxAttribute.ofInt("to", OnnxDataType.FLOAT.getCode()));
+    }
+
+    /**
+     * Emits the weight-only form of a site: its INT8 weight dequantized to FP32, read by the FP32
+     * operator, activations untouched. From opset 13 the weight is {@code DequantizeLinear(Wq,
+     * scales, axis)}; before, per-axis {@code DequantizeLinear} does not exist and the same values
+     * come from {@code Cast(Wq) * scales}. A {@code Gemm} becomes {@code MatMul} (its weight is
+     * stored [K, N]) plus {@code Add(C)}; a {@code Conv} keeps its attributes and adds its bias
+     * after, as the integer form does.
+     *
+     * @param site the site
+     * @param weight its quantized weight, symmetric
+     */
+    void rewriteWeightOnly(QuantizableSite site, QuantizedWeight weight) {
+        String p = uniquePrefix(site.layerName());
+        if (site.kind() == QuantizableSite.Kind.GATHER) {
+            rewriteGather(site, weight, p);
+            return;
+        }
+        boolean conv = site.kind() == QuantizableSite.Kind.CONV;
+        String w = dequantizedWeight(site, weight, p);
+        String output = scaledOutput(site, p);
+        OnnxNode.Builder op = node(conv ? "Conv" : "MatMul", p)
+                .addInput(site.node().getInputs().get(0), w).addOutput(output);
+        if (conv) {
+            copyConvAttributes(site, op);
+        }
+        add(op);
+        addBias(site, output, p, conv);
+    }
+
+    /** The FP32 weight of a weight-only site, in the layout its operator reads. */
+    private String dequantizedWeight(QuantizableSite site, QuantizedWeight weight, String p) {
+        addShared(weight.codes());
+        String codes = weight.codes().getName();
+        QuantizationParameters q = weight.parameters();
+        boolean perAxis = q.isPerChannel() && opset < 13;
+        String w = p + "weight_dequantized";
+        if (!perAxis) {
+            String scale = weightScales(weight, new long[] {weight.scales().length});
+            String zero = codes + "_zero_point";
+            if (q.isPerChannel()) {
+                addShared(OnnxTensor.of(zero, weight.codes().getDataType(),
+                        ByteBuffer.allocate(weight.scales().length), weight.scales().length));
+            } else {
+                scale = p + "weight_scale";
+                graph.addInitializer(scalar(scale, q.getScale(0)));
+                addShared(zeroPoint(zero, q));
+            }
+            // An explicit zero point, of the codes' type: ONNX Runtime's QDQ transforms (a
+            // DequantizeLinear moved across a Transpose) copy it, and assume UINT8 without one.
+            OnnxNode.Builder dq = node("DequantizeLinear", p).addInput(codes, scale, zero)
+                    .addOutput(w);
+            if (q.isPerChannel()) {
+                dq.addAttribute(OnnxAttribute.ofInt("axis", q.getAxis()));
+            }
+            add(dq);
+            return transposed(site, w, p);
+        }
+        add(castToFloat(codes, p + "weight_codes_float", p));
+        // After the Transpose of a tied head the channels are the last axis, as in [K, N].
+        String codesFloat = transposed(site, p + "weight_codes_float", p);
+        long[] dims = site.kind() == QuantizableSite.Kind.CONV
+                ? new long[] {weight.scales().length, 1, 1, 1}
+                : new long[] {weight.scales().length};
+        add(node("Mul", p + "weight").addInput(codesFloat, weightScales(weight, dims))
+                .addOutput(w));
+        return w;
+    }
+
+    /** The value itself, or its {@code Transpose} when the site reads its weight transposed. */
+    private String transposed(QuantizableSite site, String value, String p) {
+        if (site.transpose() == null) {
+            return value;
+        }
+        add(node("Transpose", p).addInput(value).addOutput(p + "weight_transposed")
                 .addAttribute(OnnxAttribute.ofInts("perm", 1, 0)));
-        return codes;
+        return p + "weight_transposed";
     }
 
     /**
@@ -223,8 +306,7 @@ final class IntegerOpsRewriter {
             return;
         }
         String scale = weightScales(weight, new long[] {weight.scales().length});
-        add(node("Cast", p).addInput(p + "rows").addOutput(p + "rows_float")
-                .addAttribute(OnnxAttribute.ofInt("to", OnnxDataType.FLOAT.getCode())));
+        add(castToFloat(p + "rows", p + "rows_float", p));
         add(node("Gather", p + "row_scales").addInput(scale, indices).addOutput(p + "row_scales"));
         OnnxNode.Builder unsqueeze = node("Unsqueeze", p).addInput(p + "row_scales")
                 .addOutput(p + "row_scales_column");

@@ -22,7 +22,8 @@ import java.util.Set;
  * Post-training quantization of an ONNX model: every {@link QuantizableSite} the configuration
  * accepts gets INT8 weights (per output channel by default) and runs as an integer operator, with
  * activations quantized per call (dynamic; per tensor, or per token when the configuration's
- * activation granularity says so) or with calibrated parameters (static).
+ * activation granularity says so) or with calibrated parameters (static); in weight-only mode the
+ * operators stay FP32 and read INT8 weights dequantized.
  *
  * <pre>{@code
  * QuantizedOnnxModel q = OnnxQuantizer.builder()
@@ -64,6 +65,7 @@ public final class OnnxQuantizer {
         OnnxGraph source = model.getGraph();
         long opset = model.getDefaultOpsetVersion().orElse(1);
         boolean dynamic = config.getMode() == QuantizationMode.DYNAMIC;
+        boolean weightOnly = config.getMode() == QuantizationMode.WEIGHT_ONLY;
         long needed = dynamic ? 11 : 10;
         if (opset < needed) {
             throw new IllegalArgumentException(
@@ -108,17 +110,22 @@ public final class OnnxQuantizer {
                 continue;
             }
             boolean gather = site.kind() == QuantizableSite.Kind.GATHER;
-            QuantizationParameters activation = dynamic || gather ? null : activationOf(site);
+            QuantizationParameters activation =
+                    dynamic || gather || weightOnly ? null : activationOf(site);
             boolean perChannel = QuantizedWeight.perChannel(site, config, opset);
             String key = QuantizedWeight.sharingKey(site, perChannel);
             // A table shared by a Gather and a tied head is stored, and reported, once.
             boolean shared = weights.containsKey(key);
             QuantizedWeight weight = weights.computeIfAbsent(
                     key, k -> QuantizedWeight.of(site, config, perChannel));
-            rewriter.rewrite(site, weight, activation);
-            String mode = gather ? "weight-only" : dynamic ? "dynamic" : "static";
+            if (weightOnly) {
+                rewriter.rewriteWeightOnly(site, weight);
+            } else {
+                rewriter.rewrite(site, weight, activation);
+            }
+            String mode = gather || weightOnly ? "weight-only" : dynamic ? "dynamic" : "static";
             reports.add(new LayerReport(site.layerName(), node.getOpType(), true,
-                    mode, gather ? "" : activationSource(site, dynamic, perToken),
+                    mode, gather || weightOnly ? "" : activationSource(site, dynamic, perToken),
                     weight.parameters(), activation, weight.sqnrDb(), Double.NaN,
                     shared ? 0 : OnnxTensor.elementCount(site.weight().getDims())));
         }

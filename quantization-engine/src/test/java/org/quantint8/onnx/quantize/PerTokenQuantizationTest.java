@@ -152,6 +152,16 @@ public class PerTokenQuantizationTest {
                 "row 0 error per token " + tokenError + ", per tensor " + tensorError);
     }
 
+    /** A head tied to the embedding reads its table [N, K] transposed: column sums per row. */
+    @Test
+    public void tiedHeadSumsTheTableRows() throws Exception {
+        OnnxModel model = OnnxQuantizerTest.tiedEmbedding(new Random(6), 300, 64, 13);
+        QuantizedOnnxModel q = quantize(model, QuantizationScheme.SYMMETRIC_INT8);
+        float[] x = {0f, 299f, 17f};
+        OnnxQuantizerTest.assertClose(OnnxQuantizerTest.runAll(q.model(), x, 3).get("y"),
+                OnnxQuantizerTest.runAll(model, x, 3).get("y"), 35);
+    }
+
     @Test
     public void quantInt8RunsTheFileLikeOrt() throws Exception {
         Random random = new Random(3);
