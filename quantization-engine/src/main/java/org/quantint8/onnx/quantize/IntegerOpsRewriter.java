@@ -238,9 +238,10 @@ final class IntegerOpsRewriter {
         addShared(weight.codes());
         String codes = weight.codes().getName();
         QuantizationParameters q = weight.parameters();
-        boolean perAxis = q.isPerChannel() && opset < 13;
+        // Per-axis DequantizeLinear needs opset 13; before, the same values come from Cast * scales.
+        boolean castForm = q.isPerChannel() && opset < 13;
         String w = p + "weight_dequantized";
-        if (!perAxis) {
+        if (!castForm) {
             String scale = weightScales(weight, new long[] {weight.scales().length});
             String zero = codes + "_zero_point";
             if (q.isPerChannel()) {
