@@ -8,6 +8,7 @@ import ai.djl.ndarray.NDManager;
 import org.quantint8.demo.BertInputs;
 import org.quantint8.demo.EmbeddingRunner;
 import org.quantint8.calibration.AccuracyBudget;
+import org.quantint8.calibration.Granularity;
 import org.quantint8.calibration.ObserverFactory;
 import org.quantint8.calibration.QuantizationConfig;
 import org.quantint8.calibration.QuantizationMode;
@@ -27,8 +28,9 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * The quantization configurations side by side on MiniLM, run by ONNX Runtime: dynamic and
- * static, with and without SmoothQuant, calibrated on sentences outside the evaluation set.
+ * The quantization configurations side by side on MiniLM, run by ONNX Runtime: dynamic (per-tensor
+ * and per-token activations), weight-only, and static, with and without SmoothQuant, calibrated
+ * on sentences outside the evaluation set.
  */
 public class QuantizationVariantsTest {
 
@@ -49,6 +51,10 @@ public class QuantizationVariantsTest {
         List<String> calibration = TestAssets.sotuSentences(CALIBRATION);
         Map<String, QuantizationConfig> variants = new LinkedHashMap<>();
         variants.put("dynamic", config(QuantizationMode.DYNAMIC, null, false));
+        variants.put("dynamic per-token", QuantizationConfig.builder()
+                .optMode(QuantizationMode.DYNAMIC)
+                .optActivationGranularity(Granularity.PER_TOKEN).build());
+        variants.put("weight-only", config(QuantizationMode.WEIGHT_ONLY, null, false));
         variants.put("dynamic + SmoothQuant", config(QuantizationMode.DYNAMIC, null, true));
         variants.put("static MSE", config(QuantizationMode.STATIC, ObserverFactory.mse(), false));
         variants.put("static percentile 99.99",

@@ -12,7 +12,8 @@ import java.util.OptionalDouble;
  *
  * <ul>
  *   <li>mode {@link QuantizationMode#STATIC};
- *   <li>activations {@link QuantizationScheme#ASYMMETRIC_UINT8} per tensor, weights {@link
+ *   <li>activations {@link QuantizationScheme#ASYMMETRIC_UINT8} {@link Granularity#PER_TENSOR}
+ *       (dynamic mode may choose {@link Granularity#PER_TOKEN}), weights {@link
  *       QuantizationScheme#SYMMETRIC_INT8} {@link Granularity#PER_CHANNEL} (the U8S8 scheme of
  *       x86 VNNI kernels and ONNX Runtime);
  *   <li>activation observer {@link ObserverFactory#mse()} in static mode (the least total error,
@@ -33,6 +34,7 @@ public final class QuantizationConfig {
     private final QuantizationScheme activationScheme;
     private final QuantizationScheme weightScheme;
     private final Granularity weightGranularity;
+    private final Granularity activationGranularity;
     private final ObserverFactory activationObserver;
     private final ObserverFactory weightObserver;
     private final LayerFilter layerFilter;
@@ -44,6 +46,7 @@ public final class QuantizationConfig {
         activationScheme = builder.activationScheme;
         weightScheme = builder.weightScheme;
         weightGranularity = builder.weightGranularity;
+        activationGranularity = builder.activationGranularity;
         activationObserver =
                 builder.activationObserver != null
                         ? builder.activationObserver
@@ -80,8 +83,7 @@ public final class QuantizationConfig {
     }
 
     /**
-     * Returns the scheme of activations (always per tensor, so that the activation scale factors
-     * out of every dot product).
+     * Returns the scheme of activations.
      *
      * @return the activation scheme
      */
@@ -105,6 +107,16 @@ public final class QuantizationConfig {
      */
     public Granularity getWeightGranularity() {
         return weightGranularity;
+    }
+
+    /**
+     * Returns whether an activation has one range per tensor or, in dynamic mode, one per token
+     * (row of the last axis). Either way the activation scale factors out of every dot product.
+     *
+     * @return {@link Granularity#PER_TENSOR} or {@link Granularity#PER_TOKEN}
+     */
+    public Granularity getActivationGranularity() {
+        return activationGranularity;
     }
 
     /**
@@ -160,6 +172,7 @@ public final class QuantizationConfig {
         private QuantizationScheme activationScheme = QuantizationScheme.ASYMMETRIC_UINT8;
         private QuantizationScheme weightScheme = QuantizationScheme.SYMMETRIC_INT8;
         private Granularity weightGranularity = Granularity.PER_CHANNEL;
+        private Granularity activationGranularity = Granularity.PER_TENSOR;
         private ObserverFactory activationObserver;
         private ObserverFactory weightObserver = ObserverFactory.minMax();
         private final List<String> includedLayers = new ArrayList<>();
@@ -212,6 +225,21 @@ public final class QuantizationConfig {
          */
         public Builder optWeightGranularity(Granularity granularity) {
             this.weightGranularity = granularity;
+            return this;
+        }
+
+        /**
+         * Sets whether activations get one range per tensor or one per token. {@link
+         * Granularity#PER_TOKEN} measures the range of every row of the last axis on every call,
+         * so it needs {@link QuantizationMode#DYNAMIC}; it applies to {@code MatMul} and {@code
+         * Gemm} inputs, while {@code Conv} inputs stay per tensor.
+         *
+         * @param granularity {@link Granularity#PER_TENSOR} (the default) or {@link
+         *     Granularity#PER_TOKEN}
+         * @return this builder
+         */
+        public Builder optActivationGranularity(Granularity granularity) {
+            this.activationGranularity = granularity;
             return this;
         }
 
@@ -315,6 +343,8 @@ public final class QuantizationConfig {
             requireSet(weightScheme, "weight scheme");
             requireSet(weightGranularity, "weight granularity");
             requireSet(weightObserver, "weight observer");
+            requireSet(activationGranularity, "activation granularity");
+            checkCombinations();
             if (smoothQuantAlpha != null) {
                 SmoothQuant.checkAlpha(smoothQuantAlpha);
             }
@@ -322,6 +352,28 @@ public final class QuantizationConfig {
                 patterns.forEach(LayerFilter::compile);
             }
             return new QuantizationConfig(this);
+        }
+
+        private void checkCombinations() {
+            if (weightGranularity == Granularity.PER_TOKEN) {
+                throw new IllegalArgumentException("Weights are quantized per channel or per"
+                        + " tensor; per token is a granularity of activations");
+            }
+            if (activationGranularity == Granularity.PER_CHANNEL) {
+                throw new IllegalArgumentException("Activations are quantized per tensor or per"
+                        + " token; per channel would not factor out of the dot products");
+            }
+            if (mode == QuantizationMode.WEIGHT_ONLY
+                    && (!weightScheme.isSymmetric() || smoothQuantAlpha != null)) {
+                throw new IllegalArgumentException("Weight-only quantization stores symmetric"
+                        + " INT8 weights and keeps activations in FP32: it takes neither an"
+                        + " asymmetric weight scheme nor SmoothQuant");
+            }
+            if (activationGranularity == Granularity.PER_TOKEN && mode != QuantizationMode.DYNAMIC) {
+                throw new IllegalArgumentException("Per-token activation quantization measures"
+                        + " each row's range on every call, so it needs dynamic mode; " + mode
+                        + " mode fixes activation ranges at calibration, per tensor");
+            }
         }
 
         private static void requireSet(Object value, String option) {

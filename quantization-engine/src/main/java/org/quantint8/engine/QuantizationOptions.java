@@ -17,12 +17,16 @@ import java.util.TreeMap;
  * <table>
  *   <caption>Options</caption>
  *   <tr><th>key</th><th>values</th><th>default</th></tr>
- *   <tr><td>{@code quantization}</td><td>{@code dynamic}, {@code static}, {@code fp32}
- *       (no quantization)</td><td>{@code dynamic}</td></tr>
+ *   <tr><td>{@code quantization}</td><td>{@code dynamic}, {@code static}, {@code weightonly}
+ *       (INT8 weights, FP32 activations and operators), {@code fp32} (no quantization)</td>
+ *       <td>{@code dynamic}</td></tr>
  *   <tr><td>{@code activationObserver}</td><td>{@code minmax}, {@code movingaverage},
  *       {@code percentile[:P]}, {@code entropy}, {@code mse}</td><td>{@code mse}</td></tr>
  *   <tr><td>{@code weightGranularity}</td><td>{@code channel}, {@code tensor}</td>
  *       <td>{@code channel}</td></tr>
+ *   <tr><td>{@code activationGranularity}</td><td>{@code tensor}, {@code token} (one range per
+ *       row, measured per call: dynamic mode only, rejected with {@code static} and by {@code
+ *       calibrate})</td><td>{@code tensor}</td></tr>
  *   <tr><td>{@code excludeLayers}</td><td>comma-separated names or globs</td><td>none</td></tr>
  *   <tr><td>{@code excludeOpTypes}</td><td>comma-separated op types, e.g. {@code Gather}</td>
  *       <td>none</td></tr>
@@ -43,6 +47,8 @@ public final class QuantizationOptions {
     public static final String ACTIVATION_OBSERVER = "activationObserver";
     /** The option selecting per-channel or per-tensor weights. */
     public static final String WEIGHT_GRANULARITY = "weightGranularity";
+    /** The option selecting per-tensor or per-token activations of dynamic mode. */
+    public static final String ACTIVATION_GRANULARITY = "activationGranularity";
     /** The option listing layers kept in FP32. */
     public static final String EXCLUDE_LAYERS = "excludeLayers";
     /** The option listing op types kept in FP32. */
@@ -59,8 +65,8 @@ public final class QuantizationOptions {
     public static final String REQUANTIZE = "requantize";
 
     private static final String[] QUANTIZATION_KEYS = {
-        MODE, ACTIVATION_OBSERVER, WEIGHT_GRANULARITY, EXCLUDE_LAYERS, EXCLUDE_OP_TYPES,
-        SMOOTH_QUANT, MIN_SQNR_DB
+        MODE, ACTIVATION_OBSERVER, WEIGHT_GRANULARITY, ACTIVATION_GRANULARITY, EXCLUDE_LAYERS,
+        EXCLUDE_OP_TYPES, SMOOTH_QUANT, MIN_SQNR_DB
     };
 
     private final Map<String, String> values;
@@ -164,7 +170,8 @@ public final class QuantizationOptions {
         return switch (mode) {
             case "dynamic", "fp32" -> toConfig(QuantizationMode.DYNAMIC);
             case "static" -> toConfig(QuantizationMode.STATIC);
-            default -> throw invalid(MODE, mode, "dynamic, static or fp32");
+            case "weightonly" -> toConfig(QuantizationMode.WEIGHT_ONLY);
+            default -> throw invalid(MODE, mode, "dynamic, static, weightonly or fp32");
         };
     }
 
@@ -192,13 +199,14 @@ public final class QuantizationOptions {
     }
 
     /**
-     * Returns the dynamic configuration these options allow without calibration samples: static
-     * mode, SmoothQuant and the accuracy budget left out.
+     * Returns the configuration these options allow without calibration samples: SmoothQuant and
+     * the accuracy budget left out, static mode replaced by dynamic; weight-only stays weight-only.
      *
      * @return the configuration
      */
     public QuantizationConfig toConfigWithoutSamples() {
-        return toConfig(QuantizationMode.DYNAMIC, false);
+        boolean weightOnly = mode().equals("weightonly");
+        return toConfig(weightOnly ? QuantizationMode.WEIGHT_ONLY : QuantizationMode.DYNAMIC, false);
     }
 
     private QuantizationConfig toConfig(QuantizationMode quantizationMode, boolean samples) {
@@ -212,6 +220,12 @@ public final class QuantizationOptions {
             case "channel" -> b.optWeightGranularity(Granularity.PER_CHANNEL);
             case "tensor" -> b.optWeightGranularity(Granularity.PER_TENSOR);
             default -> throw invalid(WEIGHT_GRANULARITY, granularity, "channel or tensor");
+        }
+        String activations = values.getOrDefault(ACTIVATION_GRANULARITY, "tensor");
+        switch (activations.toLowerCase(Locale.ROOT)) {
+            case "tensor" -> b.optActivationGranularity(Granularity.PER_TENSOR);
+            case "token" -> b.optActivationGranularity(Granularity.PER_TOKEN);
+            default -> throw invalid(ACTIVATION_GRANULARITY, activations, "tensor or token");
         }
         if (values.containsKey(EXCLUDE_LAYERS)) {
             b.optExcludeLayers(values.get(EXCLUDE_LAYERS).split("\\s*,\\s*"));

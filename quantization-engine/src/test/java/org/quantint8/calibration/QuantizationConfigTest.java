@@ -17,6 +17,7 @@ public class QuantizationConfigTest {
         assertEquals(config.getActivationScheme(), QuantizationScheme.ASYMMETRIC_UINT8);
         assertEquals(config.getWeightScheme(), QuantizationScheme.SYMMETRIC_INT8);
         assertEquals(config.getWeightGranularity(), Granularity.PER_CHANNEL);
+        assertEquals(config.getActivationGranularity(), Granularity.PER_TENSOR);
         assertEquals(config.getActivationObserver().create("x", QuantizationScheme.ASYMMETRIC_UINT8).getDescription(), "mse");
         assertEquals(config.getWeightObserver().create("w", QuantizationScheme.SYMMETRIC_INT8).getDescription(), "min-max");
         assertTrue(config.getAccuracyBudget().isEmpty());
@@ -67,5 +68,20 @@ public class QuantizationConfigTest {
         assertThrows(IllegalArgumentException.class, () -> QuantizationConfig.builder().optExcludeLayers("regex:[").build());
         assertThrows(IllegalArgumentException.class, () -> AccuracyBudget.minSqnrDb(Double.NaN));
         assertThrows(IllegalArgumentException.class, () -> AccuracyBudget.maxMetricDrop(OutputMetric.sqnrDb(), -1));
+    }
+
+    @Test
+    public void granularitiesMustFitTheirTensorsAndMode() {
+        QuantizationConfig perToken = QuantizationConfig.builder().optMode(QuantizationMode.DYNAMIC)
+                .optActivationGranularity(Granularity.PER_TOKEN).build();
+        assertEquals(perToken.getActivationGranularity(), Granularity.PER_TOKEN);
+        assertThrows(IllegalArgumentException.class, () -> QuantizationConfig.builder()
+                .optMode(QuantizationMode.DYNAMIC).optActivationGranularity(Granularity.PER_CHANNEL)
+                .build());
+        assertThrows(IllegalArgumentException.class, () -> QuantizationConfig.builder()
+                .optWeightGranularity(Granularity.PER_TOKEN).build());
+        assertThrows(IllegalArgumentException.class, () -> QuantizationConfig.builder()
+                .optMode(QuantizationMode.WEIGHT_ONLY).optActivationGranularity(Granularity.PER_TOKEN)
+                .build());
     }
 }

@@ -52,6 +52,7 @@ public class QuantizationOptionsTest {
         String[][] cases = {
             {"quantization", "int4"}, {"activationObserver", "median"},
             {"activationObserver", "percentile:x"}, {"weightGranularity", "row"},
+            {"activationGranularity", "channel"},
             {"smoothQuant", "half"}, {"minSqnrDb", "many"}
         };
         for (String[] c : cases) {
@@ -62,5 +63,38 @@ public class QuantizationOptionsTest {
         IllegalArgumentException e = Assert.expectThrows(IllegalArgumentException.class,
                 () -> QuantizationOptions.of(Map.of("smoothQuant", "7")));
         Assert.assertTrue(e.getMessage().contains("quantization options"), e.getMessage());
+    }
+
+    @Test
+    public void activationGranularityIsReadAndFingerprinted() {
+        QuantizationOptions token = QuantizationOptions.of(Map.of("activationGranularity", "token"));
+        Assert.assertEquals(token.toConfig().getActivationGranularity(), Granularity.PER_TOKEN);
+        Assert.assertEquals(QuantizationOptions.of(Map.of()).toConfig().getActivationGranularity(),
+                Granularity.PER_TENSOR);
+        Assert.assertNotEquals(token.fingerprint(), QuantizationOptions.of(Map.of()).fingerprint());
+        Assert.assertNotEquals(token.fingerprint(),
+                QuantizationOptions.of(Map.of("activationGranularity", "tensor")).fingerprint());
+    }
+
+    @Test
+    public void perTokenNeedsDynamicMode() {
+        IllegalArgumentException e = Assert.expectThrows(IllegalArgumentException.class,
+                () -> QuantizationOptions.of(
+                        Map.of("quantization", "static", "activationGranularity", "token")));
+        Assert.assertTrue(e.getMessage().contains("dynamic mode"), e.getMessage());
+        QuantizationOptions token = QuantizationOptions.of(Map.of("activationGranularity", "token"));
+        // calibrate() turns plain dynamic options into static ones: not with per-token rows.
+        Assert.expectThrows(IllegalArgumentException.class,
+                () -> token.toConfig(QuantizationMode.STATIC));
+    }
+
+    @Test
+    public void weightOnlyStaysWeightOnlyWithoutSamples() {
+        QuantizationOptions options = QuantizationOptions.of(
+                Map.of("quantization", "weightonly", "minSqnrDb", "30"));
+        Assert.assertEquals(options.toConfig().getMode(), QuantizationMode.WEIGHT_ONLY);
+        Assert.assertTrue(options.needsSamples());
+        Assert.assertEquals(options.toConfigWithoutSamples().getMode(), QuantizationMode.WEIGHT_ONLY);
+        Assert.assertNotEquals(options.fingerprint(), QuantizationOptions.of(Map.of()).fingerprint());
     }
 }

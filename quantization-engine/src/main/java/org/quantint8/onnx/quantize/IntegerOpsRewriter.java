@@ -25,6 +25,14 @@ import java.util.Set;
  * Per-channel weight scales ride in the final {@code Mul}, so the form needs no per-axis {@code
  * DequantizeLinear} (opset 13) and suits models exported at opset 11 such as the BERT family.
  *
+ * <p>In weight-only mode ({@link #rewriteWeightOnly}) the FP32 operator stays and reads its weight
+ * dequantized from the stored INT8 codes.
+ *
+ * <p>With per-token activations, a {@code MatMul} or {@code Gemm} reads its input quantized row by
+ * row by {@link PerTokenActivations} (once per input, however many sites read it) and removes the
+ * row zero points from the accumulator exactly, in INT32, through constant column sums of the
+ * weight; see {@link #rewritePerToken}.
+ *
  * <p>A weight read through a {@code Transpose} (a head tied to the token embedding) keeps that
  * {@code Transpose}, now of the 8-bit table, and the table is stored once for the head and the
  * {@code Gather}: sites that share a quantized weight share its initializers.
@@ -40,13 +48,27 @@ final class IntegerOpsRewriter {
     private final Set<String> usedNames;
     private final long opset;
     private final Set<String> shared = new HashSet<>();
+    private final PerTokenActivations tokens;
 
-    IntegerOpsRewriter(
-            OnnxGraph source, OnnxGraph.Builder graph, Set<String> usedNames, long opset) {
+    /**
+     * Creates a rewriter that adds to {@code graph}.
+     *
+     * @param source the graph being quantized
+     * @param graph receives the nodes and initializers of the integer forms
+     * @param usedNames the value and node names already taken, extended with new prefixes
+     * @param opset the model's default opset
+     * @param perToken whether dynamic {@code MatMul} and {@code Gemm} sites quantize their input
+     *     per token rather than per tensor
+     */
+    IntegerOpsRewriter(OnnxGraph source, OnnxGraph.Builder graph, Set<String> usedNames,
+            long opset, boolean perToken) {
         this.source = source;
         this.graph = graph;
         this.usedNames = usedNames;
         this.opset = opset;
+        this.tokens = perToken
+                ? new PerTokenActivations(graph, uniquePrefix("per_token_constants"), opset)
+                : null;
     }
 
     /**
@@ -63,6 +85,10 @@ final class IntegerOpsRewriter {
             return;
         }
         String input = site.node().getInputs().get(0);
+        if (activation == null && tokens != null && site.kind() != QuantizableSite.Kind.CONV) {
+            rewritePerToken(site, weight, tokens.quantize(input, p + "token/"), p);
+            return;
+        }
         String xq = p + "x_quantized";
         String xZero = p + "x_zero_point";
         String xScale = p + "x_scale";
@@ -77,13 +103,7 @@ final class IntegerOpsRewriter {
         // ONNX Runtime's ConvInteger reads UINT8 weights only: symmetric INT8 codes shifted by
         // +128 with zero point 128 are the same arithmetic.
         QuantizedWeight stored = conv && weight.symmetric() ? weight.shiftedToUint8() : weight;
-        addShared(stored.codes());
-        String codes = stored.codes().getName();
-        if (site.transpose() != null) {
-            codes = p + "weight_transposed";
-            add(node("Transpose", p).addInput(stored.codes().getName()).addOutput(codes)
-                    .addAttribute(OnnxAttribute.ofInts("perm", 1, 0)));
-        }
+        String codes = weightInput(site, stored, p);
         OnnxNode.Builder integer = node(conv ? "ConvInteger" : "MatMulInteger", p)
                 .addInput(xq, codes, xZero)
                 .addOutput(p + "accumulator");
@@ -93,30 +113,174 @@ final class IntegerOpsRewriter {
             integer.addInput(wZero);
         }
         if (conv) {
-            for (String name : CONV_ATTRIBUTES) {
-                OnnxAttribute a = site.node().getAttributes().get(name);
-                if (a != null) {
-                    integer.addAttribute(a);
-                }
-            }
+            copyConvAttributes(site, integer);
         }
         add(integer);
-        add(node("Cast", p).addInput(p + "accumulator").addOutput(p + "accumulator_float")
-                .addAttribute(OnnxAttribute.ofInt("to", OnnxDataType.FLOAT.getCode())));
+        add(castToFloat(p + "accumulator", p + "accumulator_float", p));
         String scale = scaleInput(p, weight, activation, conv, xScale);
-        String output = site.node().getOutputs().get(0);
-        String scaled = site.bias() == null ? output : p + "scaled";
+        String scaled = scaledOutput(site, p);
         add(node("Mul", p).addInput(p + "accumulator_float", scale).addOutput(scaled));
-        if (site.bias() != null) {
-            String bias = site.bias();
-            if (conv) {
-                // Conv's bias is [OC]; broadcasting over NCHW needs [1, OC, 1, 1].
-                float[] b = source.getInitializer(bias).toFloatArray();
-                bias = p + "bias";
-                graph.addInitializer(OnnxTensor.of(bias, b, 1, b.length, 1, 1));
-            }
-            add(node("Add", p).addInput(scaled, bias).addOutput(output));
+        addBias(site, scaled, p, conv);
+    }
+
+    /**
+     * The per-token form of a {@code MatMul} or {@code Gemm}, with the row's codes {@code q},
+     * scale {@code s} and zero point {@code z} from {@link PerTokenActivations}:
+     *
+     * <pre>
+     *   MatMulInteger(q, Wq[, 0, wZero]) - z * colsum(Wq - wZero)   (INT32, exact)
+     *   Cast(FLOAT) * s * wScale[c] [+ bias]
+     * </pre>
+     *
+     * The row zero point stays out of {@code MatMulInteger}, which ONNX Runtime allows only as a
+     * scalar, and is subtracted through the constant column sums instead.
+     */
+    private void rewritePerToken(QuantizableSite site, QuantizedWeight weight,
+            PerTokenActivations.Quantized x, String p) {
+        String codes = weightInput(site, weight, p);
+        OnnxNode.Builder integer = node("MatMulInteger", p).addInput(x.codes(), codes)
+                .addOutput(p + "accumulator");
+        if (!weight.symmetric()) {
+            String wZero = p + "w_zero_point";
+            graph.addInitializer(weightZeroPoints(wZero, weight));
+            integer.addInput(tokens.zeroPointU8(), wZero);
         }
+        add(integer);
+        int[] sums = weight.centredChannelSums(site.transpose() != null ? 0 : 1);
+        graph.addInitializer(OnnxTensor.of(p + "column_sums", sums, sums.length));
+        add(node("Mul", p + "zero_point_correction").addInput(x.zeroPointInt32(), p + "column_sums")
+                .addOutput(p + "zero_point_correction"));
+        add(node("Sub", p).addInput(p + "accumulator", p + "zero_point_correction")
+                .addOutput(p + "accumulator_centred"));
+        add(castToFloat(p + "accumulator_centred", p + "accumulator_float", p));
+        add(node("Mul", p + "row_scale").addInput(p + "accumulator_float", x.scale())
+                .addOutput(p + "row_scaled"));
+        String weightScale = weightScales(weight, new long[] {weight.scales().length});
+        String scaled = scaledOutput(site, p);
+        add(node("Mul", p).addInput(p + "row_scaled", weightScale).addOutput(scaled));
+        addBias(site, scaled, p, false);
+    }
+
+    /** The name of the scaled product: the node's output, or an intermediate before the bias. */
+    private static String scaledOutput(QuantizableSite site, String p) {
+        return site.bias() == null ? site.node().getOutputs().get(0) : p + "scaled";
+    }
+
+    private void addBias(QuantizableSite site, String scaled, String p, boolean conv) {
+        if (site.bias() == null) {
+            return;
+        }
+        String bias = site.bias();
+        if (conv) {
+            // Conv's bias is [OC]; broadcasting over NCHW needs [1, OC, 1, 1].
+            float[] b = source.getInitializer(bias).toFloatArray();
+            bias = p + "bias";
+            graph.addInitializer(OnnxTensor.of(bias, b, 1, b.length, 1, 1));
+        }
+        add(node("Add", p).addInput(scaled, bias).addOutput(site.node().getOutputs().get(0)));
+    }
+
+    /**
+     * Adds a site's 8-bit weight (once, however many sites share it) and returns the value the
+     * integer operator reads: the codes, or their {@code Transpose} for a tied head.
+     */
+    private String weightInput(QuantizableSite site, QuantizedWeight stored, String p) {
+        addShared(stored.codes());
+        return transposed(site, stored.codes().getName(), p);
+    }
+
+    private static void copyConvAttributes(QuantizableSite site, OnnxNode.Builder target) {
+        for (String name : CONV_ATTRIBUTES) {
+            OnnxAttribute a = site.node().getAttributes().get(name);
+            if (a != null) {
+                target.addAttribute(a);
+            }
+        }
+    }
+
+    /** A {@code Cast} to FLOAT, named after the prefix or the given name. */
+    private OnnxNode.Builder castToFloat(String input, String output, String prefixOrName) {
+        return node("Cast", prefixOrName).addInput(input).addOutput(output)
+                .addAttribute(OnnxAttribute.ofInt("to", OnnxDataType.FLOAT.getCode()));
+    }
+
+    /**
+     * Emits the weight-only form of a site: its INT8 weight dequantized to FP32, read by the FP32
+     * operator, activations untouched. From opset 13 the weight is {@code DequantizeLinear(Wq,
+     * scales, axis)}; before, per-axis {@code DequantizeLinear} does not exist and the same values
+     * come from {@code Cast(Wq) * scales}. A {@code Gemm} becomes {@code MatMul} (its weight is
+     * stored [K, N]) plus {@code Add(C)}; a {@code Conv} keeps its attributes and adds its bias
+     * after, as the integer form does.
+     *
+     * @param site the site
+     * @param weight its quantized weight, symmetric
+     */
+    void rewriteWeightOnly(QuantizableSite site, QuantizedWeight weight) {
+        String p = uniquePrefix(site.layerName());
+        if (site.kind() == QuantizableSite.Kind.GATHER) {
+            rewriteGather(site, weight, p);
+            return;
+        }
+        boolean conv = site.kind() == QuantizableSite.Kind.CONV;
+        String w = dequantizedWeight(site, weight, p);
+        String output = scaledOutput(site, p);
+        OnnxNode.Builder op = node(conv ? "Conv" : "MatMul", p)
+                .addInput(site.node().getInputs().get(0), w).addOutput(output);
+        if (conv) {
+            copyConvAttributes(site, op);
+        }
+        add(op);
+        addBias(site, output, p, conv);
+    }
+
+    /** The FP32 weight of a weight-only site, in the layout its operator reads. */
+    private String dequantizedWeight(QuantizableSite site, QuantizedWeight weight, String p) {
+        addShared(weight.codes());
+        String codes = weight.codes().getName();
+        QuantizationParameters q = weight.parameters();
+        // Per-axis DequantizeLinear needs opset 13; before, the same values come from Cast * scales.
+        boolean castForm = q.isPerChannel() && opset < 13;
+        String w = p + "weight_dequantized";
+        if (!castForm) {
+            String scale = weightScales(weight, new long[] {weight.scales().length});
+            String zero = codes + "_zero_point";
+            if (q.isPerChannel()) {
+                addShared(OnnxTensor.of(zero, weight.codes().getDataType(),
+                        ByteBuffer.allocate(weight.scales().length), weight.scales().length));
+            } else {
+                scale = p + "weight_scale";
+                graph.addInitializer(scalar(scale, q.getScale(0)));
+                addShared(zeroPoint(zero, q));
+            }
+            // An explicit zero point, of the codes' type: ONNX Runtime's QDQ transforms (a
+            // DequantizeLinear moved across a Transpose) copy it, and assume UINT8 without one.
+            OnnxNode.Builder dq = node("DequantizeLinear", p).addInput(codes, scale, zero)
+                    .addOutput(w);
+            if (q.isPerChannel()) {
+                dq.addAttribute(OnnxAttribute.ofInt("axis", q.getAxis()));
+            }
+            add(dq);
+            return transposed(site, w, p);
+        }
+        add(castToFloat(codes, p + "weight_codes_float", p));
+        // After the Transpose of a tied head the channels are the last axis, as in [K, N].
+        String codesFloat = transposed(site, p + "weight_codes_float", p);
+        long[] dims = site.kind() == QuantizableSite.Kind.CONV
+                ? new long[] {weight.scales().length, 1, 1, 1}
+                : new long[] {weight.scales().length};
+        add(node("Mul", p + "weight").addInput(codesFloat, weightScales(weight, dims))
+                .addOutput(w));
+        return w;
+    }
+
+    /** The value itself, or its {@code Transpose} when the site reads its weight transposed. */
+    private String transposed(QuantizableSite site, String value, String p) {
+        if (site.transpose() == null) {
+            return value;
+        }
+        add(node("Transpose", p).addInput(value).addOutput(p + "weight_transposed")
+                .addAttribute(OnnxAttribute.ofInts("perm", 1, 0)));
+        return p + "weight_transposed";
     }
 
     /**
@@ -143,8 +307,7 @@ final class IntegerOpsRewriter {
             return;
         }
         String scale = weightScales(weight, new long[] {weight.scales().length});
-        add(node("Cast", p).addInput(p + "rows").addOutput(p + "rows_float")
-                .addAttribute(OnnxAttribute.ofInt("to", OnnxDataType.FLOAT.getCode())));
+        add(castToFloat(p + "rows", p + "rows_float", p));
         add(node("Gather", p + "row_scales").addInput(scale, indices).addOutput(p + "row_scales"));
         OnnxNode.Builder unsqueeze = node("Unsqueeze", p).addInput(p + "row_scales")
                 .addOutput(p + "row_scales_column");

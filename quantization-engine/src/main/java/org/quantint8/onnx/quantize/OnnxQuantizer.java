@@ -1,5 +1,6 @@
 package org.quantint8.onnx.quantize;
 
+import org.quantint8.calibration.Granularity;
 import org.quantint8.calibration.LayerReport;
 import org.quantint8.calibration.QuantizationConfig;
 import org.quantint8.calibration.QuantizationMode;
@@ -20,7 +21,9 @@ import java.util.Set;
 /**
  * Post-training quantization of an ONNX model: every {@link QuantizableSite} the configuration
  * accepts gets INT8 weights (per output channel by default) and runs as an integer operator, with
- * activations quantized per call (dynamic) or with calibrated parameters (static).
+ * activations quantized per call (dynamic; per tensor, or per token when the configuration's
+ * activation granularity says so) or with calibrated parameters (static); in weight-only mode the
+ * operators stay FP32 and read INT8 weights dequantized.
  *
  * <pre>{@code
  * QuantizedOnnxModel q = OnnxQuantizer.builder()
@@ -62,6 +65,7 @@ public final class OnnxQuantizer {
         OnnxGraph source = model.getGraph();
         long opset = model.getDefaultOpsetVersion().orElse(1);
         boolean dynamic = config.getMode() == QuantizationMode.DYNAMIC;
+        boolean weightOnly = config.getMode() == QuantizationMode.WEIGHT_ONLY;
         long needed = dynamic ? 11 : 10;
         if (opset < needed) {
             throw new IllegalArgumentException(
@@ -86,8 +90,9 @@ public final class OnnxQuantizer {
         Set<OnnxNode> replacedTransposes = replacedTransposes(source, sites, rewritten);
         // The source's initializers come at the end, once it is known which ones are still read.
         OnnxGraph.Builder graph = source.toBuilderWithoutNodes(t -> false);
+        boolean perToken = config.getActivationGranularity() == Granularity.PER_TOKEN;
         IntegerOpsRewriter rewriter =
-                new IntegerOpsRewriter(source, graph, valueNames(source), opset);
+                new IntegerOpsRewriter(source, graph, valueNames(source), opset, perToken);
         List<LayerReport> reports = new ArrayList<>();
         Map<String, QuantizedWeight> weights = new HashMap<>();
         for (OnnxNode node : source.getNodes()) {
@@ -105,17 +110,22 @@ public final class OnnxQuantizer {
                 continue;
             }
             boolean gather = site.kind() == QuantizableSite.Kind.GATHER;
-            QuantizationParameters activation = dynamic || gather ? null : activationOf(site);
+            QuantizationParameters activation =
+                    dynamic || gather || weightOnly ? null : activationOf(site);
             boolean perChannel = QuantizedWeight.perChannel(site, config, opset);
             String key = QuantizedWeight.sharingKey(site, perChannel);
             // A table shared by a Gather and a tied head is stored, and reported, once.
             boolean shared = weights.containsKey(key);
             QuantizedWeight weight = weights.computeIfAbsent(
                     key, k -> QuantizedWeight.of(site, config, perChannel));
-            rewriter.rewrite(site, weight, activation);
-            String mode = gather ? "weight-only" : dynamic ? "dynamic" : "static";
+            if (weightOnly) {
+                rewriter.rewriteWeightOnly(site, weight);
+            } else {
+                rewriter.rewrite(site, weight, activation);
+            }
+            String mode = gather || weightOnly ? "weight-only" : dynamic ? "dynamic" : "static";
             reports.add(new LayerReport(site.layerName(), node.getOpType(), true,
-                    mode, gather ? "" : dynamic ? "per-call min-max" : "calibrated",
+                    mode, gather || weightOnly ? "" : activationSource(site, dynamic, perToken),
                     weight.parameters(), activation, weight.sqnrDb(), Double.NaN,
                     shared ? 0 : OnnxTensor.elementCount(site.weight().getDims())));
         }
@@ -126,6 +136,15 @@ public final class OnnxQuantizer {
                 .optProducerName("QuantInt8").optProducerVersion("0.1.0");
         out.addMetadataProp("quantint8.mode", config.getMode().name());
         return new QuantizedOnnxModel(out.build(), new QuantizationReport(reports), unsupported);
+    }
+
+    /** How the report describes where a site's activation range comes from. */
+    private static String activationSource(QuantizableSite site, boolean dynamic, boolean perToken) {
+        if (!dynamic) {
+            return "calibrated";
+        }
+        boolean rows = perToken && site.kind() != QuantizableSite.Kind.CONV;
+        return rows ? "per-call min-max per token" : "per-call min-max";
     }
 
     private QuantizationParameters activationOf(QuantizableSite site) {

@@ -58,7 +58,8 @@ public final class PostTrainingQuantizer {
      */
     public static QuantizedOnnxModel quantize(OnnxModel model, QuantizationConfig config,
             List<NDList> samples, Progress progress) {
-        boolean dynamic = config.getMode() == QuantizationMode.DYNAMIC;
+        // Weight-only quantization, like dynamic, fixes no activation range ahead of time.
+        boolean dynamic = config.getMode() != QuantizationMode.STATIC;
         OptionalDouble alpha = config.getSmoothQuantAlpha();
         boolean needsSamples = !dynamic || alpha.isPresent() || config.getAccuracyBudget().isPresent();
         if (needsSamples && samples.isEmpty()) {

@@ -160,6 +160,31 @@ record QuantizedWeight(OnnxTensor codes, QuantizationParameters parameters, doub
     }
 
     /**
+     * Returns, per output channel, the sum of the zero-point-centred codes {@code sum_k (q[k, n] -
+     * z[n])} of a 2-D weight: what an activation zero point multiplies in the accumulator of
+     * {@code MatMulInteger}, computed once here so that it can be subtracted exactly per row.
+     *
+     * @param channelAxis the axis of {@code codes} that holds the output channels (1 for [K, N], 0
+     *     for a table [N, K] read through a {@code Transpose})
+     * @return one sum per output channel
+     */
+    int[] centredChannelSums(int channelAxis) {
+        long[] dims = codes.getDims();
+        int rows = (int) dims[0];
+        int cols = (int) dims[1];
+        int[] values = codes.toIntArray();
+        int[] zeros = parameters.getZeroPoints();
+        int[] sums = new int[channelAxis == 0 ? rows : cols];
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < cols; c++) {
+                int channel = channelAxis == 0 ? r : c;
+                sums[channel] += values[r * cols + c] - zeros[zeros.length == 1 ? 0 : channel];
+            }
+        }
+        return sums;
+    }
+
+    /**
      * Returns the scale of each output channel, one value when quantized per tensor.
      *
      * @return the scales
