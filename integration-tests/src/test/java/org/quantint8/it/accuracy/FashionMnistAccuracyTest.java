@@ -250,7 +250,7 @@ public class FashionMnistAccuracyTest {
         Score djl = new ArrayList<>(scores.values()).get(0);
         StringBuilder table = new StringBuilder(String.format(Locale.ROOT,
                 "ResNet-18 layout (basic blocks 2-2-2-2), base width %d, 1 input channel,"
-                        + " small-image stem (3x3 conv, stride 1, no max pool): the zoo's"
+                        + " small-image stem (3x3 conv, stride %d, no max pool): the zoo's"
                         + " `ResNet` builder's graph. Trained with DJL 0.36 on the PyTorch engine"
                         + " from seed %d on the 60,000 training images: %d epochs, batch %d, Adam"
                         + " with learning rate %s decayed along a cosine to 1%%, no augmentation;"
@@ -262,7 +262,8 @@ public class FashionMnistAccuracyTest {
                         + " from it.%n%n"
                         + "| Variant | Top-1 | Delta (points) | Disagreements | Eval time (s) |%n"
                         + "|---|---:|---:|---:|---:|%n",
-                CONFIG.baseWidth(), CONFIG.seed(), CONFIG.epochs(), CONFIG.batchSize(),
+                CONFIG.baseWidth(), CONFIG.stemStride(), CONFIG.seed(), CONFIG.epochs(),
+                CONFIG.batchSize(),
                 Float.toString(CONFIG.learningRate()), mean, std, trainingSeconds,
                 cached ? " (measured when trained; this run loaded the cached parameters)" : "",
                 CALIBRATION_IMAGES, CALIBRATION_IMAGES, EVAL_BATCH));
