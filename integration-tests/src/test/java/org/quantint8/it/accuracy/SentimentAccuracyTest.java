@@ -17,8 +17,9 @@ import java.util.Map;
 /**
  * What INT8 costs on a sentence classification task (issue: accuracy suites, BERT part): the
  * sentiment probe with FP32 features (ONNX Runtime) against the features of the same model
- * quantized by QuantInt8 dynamically and statically (calibrated on 200 State of the Union
- * sentences, which the probe never sees), with ONNX Runtime's own INT8 twin as the peer.
+ * quantized by QuantInt8 dynamically (per-tensor and per-token activations) and statically
+ * (calibrated on 200 State of the Union sentences, which the probe never sees), with ONNX
+ * Runtime's own INT8 twin as the peer.
  */
 public class SentimentAccuracyTest {
 
@@ -41,11 +42,15 @@ public class SentimentAccuracyTest {
                         twinDir.resolve(TestAssets.MINILM_Q + ".onnx"), tokenizerFile);
                 EngineEmbeddings dynamic = new EngineEmbeddings(dir, tokenizer,
                         Map.of("quantization", "dynamic"), List.of());
+                EngineEmbeddings perToken = new EngineEmbeddings(dir, tokenizer,
+                        Map.of("quantization", "dynamic", "activationGranularity", "token"),
+                        List.of());
                 EngineEmbeddings statik = new EngineEmbeddings(dir, tokenizer,
                         Map.of("quantization", "static", "activationObserver", "mse"),
                         calibration)) {
             Map<String, SentimentProbe.Features> variants = new LinkedHashMap<>();
             variants.put("QuantInt8 INT8 dynamic", dynamic);
+            variants.put("QuantInt8 INT8 dynamic, per-token activations", perToken);
             variants.put("QuantInt8 INT8 static (MSE, 200 calibration sentences)", statik);
             variants.put("ONNX Runtime's INT8 twin (peer)", twin::embed);
             accuracy = probe.run(fp32::embed, variants);
