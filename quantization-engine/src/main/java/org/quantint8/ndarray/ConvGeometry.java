@@ -130,29 +130,59 @@ record ConvGeometry(
          * Writes the receptive field of every output position of one batch item and group as a
          * row of {@code patches}; taps in the padding get the input's zero point, which stands
          * for real zero.
+         *
+         * <p>Built one output row at a time in a heap buffer (a few tens of KB, cache-resident)
+         * from a heap copy of the group's planes: each tap then reads a contiguous run of the
+         * input and the padding bounds are resolved per run, not per byte. Gathering position by
+         * position straight from the segment, channel plane after channel plane, took 60% of a
+         * ResNet-50 forward pass.
          */
         void im2col(QuantInt8NDArray input, int item, int group, MemorySegment patches) {
-            MemorySegment src = input.getDataSegment();
             byte pad = (byte) input.getQuantization().getZeroPoint(0);
-            long plane = (long) inH * inW;
+            int plane = inH * inW;
             long base = ((long) item * inChannels + (long) group * groupInChannels) * plane;
-            long row = 0;
+            byte[] in = new byte[groupInChannels * plane];
+            MemorySegment.copy(input.getDataSegment(), ValueLayout.JAVA_BYTE, base, in, 0, in.length);
+            int patchLength = groupInChannels * kernelH * kernelW;
+            byte[] rows = new byte[outW * patchLength];
             for (int oh = 0; oh < outH; oh++) {
-                for (int ow = 0; ow < outW; ow++) {
-                    for (int c = 0; c < groupInChannels; c++) {
-                        long channelBase = base + c * plane;
-                        for (int kh = 0; kh < kernelH; kh++) {
-                            int y = oh * g.strideH() - g.padH() + kh * g.dilationH();
-                            for (int kw = 0; kw < kernelW; kw++) {
-                                int x = ow * g.strideW() - g.padW() + kw * g.dilationW();
-                                byte v = y < 0 || y >= inH || x < 0 || x >= inW
-                                        ? pad
-                                        : src.get(ValueLayout.JAVA_BYTE, channelBase + (long) y * inW + x);
-                                patches.set(ValueLayout.JAVA_BYTE, row++, v);
-                            }
+                for (int c = 0; c < groupInChannels; c++) {
+                    for (int kh = 0; kh < kernelH; kh++) {
+                        int y = oh * g.strideH() - g.padH() + kh * g.dilationH();
+                        int rowStart = y < 0 || y >= inH ? -1 : c * plane + y * inW;
+                        for (int kw = 0; kw < kernelW; kw++) {
+                            int column = (c * kernelH + kh) * kernelW + kw;
+                            tap(in, rowStart, kw * g.dilationW() - g.padW(), pad, rows, column,
+                                    patchLength);
                         }
                     }
                 }
+                MemorySegment.copy(rows, 0, patches, ValueLayout.JAVA_BYTE,
+                        (long) oh * rows.length, rows.length);
+            }
+        }
+
+        /**
+         * Writes one tap (one patch column) of every position of an output row: input {@code x =
+         * ow * strideW + offset} of the input row at {@code rowStart} (-1: a padding row).
+         */
+        private void tap(byte[] in, int rowStart, int offset, byte pad, byte[] rows, int column,
+                int patchLength) {
+            int stride = g.strideW();
+            // The positions whose x falls inside the row: x >= 0 and x < inW.
+            int first = rowStart < 0 ? outW : Math.min(outW, Math.max(0, Math.ceilDiv(-offset, stride)));
+            int end = rowStart < 0 ? outW
+                    : Math.max(first, Math.min(outW, Math.ceilDiv(inW - offset, stride)));
+            int o = column;
+            int ow = 0;
+            for (; ow < first; ow++, o += patchLength) {
+                rows[o] = pad;
+            }
+            for (int x = rowStart + ow * stride + offset; ow < end; ow++, o += patchLength, x += stride) {
+                rows[o] = in[x];
+            }
+            for (; ow < outW; ow++, o += patchLength) {
+                rows[o] = pad;
             }
         }
     }

@@ -178,7 +178,10 @@ public class GemmOpsTest {
             {1, 3, 11, 13, 5, 1, 1, 1, 0, 1, 1},
             {1, 2, 5, 5, 3, 5, 5, 1, 2, 1, 1},
             {3, 5, 13, 7, 10, 7, 3, 3, 3, 1, 5},
-            {1, 8, 4, 4, 8, 3, 3, 2, 1, 1, 8}
+            {1, 8, 4, 4, 8, 3, 3, 2, 1, 1, 8},
+            // a strided 1x1 (ResNet's downsampling shortcut); padding wider than the dilated taps
+            {1, 4, 7, 7, 3, 1, 1, 2, 0, 1, 1},
+            {1, 2, 3, 4, 2, 3, 3, 2, 2, 2, 1}
         };
     }
 
