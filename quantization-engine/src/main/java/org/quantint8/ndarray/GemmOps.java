@@ -163,6 +163,9 @@ final class GemmOps {
      */
     private record Epilogue(float inputScale, float[] weightScales, float[] bias, Int8Output out) {
 
+        /** Positions per block of the convolution epilogue: 64 rows of up to a few KB each. */
+        private static final int BLOCK = 64;
+
         Epilogue(QuantInt8NDArray a, QuantInt8NDArray w, float[] bias, Int8Output out) {
             this(a.getQuantization().getScale(0), w.getQuantization().getScales(), bias, out);
         }
@@ -182,6 +185,10 @@ final class GemmOps {
                 long colStride) {
             if (out.getDataType() == DataType.FLOAT32 && colStride == 1) {
                 applyRowsFloat32(acc, rows, cols, channelOffset, dst, dstOffset, rowStride);
+                return;
+            }
+            if (out.getQuantization() == null && rowStride == 1) {
+                applyColumns(acc, rows, cols, channelOffset, dst, dstOffset, colStride);
                 return;
             }
             float[] scales = scales(channelOffset, cols);
@@ -227,6 +234,42 @@ final class GemmOps {
                 }
                 MemorySegment.copy(real, 0, dst, ValueLayout.JAVA_FLOAT_UNALIGNED,
                         (dstOffset + r * rowStride) * 4, cols);
+            }
+        }
+
+        /**
+         * The FP32 or INT32 epilogue of a convolution: accumulator rows are positions, and each
+         * output channel is a contiguous plane ({@code rowStride = 1}). The same arithmetic as the
+         * general loop, transposed through a heap block of {@value #BLOCK} positions so that both
+         * the reads and the writes run over contiguous memory (value by value through
+         * memory-segment accessors it was 8% of a ResNet-50 forward pass).
+         */
+        private void applyColumns(MemorySegment acc, int rows, int cols, int channelOffset,
+                MemorySegment dst, long dstOffset, long colStride) {
+            boolean int32 = out.getDataType() == DataType.INT32;
+            float[] scales = int32 ? null : scales(channelOffset, cols);
+            float[] offsets = int32 ? null : offsets(channelOffset, cols);
+            int[] sums = new int[BLOCK * cols];
+            int[] codes = new int[BLOCK];
+            float[] real = new float[BLOCK];
+            for (int r0 = 0; r0 < rows; r0 += BLOCK) {
+                int n = Math.min(BLOCK, rows - r0);
+                MemorySegment.copy(acc, ValueLayout.JAVA_INT_UNALIGNED, (long) r0 * cols * 4,
+                        sums, 0, n * cols);
+                for (int c = 0; c < cols; c++) {
+                    long o = (dstOffset + r0 + c * colStride) * 4;
+                    if (int32) {
+                        for (int r = 0; r < n; r++) {
+                            codes[r] = sums[r * cols + c];
+                        }
+                        MemorySegment.copy(codes, 0, dst, ValueLayout.JAVA_INT_UNALIGNED, o, n);
+                    } else {
+                        for (int r = 0; r < n; r++) {
+                            real[r] = sums[r * cols + c] * scales[c] + offsets[c];
+                        }
+                        MemorySegment.copy(real, 0, dst, ValueLayout.JAVA_FLOAT_UNALIGNED, o, n);
+                    }
+                }
             }
         }
 
