@@ -79,7 +79,9 @@ public final class OnnxBlock extends AbstractSymbolBlock {
             throws OnnxFormatException {
         // Each dynamically quantized projection runs as one INT8 linear when the registry can.
         boolean fuse = registry.find(IntegerLinearFusion.DOMAIN, IntegerLinearFusion.FUSED_OP)
-                .isPresent();
+                .isPresent()
+                && registry.find(IntegerLinearFusion.DOMAIN, IntegerLinearFusion.FUSED_CONV)
+                        .isPresent();
         return newInstance(model, source, manager, registry, fuse);
     }
 
