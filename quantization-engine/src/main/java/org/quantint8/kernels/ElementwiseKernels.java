@@ -258,37 +258,4 @@ public final class ElementwiseKernels {
             }
         }
     }
-
-    /**
-     * Applies {@code x * scale[c] + shift[c]} to FP32 values in place, then {@code max(x, 0)} if
-     * asked: an inference-mode batch normalization and Relu folded into the convolution before
-     * them. Each product and sum is rounded to FP32 on its own (no fused multiply-add), as the
-     * unfused operators compute them.
-     *
-     * @param data the FP32 values
-     * @param layout the channel layout
-     * @param scale the factor per channel
-     * @param shift the term per channel
-     * @param relu whether negative results become 0
-     */
-    public static void scaleShift(MemorySegment data, ChannelLayout layout, float[] scale,
-            float[] shift, boolean relu) {
-        int inner = Math.toIntExact(layout.inner());
-        // One channel plane at a time through the heap, where C2 vectorizes the loop.
-        float[] plane = new float[inner];
-        long offset = 0;
-        for (long o = 0; o < layout.outer(); o++) {
-            for (int c = 0; c < layout.channels(); c++, offset += inner * 4L) {
-                MemorySegment.copy(data, F32, offset, plane, 0, inner);
-                float f = scale[c];
-                float b = shift[c];
-                for (int i = 0; i < inner; i++) {
-                    float y = plane[i] * f + b;
-                    // Comparison, not Math.max: a NaN stays NaN, as Relu keeps it.
-                    plane[i] = relu && y < 0f ? 0f : y;
-                }
-                MemorySegment.copy(plane, 0, data, F32, offset, inner);
-            }
-        }
-    }
 }

@@ -35,6 +35,7 @@ final class GemmOps {
                                 + " size " + k + " (weight shape " + w.getShape() + ")");
             }
             float[] b = biasOperand(ops, bias, n, out);
+            checkPostStep(ops, out, n);
             QuantInt8NDArray a = ops.activation("input", input);
             int m = Math.toIntExact(inShape.size() / k);
             QuantInt8NDArray acc = ops.temporary(new Shape(m, n), DataType.INT32, null);
@@ -83,6 +84,7 @@ final class GemmOps {
             QuantInt8NDArray w = weightOperand(ops, weight, 4);
             ConvGeometry.Sizes s = geometry.resolve(input.getShape(), w.getShape());
             float[] b = biasOperand(ops, bias, s.outChannels(), out);
+            checkPostStep(ops, out, s.outChannels());
             QuantInt8NDArray a = ops.activation("input", input);
             int patchLength = s.groupInChannels() * s.kernelH() * s.kernelW();
             int positions = s.outH() * s.outW();
@@ -142,6 +144,14 @@ final class GemmOps {
         return ops.optionalVector("bias", bias, channels);
     }
 
+    private static void checkPostStep(Operands ops, Int8Output out, long channels) {
+        float[] scale = out.getPostScale();
+        if (scale != null && scale.length != channels) {
+            throw new IllegalArgumentException(ops.op() + ": the output's affine step has "
+                    + scale.length + " channels, the operator has " + channels);
+        }
+    }
+
     private static int[] groupZeroPoints(QuantInt8NDArray w, int group, int groupOut) {
         int[] zeros = w.getQuantization().getZeroPoints();
         if (zeros.length == 1) {
@@ -193,6 +203,7 @@ final class GemmOps {
             }
             float[] scales = scales(channelOffset, cols);
             float[] offsets = offsets(channelOffset, cols);
+            PostStep post = PostStep.of(out, channelOffset, cols);
             QuantizationParameters q = out.getQuantization();
             QuantizedStorage storage = q == null ? null : Int8Ops.storage(q);
             for (int r = 0; r < rows; r++) {
@@ -204,7 +215,7 @@ final class GemmOps {
                         dst.set(ValueLayout.JAVA_INT_UNALIGNED, o * 4, sum);
                         continue;
                     }
-                    float real = sum * scales[c] + offsets[c];
+                    float real = post.apply(sum * scales[c] + offsets[c], c);
                     if (storage == null) {
                         dst.set(ValueLayout.JAVA_FLOAT_UNALIGNED, o * 4, real);
                     } else {
@@ -224,6 +235,7 @@ final class GemmOps {
                 MemorySegment dst, long dstOffset, long rowStride) {
             float[] scales = scales(channelOffset, cols);
             float[] offsets = offsets(channelOffset, cols);
+            PostStep post = PostStep.of(out, channelOffset, cols);
             int[] sums = new int[cols];
             float[] real = new float[cols];
             for (int r = 0; r < rows; r++) {
@@ -232,6 +244,7 @@ final class GemmOps {
                 for (int c = 0; c < cols; c++) {
                     real[c] = sums[c] * scales[c] + offsets[c];
                 }
+                post.applyRow(real);
                 MemorySegment.copy(real, 0, dst, ValueLayout.JAVA_FLOAT_UNALIGNED,
                         (dstOffset + r * rowStride) * 4, cols);
             }
@@ -250,6 +263,7 @@ final class GemmOps {
             boolean int32 = out.getDataType() == DataType.INT32;
             float[] scales = int32 ? null : scales(channelOffset, cols);
             float[] offsets = int32 ? null : offsets(channelOffset, cols);
+            PostStep post = PostStep.of(out, channelOffset, cols);
             int[] sums = new int[BLOCK * cols];
             int[] codes = int32 ? new int[rows * cols] : null;
             float[] real = int32 ? null : new float[rows * cols];
@@ -267,6 +281,7 @@ final class GemmOps {
                         for (int r = 0; r < n; r++) {
                             real[plane + r] = sums[r * cols + c] * scales[c] + offsets[c];
                         }
+                        post.applyPlane(real, plane, n, c);
                     }
                 }
             }
@@ -298,6 +313,53 @@ final class GemmOps {
             return bias == null
                     ? new float[cols]
                     : Arrays.copyOfRange(bias, channelOffset, channelOffset + cols);
+        }
+    }
+
+    /**
+     * The FP32 output's per-channel affine step and Relu ({@link Int8Output#float32(float[],
+     * float[], boolean)}) for the channels of one epilogue call: each product and sum rounded to
+     * FP32 on its own, as the unfused operators compute them.
+     */
+    private record PostStep(float[] scale, float[] shift, boolean relu) {
+
+        static PostStep of(Int8Output out, int channelOffset, int cols) {
+            float[] scale = out.getPostScale();
+            float[] shift = out.getPostShift();
+            return new PostStep(
+                    scale == null ? null : Arrays.copyOfRange(scale, channelOffset, channelOffset + cols),
+                    shift == null ? null : Arrays.copyOfRange(shift, channelOffset, channelOffset + cols),
+                    out.isRelu());
+        }
+
+        float apply(float x, int c) {
+            float y = scale == null ? x : x * scale[c] + shift[c];
+            // A comparison, not Math.max: NaN stays NaN, as Relu keeps it.
+            return relu && y < 0f ? 0f : y;
+        }
+
+        /** Applies the step to one row of all channels. */
+        void applyRow(float[] row) {
+            if (scale == null && !relu) {
+                return;
+            }
+            for (int c = 0; c < row.length; c++) {
+                row[c] = apply(row[c], c);
+            }
+        }
+
+        /** Applies the step to {@code n} values of channel {@code c} from {@code from}. */
+        void applyPlane(float[] values, int from, int n, int c) {
+            if (scale == null && !relu) {
+                return;
+            }
+            float f = scale == null ? 1f : scale[c];
+            float b = scale == null ? 0f : shift[c];
+            boolean affine = scale != null;
+            for (int i = from; i < from + n; i++) {
+                float y = affine ? values[i] * f + b : values[i];
+                values[i] = relu && y < 0f ? 0f : y;
+            }
         }
     }
 }

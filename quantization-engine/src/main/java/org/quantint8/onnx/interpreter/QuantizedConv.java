@@ -5,8 +5,6 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 
-import org.quantint8.kernels.ChannelLayout;
-import org.quantint8.kernels.ElementwiseKernels;
 import org.quantint8.ndarray.Int8Ops;
 import org.quantint8.ndarray.Int8Output;
 import org.quantint8.ndarray.QuantInt8NDArray;
@@ -109,18 +107,12 @@ final class QuantizedConv {
             QuantInt8NDArray real = s.own(x);
             QuantInt8NDArray xq = Int8Ops.quantize(context.quantManager(), real,
                     QuantizedConversions.rangeParameters(s, real));
+            boolean relu = node.getInt(IntegerLinearFusion.RELU, 0) == 1;
+            Int8Output out = affine == null ? Int8Output.float32(null, null, relu)
+                    : Int8Output.float32(affine[0], affine[1], relu);
             NDArray y;
             try (xq) {
-                y = conv(s, xq, weight, bias, g, Int8Output.float32());
-            }
-            boolean relu = node.getInt(IntegerLinearFusion.RELU, 0) == 1;
-            if (affine != null || relu) {
-                QuantInt8NDArray out = (QuantInt8NDArray) y;
-                long[] dims = out.getShape().getShape();
-                float[] scale = affine != null ? affine[0] : filled(channels, 1f);
-                float[] shift = affine != null ? affine[1] : new float[(int) channels];
-                ElementwiseKernels.scaleShift(out.getDataSegment(), ChannelLayout.of(dims, 1),
-                        scale, shift, relu);
+                y = conv(s, xq, weight, bias, g, out);
             }
             return s.result(y);
         }
@@ -191,12 +183,6 @@ final class QuantizedConv {
                     + "), got " + a.getDataType() + " " + a.getShape());
         }
         return a.toFloatArray();
-    }
-
-    private static float[] filled(long n, float value) {
-        float[] a = new float[Math.toIntExact(n)];
-        Arrays.fill(a, value);
-        return a;
     }
 
     /**
