@@ -104,6 +104,9 @@ record ConvGeometry(
         return Math.toIntExact(out);
     }
 
+    /** Channels a 1x1 im2col transposes together: 64 bytes, one cache line per position. */
+    private static final int CHANNEL_RUN = 64;
+
     /** The resolved sizes of one convolution. */
     record Sizes(
             ConvGeometry g,
@@ -145,7 +148,14 @@ record ConvGeometry(
             MemorySegment.copy(input.getDataSegment(), ValueLayout.JAVA_BYTE, base, in, 0, in.length);
             int patchLength = groupInChannels * kernelH * kernelW;
             byte[] rows = new byte[outW * patchLength];
+            boolean pointwise = kernelH == 1 && kernelW == 1 && g.padH() == 0 && g.padW() == 0;
             for (int oh = 0; oh < outH; oh++) {
+                if (pointwise) {
+                    transposeRow(in, oh * g.strideH() * inW, rows);
+                    MemorySegment.copy(rows, 0, patches, ValueLayout.JAVA_BYTE,
+                            (long) oh * rows.length, rows.length);
+                    continue;
+                }
                 for (int c = 0; c < groupInChannels; c++) {
                     for (int kh = 0; kh < kernelH; kh++) {
                         int y = oh * g.strideH() - g.padH() + kh * g.dilationH();
@@ -159,6 +169,28 @@ record ConvGeometry(
                 }
                 MemorySegment.copy(rows, 0, patches, ValueLayout.JAVA_BYTE,
                         (long) oh * rows.length, rows.length);
+            }
+        }
+
+        /**
+         * The patches of one output row of a 1x1 convolution without padding: the input row at
+         * {@code rowStart} of every channel, transposed to one row per position. A run of
+         * channels at a time, so that each position's write is contiguous (one channel at a
+         * time wrote with a stride of the channel count, a power of two that thrashes the L1
+         * sets).
+         */
+        private void transposeRow(byte[] in, int rowStart, byte[] rows) {
+            int plane = inH * inW;
+            int stride = g.strideW();
+            for (int c0 = 0; c0 < groupInChannels; c0 += CHANNEL_RUN) {
+                int c1 = Math.min(groupInChannels, c0 + CHANNEL_RUN);
+                for (int ow = 0; ow < outW; ow++) {
+                    int from = rowStart + ow * stride;
+                    int to = ow * groupInChannels;
+                    for (int c = c0; c < c1; c++) {
+                        rows[to + c] = in[c * plane + from];
+                    }
+                }
             }
         }
 

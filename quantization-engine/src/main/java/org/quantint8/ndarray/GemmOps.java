@@ -173,8 +173,12 @@ final class GemmOps {
      */
     private record Epilogue(float inputScale, float[] weightScales, float[] bias, Int8Output out) {
 
-        /** Positions per block of the convolution epilogue: 64 rows of up to a few KB each. */
-        private static final int BLOCK = 64;
+        /** Accumulators per tile of the convolution epilogue (256 KB). */
+        private static final int TILE = 1 << 16;
+        /** Channels transposed together: 16 accumulators, one 64-byte cache line. */
+        private static final int CHANNEL_RUN = 16;
+        /** Positions per tile at least, so that each channel's run is not too short. */
+        private static final int MIN_TILE_ROWS = 64;
 
         Epilogue(QuantInt8NDArray a, QuantInt8NDArray w, float[] bias, Int8Output out) {
             this(a.getQuantization().getScale(0), w.getQuantization().getScales(), bias, out);
@@ -253,10 +257,11 @@ final class GemmOps {
         /**
          * The FP32 or INT32 epilogue of a convolution: accumulator rows are positions, and each
          * output channel is a contiguous plane ({@code rowStride = 1}). The same arithmetic as the
-         * general loop, transposed on the heap (a block of {@value #BLOCK} positions in, whole
-         * planes out) so that the segments are read and written in long contiguous runs; value
-         * by value through memory-segment accessors it was 8% of a ResNet-50 forward pass, and
-         * planes written in short runs cost as much again.
+         * general loop, transposed on the heap one tile of positions at a time (at most {@value
+         * #TILE} accumulators, at least {@value #MIN_TILE_ROWS} positions) so that the segments
+         * are read and written in runs and no large array is allocated per call; value by value
+         * through memory-segment accessors it was 8% of a ResNet-50 forward pass, and a whole
+         * transposed output allocated per call cost as much again.
          */
         private void applyColumns(MemorySegment acc, int rows, int cols, int channelOffset,
                 MemorySegment dst, long dstOffset, long colStride) {
@@ -264,33 +269,43 @@ final class GemmOps {
             float[] scales = int32 ? null : scales(channelOffset, cols);
             float[] offsets = int32 ? null : offsets(channelOffset, cols);
             PostStep post = PostStep.of(out, channelOffset, cols);
-            int[] sums = new int[BLOCK * cols];
-            int[] codes = int32 ? new int[rows * cols] : null;
-            float[] real = int32 ? null : new float[rows * cols];
-            for (int r0 = 0; r0 < rows; r0 += BLOCK) {
-                int n = Math.min(BLOCK, rows - r0);
+            int tile = Math.min(rows, Math.max(MIN_TILE_ROWS, TILE / cols));
+            int[] sums = new int[tile * cols];
+            int[] codes = int32 ? new int[tile * cols] : null;
+            float[] real = int32 ? null : new float[tile * cols];
+            for (int r0 = 0; r0 < rows; r0 += tile) {
+                int n = Math.min(tile, rows - r0);
                 MemorySegment.copy(acc, ValueLayout.JAVA_INT_UNALIGNED, (long) r0 * cols * 4,
                         sums, 0, n * cols);
-                for (int c = 0; c < cols; c++) {
-                    int plane = c * rows + r0;
+                // A few channels at a time: each position's run of them is one cache line, where
+                // one channel at a time read the tile with a power-of-two stride that thrashes
+                // the L1 sets.
+                for (int c0 = 0; c0 < cols; c0 += CHANNEL_RUN) {
+                    int c1 = Math.min(cols, c0 + CHANNEL_RUN);
                     if (int32) {
-                        for (int r = 0; r < n; r++) {
-                            codes[plane + r] = sums[r * cols + c];
-                        }
+                        transposeCodes(sums, cols, n, c0, c1, codes);
                     } else {
-                        for (int r = 0; r < n; r++) {
-                            real[plane + r] = sums[r * cols + c] * scales[c] + offsets[c];
-                        }
-                        post.applyPlane(real, plane, n, c);
+                        post.transposeReal(sums, cols, n, c0, c1, scales, offsets, real);
+                    }
+                }
+                for (int c = 0; c < cols; c++) {
+                    long o = (dstOffset + c * colStride + r0) * 4;
+                    if (int32) {
+                        MemorySegment.copy(codes, c * n, dst, ValueLayout.JAVA_INT_UNALIGNED, o, n);
+                    } else {
+                        MemorySegment.copy(real, c * n, dst, ValueLayout.JAVA_FLOAT_UNALIGNED, o, n);
                     }
                 }
             }
-            for (int c = 0; c < cols; c++) {
-                long o = (dstOffset + c * colStride) * 4;
-                if (int32) {
-                    MemorySegment.copy(codes, c * rows, dst, ValueLayout.JAVA_INT_UNALIGNED, o, rows);
-                } else {
-                    MemorySegment.copy(real, c * rows, dst, ValueLayout.JAVA_FLOAT_UNALIGNED, o, rows);
+        }
+
+        /** Transposes channels [c0, c1) of a tile of {@code n} rows into planes of n codes. */
+        private static void transposeCodes(int[] sums, int cols, int n, int c0, int c1,
+                int[] codes) {
+            for (int r = 0; r < n; r++) {
+                int from = r * cols;
+                for (int c = c0; c < c1; c++) {
+                    codes[c * n + r] = sums[from + c];
                 }
             }
         }
@@ -348,17 +363,36 @@ final class GemmOps {
             }
         }
 
-        /** Applies the step to {@code n} values of channel {@code c} from {@code from}. */
-        void applyPlane(float[] values, int from, int n, int c) {
+        /**
+         * Writes channels [c0, c1) of a tile of {@code n} accumulator rows as planes of n real
+         * values, {@code sum * scales[c] + offsets[c]} and then the step, in one pass.
+         */
+        void transposeReal(int[] sums, int cols, int n, int c0, int c1, float[] scales,
+                float[] offsets, float[] real) {
+            // One loop per case, so that each inner loop stays branch-free.
             if (scale == null && !relu) {
-                return;
-            }
-            float f = scale == null ? 1f : scale[c];
-            float b = scale == null ? 0f : shift[c];
-            boolean affine = scale != null;
-            for (int i = from; i < from + n; i++) {
-                float y = affine ? values[i] * f + b : values[i];
-                values[i] = relu && y < 0f ? 0f : y;
+                for (int r = 0; r < n; r++) {
+                    int from = r * cols;
+                    for (int c = c0; c < c1; c++) {
+                        real[c * n + r] = sums[from + c] * scales[c] + offsets[c];
+                    }
+                }
+            } else if (scale == null) {
+                for (int r = 0; r < n; r++) {
+                    int from = r * cols;
+                    for (int c = c0; c < c1; c++) {
+                        float y = sums[from + c] * scales[c] + offsets[c];
+                        real[c * n + r] = y < 0f ? 0f : y;
+                    }
+                }
+            } else {
+                for (int r = 0; r < n; r++) {
+                    int from = r * cols;
+                    for (int c = c0; c < c1; c++) {
+                        float y = (sums[from + c] * scales[c] + offsets[c]) * scale[c] + shift[c];
+                        real[c * n + r] = relu && y < 0f ? 0f : y;
+                    }
+                }
             }
         }
     }
