@@ -92,9 +92,6 @@ final class QuantizedConv {
         try (QuantizedScope s = new QuantizedScope("DynamicQuantizeConv", context, inputs, 3, 9)) {
             NDArray x = s.input(0, "X");
             NDArray w = s.input(1, "W");
-            if (x.getDataType() != DataType.FLOAT32) {
-                throw s.error("X must be FLOAT32, got " + x.getDataType());
-            }
             DataType wType = QuantizedArguments.requireType(s, "W", w, EIGHT_BIT);
             QuantizedConvGeometry g = QuantizedConvGeometry.of(s, node, x.getShape(), w.getShape());
             long channels = w.getShape().get(0);
@@ -104,9 +101,7 @@ final class QuantizedConv {
                     () -> context.quantManager().create(channelValues(s, "B", s.input(4, "B"),
                             channels)));
             float[][] affine = normalization(s, node, channels);
-            QuantInt8NDArray real = s.own(x);
-            QuantInt8NDArray xq = Int8Ops.quantize(context.quantManager(), real,
-                    QuantizedConversions.rangeParameters(s, real));
+            QuantInt8NDArray xq = QuantizedConversions.quantizeDynamicInput(s, x);
             boolean relu = node.getInt(IntegerLinearFusion.RELU, 0) == 1;
             Int8Output out = affine == null ? Int8Output.float32(null, null, relu)
                     : Int8Output.float32(affine[0], affine[1], relu);

@@ -1,20 +1,13 @@
 package org.quantint8.onnx.interpreter;
 
 import ai.djl.engine.Engine;
-import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
-import ai.djl.ndarray.types.Shape;
-import ai.djl.training.ParameterStore;
-import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
-import ai.onnxruntime.OrtSession;
 
 import org.quantint8.ndarray.QuantInt8NDManager;
 import org.quantint8.onnx.OnnxAttribute;
 import org.quantint8.onnx.OnnxDataType;
 import org.quantint8.onnx.OnnxGraph;
 import org.quantint8.onnx.OnnxModel;
-import org.quantint8.onnx.OnnxModelWriter;
 import org.quantint8.onnx.OnnxNode;
 import org.quantint8.onnx.OnnxTensor;
 import org.quantint8.onnx.OnnxValueInfo;
@@ -22,9 +15,7 @@ import org.quantint8.onnx.quantize.OnnxQuantizer;
 import org.testng.Assert;
 import org.testng.annotations.Test;
 
-import java.nio.FloatBuffer;
 import java.util.List;
-import java.util.Map;
 import java.util.Random;
 
 /**
@@ -131,34 +122,21 @@ public class IntegerConvFusionTest {
      */
     private static void assertMatchesOrt(float[] actual, OnnxModel model, float[] x)
             throws OrtException {
-        OrtEnvironment env = OrtEnvironment.getEnvironment();
-        byte[] bytes = OnnxModelWriter.builder().build().toByteArray(model);
-        try (OrtSession session = env.createSession(bytes, new OrtSession.SessionOptions());
-                ai.onnxruntime.OnnxTensor input = ai.onnxruntime.OnnxTensor.createTensor(
-                        env, FloatBuffer.wrap(x), INPUT);
-                OrtSession.Result result = session.run(Map.of("x", input))) {
-            FloatBuffer out = ((ai.onnxruntime.OnnxTensor) result.get(0)).getFloatBuffer();
-            Assert.assertEquals(actual.length, out.remaining());
-            double worst = 0;
-            for (int i = 0; i < actual.length; i++) {
-                worst = Math.max(worst, Math.abs(actual[i] - out.get(i)));
-            }
-            Assert.assertTrue(worst < 1e-4, "largest difference from ONNX Runtime " + worst);
+        float[] expected = FusionRuns.ort(model, x, INPUT);
+        Assert.assertEquals(actual.length, expected.length);
+        double worst = 0;
+        for (int i = 0; i < actual.length; i++) {
+            worst = Math.max(worst, Math.abs(actual[i] - expected[i]));
         }
+        Assert.assertTrue(worst < 1e-4, "largest difference from ONNX Runtime " + worst);
     }
 
     private static float[] run(OnnxBlock block, QuantInt8NDManager manager, float[] x) {
-        NDArray input = manager.create(x, new Shape(INPUT));
-        NDList out = block.forward(new ParameterStore(manager, false), new NDList(input), false);
-        return out.singletonOrThrow().toFloatArray();
+        return FusionRuns.run(block, manager, x, INPUT);
     }
 
     private static float[] normal(Random random, int n, float sigma) {
-        float[] x = new float[n];
-        for (int i = 0; i < n; i++) {
-            x[i] = (float) random.nextGaussian() * sigma;
-        }
-        return x;
+        return FusionRuns.normal(random, n, sigma);
     }
 
     private static float[] uniform(Random random, int n, float low, float high) {
