@@ -145,7 +145,8 @@ record ConvGeometry(
             int plane = inH * inW;
             long base = ((long) item * inChannels + (long) group * groupInChannels) * plane;
             byte[] in = new byte[groupInChannels * plane];
-            MemorySegment.copy(input.getDataSegment(), ValueLayout.JAVA_BYTE, base, in, 0, in.length);
+            MemorySegment.copy(
+                    input.getDataSegment(), ValueLayout.JAVA_BYTE, base, in, 0, in.length);
             int patchLength = groupInChannels * kernelH * kernelW;
             byte[] rows = new byte[outW * patchLength];
             boolean pointwise = kernelH == 1 && kernelW == 1 && g.padH() == 0 && g.padW() == 0;
@@ -202,7 +203,8 @@ record ConvGeometry(
                 int patchLength) {
             int stride = g.strideW();
             // The positions whose x falls inside the row: x >= 0 and x < inW.
-            int first = rowStart < 0 ? outW : Math.min(outW, Math.max(0, Math.ceilDiv(-offset, stride)));
+            int first = rowStart < 0 ? outW
+                    : Math.min(outW, Math.max(0, Math.ceilDiv(-offset, stride)));
             int end = rowStart < 0 ? outW
                     : Math.max(first, Math.min(outW, Math.ceilDiv(inW - offset, stride)));
             int o = column;
@@ -210,7 +212,8 @@ record ConvGeometry(
             for (; ow < first; ow++, o += patchLength) {
                 rows[o] = pad;
             }
-            for (int x = rowStart + ow * stride + offset; ow < end; ow++, o += patchLength, x += stride) {
+            int x = rowStart + ow * stride + offset;
+            for (; ow < end; ow++, o += patchLength, x += stride) {
                 rows[o] = in[x];
             }
             for (; ow < outW; ow++, o += patchLength) {

@@ -293,7 +293,8 @@ final class GemmOps {
                     if (int32) {
                         MemorySegment.copy(codes, c * n, dst, ValueLayout.JAVA_INT_UNALIGNED, o, n);
                     } else {
-                        MemorySegment.copy(real, c * n, dst, ValueLayout.JAVA_FLOAT_UNALIGNED, o, n);
+                        MemorySegment.copy(
+                                real, c * n, dst, ValueLayout.JAVA_FLOAT_UNALIGNED, o, n);
                     }
                 }
             }
@@ -341,9 +342,10 @@ final class GemmOps {
         static PostStep of(Int8Output out, int channelOffset, int cols) {
             float[] scale = out.getPostScale();
             float[] shift = out.getPostShift();
+            int end = channelOffset + cols;
             return new PostStep(
-                    scale == null ? null : Arrays.copyOfRange(scale, channelOffset, channelOffset + cols),
-                    shift == null ? null : Arrays.copyOfRange(shift, channelOffset, channelOffset + cols),
+                    scale == null ? null : Arrays.copyOfRange(scale, channelOffset, end),
+                    shift == null ? null : Arrays.copyOfRange(shift, channelOffset, end),
                     out.isRelu());
         }
 

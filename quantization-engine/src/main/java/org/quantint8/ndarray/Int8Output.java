@@ -10,8 +10,10 @@ import ai.djl.ndarray.types.DataType;
  */
 public final class Int8Output {
 
-    private static final Int8Output FLOAT32 = new Int8Output(DataType.FLOAT32, null, null, null, false);
-    private static final Int8Output INT32 = new Int8Output(DataType.INT32, null, null, null, false);
+    private static final Int8Output FLOAT32 =
+            new Int8Output(DataType.FLOAT32, null, null, null, false);
+    private static final Int8Output INT32 =
+            new Int8Output(DataType.INT32, null, null, null, false);
 
     private final DataType dataType;
     private final float[] postScale;

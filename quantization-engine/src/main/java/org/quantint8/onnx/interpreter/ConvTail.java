@@ -79,7 +79,8 @@ record ConvTail(OnnxNode add, String bias, OnnxNode batchNorm, OnnxNode relu) {
         }
         if (batchNorm != null) {
             batchNorm.getInputs().subList(1, 5).forEach(fused::addInput);
-            fused.addAttribute(OnnxAttribute.ofFloat("epsilon", batchNorm.getFloat("epsilon", 1e-5f)));
+            fused.addAttribute(
+                    OnnxAttribute.ofFloat("epsilon", batchNorm.getFloat("epsilon", 1e-5f)));
         }
         if (relu != null) {
             fused.addAttribute(OnnxAttribute.ofInt(IntegerLinearFusion.RELU, 1));

@@ -195,7 +195,9 @@ final class IntegerLinearFusion {
             if (weightScale == null || graph.getInitializer(weightScale) == null) {
                 return null;
             }
-            ConvTail tail = conv ? ConvTail.match(mul, matMul, graph, readers, graphOutputs) : ConvTail.NONE;
+            ConvTail tail = conv
+                    ? ConvTail.match(mul, matMul, graph, readers, graphOutputs)
+                    : ConvTail.NONE;
             return new Chain(quantizer, matMul, cast, mul, scaleMul, weightScale, transpose, tail);
         }
 
@@ -217,7 +219,8 @@ final class IntegerLinearFusion {
                     .optDomain(DOMAIN)
                     .optName(matMul.getName().isEmpty() ? output : matMul.getName())
                     .addInput(quantizer.getInputs().get(0), weight(), weightScale);
-            boolean zeroPoint = matMul.getInputs().size() > 3 && !matMul.getInputs().get(3).isEmpty();
+            boolean zeroPoint =
+                    matMul.getInputs().size() > 3 && !matMul.getInputs().get(3).isEmpty();
             if (zeroPoint || conv && tail.hasInputs()) {
                 b.addInput(zeroPoint ? matMul.getInputs().get(3) : "");
             }

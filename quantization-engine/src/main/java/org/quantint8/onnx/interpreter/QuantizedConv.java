@@ -88,7 +88,8 @@ final class QuantizedConv {
      * {@code relu}. Each step rounds to FP32 as the unfused operator does, so both give the same
      * values.
      */
-    static NDList dynamicQuantizeConv(OperatorContext context, OnnxNode node, List<NDArray> inputs) {
+    static NDList dynamicQuantizeConv(
+            OperatorContext context, OnnxNode node, List<NDArray> inputs) {
         try (QuantizedScope s = new QuantizedScope("DynamicQuantizeConv", context, inputs, 3, 9)) {
             NDArray x = s.input(0, "X");
             NDArray w = s.input(1, "W");
