@@ -159,7 +159,8 @@ public class ZooModelBenchmark {
                     .optMaxNewTokens(NEW_TOKENS).optEndOfText(-1).build());
         }
         NDList out = predictor.predict(inputs);
-        float first = out.get(0).toType(DataType.FLOAT32, false).getFloat(0, 0);
+        // The first value of the first output, whatever its rank (BERT's is [1, 128, 768]).
+        float first = out.get(0).toType(DataType.FLOAT32, false).reshape(-1).getFloat(0);
         out.close();
         return first;
     }

@@ -4,19 +4,30 @@ import ai.djl.ndarray.types.DataType;
 
 /**
  * What an INT8 operator returns: real values (FP32), the raw INT32 accumulator, or values
- * requantized to 8 bits under given per-tensor parameters.
+ * requantized to 8 bits under given per-tensor parameters. Real values may go on through a
+ * per-channel affine step and a Relu (a batch normalization and activation folded into the
+ * operator, so that the output is written once).
  */
 public final class Int8Output {
 
-    private static final Int8Output FLOAT32 = new Int8Output(DataType.FLOAT32, null);
-    private static final Int8Output INT32 = new Int8Output(DataType.INT32, null);
+    private static final Int8Output FLOAT32 =
+            new Int8Output(DataType.FLOAT32, null, null, null, false);
+    private static final Int8Output INT32 =
+            new Int8Output(DataType.INT32, null, null, null, false);
 
     private final DataType dataType;
+    private final float[] postScale;
+    private final float[] postShift;
+    private final boolean relu;
     private final QuantizationParameters quantization;
 
-    private Int8Output(DataType dataType, QuantizationParameters quantization) {
+    private Int8Output(DataType dataType, QuantizationParameters quantization, float[] postScale,
+            float[] postShift, boolean relu) {
         this.dataType = dataType;
         this.quantization = quantization;
+        this.postScale = postScale;
+        this.postShift = postShift;
+        this.relu = relu;
     }
 
     /**
@@ -26,6 +37,29 @@ public final class Int8Output {
      */
     public static Int8Output float32() {
         return FLOAT32;
+    }
+
+    /**
+     * Returns the FP32 output followed, per output channel, by {@code y = x * scale[c] +
+     * shift[c]} (each step rounded to FP32, as separate operators compute it) and then, if asked,
+     * by {@code y < 0 ? 0 : y}.
+     *
+     * @param scale the factor per output channel, or null for no affine step
+     * @param shift the term per output channel, or null for no affine step (both or neither)
+     * @param relu whether negative values become 0
+     * @return the output kind
+     * @throws IllegalArgumentException if only one of scale and shift is given, or their lengths
+     *     differ
+     */
+    public static Int8Output float32(float[] scale, float[] shift, boolean relu) {
+        if ((scale == null) != (shift == null)
+                || scale != null && scale.length != shift.length) {
+            throw new IllegalArgumentException("The FP32 output's affine step needs a scale and a"
+                    + " shift of the same length, got " + (scale == null ? "none" : scale.length)
+                    + " and " + (shift == null ? "none" : shift.length));
+        }
+        return new Int8Output(DataType.FLOAT32, null, scale == null ? null : scale.clone(),
+                shift == null ? null : shift.clone(), relu);
     }
 
     /**
@@ -52,7 +86,7 @@ public final class Int8Output {
                     "A quantized output needs per-tensor INT8 or UINT8 parameters, got "
                             + parameters);
         }
-        return new Int8Output(type, parameters);
+        return new Int8Output(type, parameters, null, null, false);
     }
 
     /**
@@ -73,9 +107,40 @@ public final class Int8Output {
         return quantization;
     }
 
+    /**
+     * Returns the per-channel factor of the FP32 output's affine step, or null without one.
+     *
+     * @return a copy of the factors, or null
+     */
+    public float[] getPostScale() {
+        return postScale == null ? null : postScale.clone();
+    }
+
+    /**
+     * Returns the per-channel term of the FP32 output's affine step, or null without one.
+     *
+     * @return a copy of the terms, or null
+     */
+    public float[] getPostShift() {
+        return postShift == null ? null : postShift.clone();
+    }
+
+    /**
+     * Returns whether negative FP32 outputs become 0 (after the affine step).
+     *
+     * @return whether a Relu follows
+     */
+    public boolean isRelu() {
+        return relu;
+    }
+
     /** {@inheritDoc} */
     @Override
     public String toString() {
-        return quantization == null ? dataType.toString() : quantization.toString();
+        if (quantization != null) {
+            return quantization.toString();
+        }
+        return dataType + (postScale != null ? " with per-channel affine step" : "")
+                + (relu ? " and Relu" : "");
     }
 }

@@ -178,7 +178,10 @@ public class GemmOpsTest {
             {1, 3, 11, 13, 5, 1, 1, 1, 0, 1, 1},
             {1, 2, 5, 5, 3, 5, 5, 1, 2, 1, 1},
             {3, 5, 13, 7, 10, 7, 3, 3, 3, 1, 5},
-            {1, 8, 4, 4, 8, 3, 3, 2, 1, 1, 8}
+            {1, 8, 4, 4, 8, 3, 3, 2, 1, 1, 8},
+            // a strided 1x1 (ResNet's downsampling shortcut); padding wider than the dilated taps
+            {1, 4, 7, 7, 3, 1, 1, 2, 0, 1, 1},
+            {1, 2, 3, 4, 2, 3, 3, 2, 2, 2, 1}
         };
     }
 
@@ -217,6 +220,77 @@ public class GemmOpsTest {
                 }
             }
         }
+    }
+
+    @DataProvider
+    public Object[][] postSteps() {
+        // kernel (1x1 stride 1: several blocks of the epilogue; 3x3 stride 3), affine, Relu
+        return new Object[][] {
+            {1, true, true}, {3, true, false}, {3, false, true}, {1, false, false}
+        };
+    }
+
+    /**
+     * The affine step and Relu of the FP32 output give the values of the plain FP32 output run
+     * through them afterwards, in the same FP32 steps, for convolutions and linear layers.
+     */
+    @Test(dataProvider = "postSteps")
+    public void outputAffineStepAndReluMatchAFollowingPass(int kernel, boolean affine,
+            boolean relu) {
+        Random random = new Random(kernel * 7L + (affine ? 1 : 0) + (relu ? 2 : 0));
+        int oc = 6;
+        float[] scale = affine ? Reference.uniform(random, oc, 0.5f, 1.5f) : null;
+        float[] shift = affine ? Reference.uniform(random, oc, -0.5f, 0.5f) : null;
+        Int8Output post = Int8Output.float32(scale, shift, relu);
+        try (NDManager sub = manager.newSubManager()) {
+            // 150 positions: more than one block of the convolution epilogue
+            NDArray x = sub.create(Reference.uniform(random, 2 * 4 * 15 * 20, -1, 2),
+                    new Shape(2, 4, 15, 20));
+            NDArray wf = sub.create(Reference.uniform(random, oc * 2 * kernel * kernel, -1, 1),
+                    new Shape(oc, 2, kernel, kernel));
+            NDArray bias = sub.create(Reference.uniform(random, oc, -1, 1));
+            QuantInt8NDArray qx = Int8Ops.quantizeDynamic(x, DataType.UINT8);
+            QuantInt8NDArray qw = Int8Ops.quantizePerChannel(wf, 0);
+            Shape stride = new Shape(kernel, kernel);
+            Shape pad = new Shape(kernel / 2, kernel / 2);
+            Shape one = new Shape(1, 1);
+            float[] plain = Int8Ops.conv2d(qx, qw, bias, stride, pad, one, 2,
+                    Int8Output.float32()).toFloatArray();
+            float[] fused = Int8Ops.conv2d(qx, qw, bias, stride, pad, one, 2, post)
+                    .toFloatArray();
+            int plane = plain.length / (2 * oc);
+            assertPostStep(fused, plain, scale, shift, relu, i -> i / plane % oc);
+            NDArray rows = sub.create(Reference.uniform(random, 5 * 8, -1, 2), new Shape(5, 8));
+            QuantInt8NDArray lw = Int8Ops.quantizePerChannel(
+                    sub.create(Reference.uniform(random, oc * 8, -1, 1), new Shape(oc, 8)), 0);
+            QuantInt8NDArray qr = Int8Ops.quantizeDynamic(rows, DataType.UINT8);
+            assertPostStep(Int8Ops.linear(qr, lw, bias, post).toFloatArray(),
+                    Int8Ops.linear(qr, lw, bias, Int8Output.float32()).toFloatArray(),
+                    scale, shift, relu, i -> i % oc);
+        }
+    }
+
+    private static void assertPostStep(float[] fused, float[] plain, float[] scale,
+            float[] shift, boolean relu, java.util.function.IntUnaryOperator channel) {
+        Assert.assertEquals(fused.length, plain.length);
+        for (int i = 0; i < plain.length; i++) {
+            int c = channel.applyAsInt(i);
+            float y = scale == null ? plain[i] : plain[i] * scale[c] + shift[c];
+            Assert.assertEquals(fused[i], relu && y < 0f ? 0f : y, 0f, "element " + i);
+        }
+    }
+
+    @Test
+    public void rejectsMismatchedOutputSteps() {
+        Assert.assertThrows(IllegalArgumentException.class,
+                () -> Int8Output.float32(new float[2], null, false));
+        Assert.assertThrows(IllegalArgumentException.class,
+                () -> Int8Output.float32(new float[2], new float[3], false));
+        NDArray x = manager.create(new float[12], new Shape(3, 4));
+        NDArray w = Int8Ops.quantizePerChannel(manager.create(new float[8], new Shape(2, 4)), 0);
+        assertFails(() -> Int8Ops.linear(x, w, null,
+                Int8Output.float32(new float[3], new float[3], true)),
+                "linear: the output's affine step has 3 channels, the operator has 2");
     }
 
     @Test

@@ -32,6 +32,13 @@ import java.util.Set;
  * embedding): the fused node then reads T itself with {@code transB = 1}, which is already the
  * kernel's [N, K] layout, and the {@code Transpose} is dropped once nothing else reads it, so the
  * table is neither transposed on each call nor held twice.
+ *
+ * <p>The same chain around {@code ConvInteger} (a constant weight) becomes {@code
+ * org.quantint8:DynamicQuantizeConv(X, W, w_scale, [w_zero_point], [B], [bn_scale, bn_bias,
+ * bn_mean, bn_var])} with the convolution's attributes, taking along what follows it when the
+ * parameters are constant: {@code Add} of a per-channel bias, an inference-mode {@code
+ * BatchNormalization} ({@code epsilon} copied) and {@code Relu} ({@code relu = 1}), in that
+ * order, each optional. A ResNet block's convolution then runs as one operator instead of eight.
  */
 final class IntegerLinearFusion {
 
@@ -41,6 +48,10 @@ final class IntegerLinearFusion {
     static final String FUSED_OP = "DynamicQuantizeMatMul";
     /** The fused operator's attribute that says B is given as [N, K]. */
     static final String TRANS_B = "transB";
+    /** The fused convolution. */
+    static final String FUSED_CONV = "DynamicQuantizeConv";
+    /** The fused convolution's attribute that says a Relu follows. */
+    static final String RELU = "relu";
 
     private IntegerLinearFusion() {}
 
@@ -72,6 +83,7 @@ final class IntegerLinearFusion {
                 removed.add(chain.matMul);
                 removed.add(chain.cast);
                 removed.add(chain.scaleMul);
+                removed.addAll(chain.tail.nodes());
                 if (chain.transpose != null) {
                     transposes.add(chain.transpose);
                 }
@@ -96,6 +108,13 @@ final class IntegerLinearFusion {
         return model.toBuilder(out.build()).addOpsetImport(DOMAIN, 1).build();
     }
 
+    /** Whether {@code reader} is the only reader of {@code value}, which is no graph output. */
+    static boolean onlyReader(String value, OnnxNode reader, Map<String, List<OnnxNode>> readers,
+            Set<String> graphOutputs) {
+        List<OnnxNode> all = readers.getOrDefault(value, List.of());
+        return !graphOutputs.contains(value) && all.size() == 1 && all.get(0) == reader;
+    }
+
     /** Removes the candidates (quantizers, weight transposes) whose every reader was fused away. */
     private static void removeUnread(Collection<OnnxNode> candidates,
             Map<String, List<OnnxNode>> readers, Set<OnnxNode> removed, Set<String> graphOutputs) {
@@ -109,14 +128,18 @@ final class IntegerLinearFusion {
         }
     }
 
-    private static boolean isDefault(OnnxNode node, String opType) {
+    /** Whether the node is the standard ONNX operator {@code opType}. */
+    static boolean isDefault(OnnxNode node, String opType) {
         return node.getOpType().equals(opType)
                 && (node.getDomain().isEmpty() || node.getDomain().equals("ai.onnx"));
     }
 
-    /** One matched chain, from its final Mul back to its quantizer. */
+    /**
+     * One matched chain, from its Mul back to its quantizer; {@code matMul} is the MatMulInteger
+     * or ConvInteger, {@code tail} what a convolution takes along after the Mul.
+     */
     private record Chain(OnnxNode quantizer, OnnxNode matMul, OnnxNode cast, OnnxNode mul,
-            OnnxNode scaleMul, String weightScale, OnnxNode transpose) {
+            OnnxNode scaleMul, String weightScale, OnnxNode transpose, ConvTail tail) {
 
         static Chain match(OnnxNode mul, OnnxGraph graph, Map<String, OnnxNode> producers,
                 Map<String, List<OnnxNode>> readers, Set<String> graphOutputs) {
@@ -145,12 +168,13 @@ final class IntegerLinearFusion {
                 return null;
             }
             OnnxNode matMul = producers.get(cast.getInputs().get(0));
-            if (matMul == null || !isDefault(matMul, "MatMulInteger")
+            boolean conv = matMul != null && isDefault(matMul, "ConvInteger");
+            if (matMul == null || !(conv || isDefault(matMul, "MatMulInteger"))
                     || !onlyReader(cast.getInputs().get(0), cast, readers, graphOutputs)) {
                 return null;
             }
             String weight = matMul.getInputs().get(1);
-            OnnxNode transpose = graph.getInitializer(weight) == null
+            OnnxNode transpose = graph.getInitializer(weight) == null && !conv
                     ? constantMatrixTranspose(producers.get(weight), graph)
                     : null;
             if (graph.getInitializer(weight) == null && transpose == null) {
@@ -171,7 +195,10 @@ final class IntegerLinearFusion {
             if (weightScale == null || graph.getInitializer(weightScale) == null) {
                 return null;
             }
-            return new Chain(quantizer, matMul, cast, mul, scaleMul, weightScale, transpose);
+            ConvTail tail = conv
+                    ? ConvTail.match(mul, matMul, graph, readers, graphOutputs)
+                    : ConvTail.NONE;
+            return new Chain(quantizer, matMul, cast, mul, scaleMul, weightScale, transpose, tail);
         }
 
         /** Returns {@code node} if it swaps the two axes of a 2-D initializer, else null. */
@@ -186,27 +213,30 @@ final class IntegerLinearFusion {
         }
 
         OnnxNode fused() {
-            OnnxNode.Builder b = OnnxNode.builder().setOpType(FUSED_OP).optDomain(DOMAIN)
-                    .optName(matMul.getName().isEmpty() ? mul.getOutputs().get(0) : matMul.getName())
+            boolean conv = isDefault(matMul, "ConvInteger");
+            String output = tail.output() != null ? tail.output() : mul.getOutputs().get(0);
+            OnnxNode.Builder b = OnnxNode.builder().setOpType(conv ? FUSED_CONV : FUSED_OP)
+                    .optDomain(DOMAIN)
+                    .optName(matMul.getName().isEmpty() ? output : matMul.getName())
                     .addInput(quantizer.getInputs().get(0), weight(), weightScale);
-            if (matMul.getInputs().size() > 3 && !matMul.getInputs().get(3).isEmpty()) {
-                b.addInput(matMul.getInputs().get(3));
+            boolean zeroPoint =
+                    matMul.getInputs().size() > 3 && !matMul.getInputs().get(3).isEmpty();
+            if (zeroPoint || conv && tail.hasInputs()) {
+                b.addInput(zeroPoint ? matMul.getInputs().get(3) : "");
             }
             if (transpose != null) {
                 b.addAttribute(OnnxAttribute.ofInt(TRANS_B, 1));
             }
-            return b.addOutput(mul.getOutputs().get(0)).build();
+            if (conv) {
+                matMul.getAttributes().values().forEach(b::addAttribute);
+                tail.addTo(b);
+            }
+            return b.addOutput(output).build();
         }
 
         /** The constant B: the initializer MatMulInteger reads, or the one it reads transposed. */
         private String weight() {
             return transpose == null ? matMul.getInputs().get(1) : transpose.getInputs().get(0);
-        }
-
-        private static boolean onlyReader(String value, OnnxNode reader,
-                Map<String, List<OnnxNode>> readers, Set<String> graphOutputs) {
-            List<OnnxNode> all = readers.getOrDefault(value, List.of());
-            return !graphOutputs.contains(value) && all.size() == 1 && all.get(0) == reader;
         }
     }
 }

@@ -77,9 +77,12 @@ public final class OnnxBlock extends AbstractSymbolBlock {
     public static OnnxBlock newInstance(
             OnnxModel model, String source, QuantInt8NDManager manager, OperatorRegistry registry)
             throws OnnxFormatException {
-        // Each dynamically quantized projection runs as one INT8 linear when the registry can.
+        // Each dynamically quantized projection and convolution runs as one INT8 operator when
+        // the registry has the fused operators.
         boolean fuse = registry.find(IntegerLinearFusion.DOMAIN, IntegerLinearFusion.FUSED_OP)
-                .isPresent();
+                .isPresent()
+                && registry.find(IntegerLinearFusion.DOMAIN, IntegerLinearFusion.FUSED_CONV)
+                        .isPresent();
         return newInstance(model, source, manager, registry, fuse);
     }
 

@@ -12,6 +12,7 @@ import org.quantint8.ndarray.QuantizationParameters;
 import org.quantint8.onnx.OnnxNode;
 
 import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -76,6 +77,108 @@ final class QuantizedConv {
             QuantInt8NDArray input = QuantizedArguments.withParameters(s, x, px);
             return s.result(conv(s, input, weight, bias, g, Int8Output.quantized(py)));
         }
+    }
+
+    /**
+     * The fused form of {@code DynamicQuantizeLinear -> ConvInteger -> Cast -> Mul(x_scale *
+     * w_scale)}, optionally followed by {@code Add(B)}, {@code BatchNormalization} and {@code Relu}
+     * ({@link IntegerLinearFusion}, {@link ConvTail}): inputs X (FP32), W (8-bit), w_scale (scalar
+     * or per output channel), then optional w_zero_point, B (FP32, one value per channel) and
+     * the four normalization parameters; the convolution's attributes plus {@code epsilon} and
+     * {@code relu}. Each step rounds to FP32 as the unfused operator does, so both give the same
+     * values.
+     */
+    static NDList dynamicQuantizeConv(
+            OperatorContext context, OnnxNode node, List<NDArray> inputs) {
+        try (QuantizedScope s = new QuantizedScope("DynamicQuantizeConv", context, inputs, 3, 9)) {
+            NDArray x = s.input(0, "X");
+            NDArray w = s.input(1, "W");
+            DataType wType = QuantizedArguments.requireType(s, "W", w, EIGHT_BIT);
+            QuantizedConvGeometry g = QuantizedConvGeometry.of(s, node, x.getShape(), w.getShape());
+            long channels = w.getShape().get(0);
+            QuantInt8NDArray weight = s.prepared("W", s.constant(1, 2, 3),
+                    () -> weight(s, w, weightQuantization(s, wType, channels)));
+            NDArray bias = s.optionalInput(4) == null ? null : s.prepared("B", s.constant(4),
+                    () -> context.quantManager().create(channelValues(s, "B", s.input(4, "B"),
+                            channels)));
+            float[][] affine = normalization(s, node, channels);
+            QuantInt8NDArray xq = QuantizedConversions.quantizeDynamicInput(s, x);
+            boolean relu = node.getInt(IntegerLinearFusion.RELU, 0) == 1;
+            Int8Output out = affine == null ? Int8Output.float32(null, null, relu)
+                    : Int8Output.float32(affine[0], affine[1], relu);
+            NDArray y;
+            try (xq) {
+                y = conv(s, xq, weight, bias, g, out);
+            }
+            return s.result(y);
+        }
+    }
+
+    /**
+     * The inference-mode normalization {@code x * factor + shift} with {@code factor = scale /
+     * sqrt(var + epsilon)} and {@code shift = bias - mean * factor}, each step rounded to FP32 as
+     * the unfused BatchNormalization computes it; null without normalization inputs.
+     */
+    private static float[][] normalization(QuantizedScope s, OnnxNode node, long channels) {
+        if (s.optionalInput(5) == null) {
+            return null;
+        }
+        float epsilon = node.getFloat("epsilon", 1e-5f);
+        return s.prepared("normalization", s.constant(5, 6, 7, 8), () -> {
+            float[] gamma = channelValues(s, "bn_scale", s.input(5, "bn_scale"), channels);
+            float[] beta = channelValues(s, "bn_bias", s.input(6, "bn_bias"), channels);
+            float[] mean = channelValues(s, "bn_mean", s.input(7, "bn_mean"), channels);
+            float[] variance = channelValues(s, "bn_var", s.input(8, "bn_var"), channels);
+            float[] factor = new float[gamma.length];
+            float[] shift = new float[gamma.length];
+            for (int c = 0; c < gamma.length; c++) {
+                // sqrt of a float in double precision rounds to the correctly rounded float sqrt.
+                float std = (float) Math.sqrt(variance[c] + epsilon);
+                factor[c] = gamma[c] / std;
+                shift[c] = beta[c] - mean[c] * factor[c];
+            }
+            return new float[][] {factor, shift};
+        });
+    }
+
+    /**
+     * The weight's scales and zero points: the scale as the unfused graph multiplies by it (a
+     * scalar, or one value per output channel in a shape that broadcasts over the output, such
+     * as [1, C, 1, 1]); a scalar zero point serves every channel.
+     */
+    private static QuantizedArguments.Quantization weightQuantization(
+            QuantizedScope s, DataType wType, long channels) {
+        NDArray scale = s.input(2, "w_scale");
+        long count = scale.getShape().size();
+        if (count != 1 && count != channels) {
+            throw s.error("w_scale must be a scalar or have one value per output channel ("
+                    + channels + "), got shape " + scale.getShape());
+        }
+        float[] scales = QuantizedArguments.scales(s, "w_scale",
+                s.temporary(scale.reshape(count)));
+        NDArray zeroPoint = s.optionalInput(3);
+        long zeroCount = zeroPoint == null ? scales.length : zeroPoint.getShape().size();
+        int[] zeros = QuantizedArguments.zeroPoints(s, "w_zero_point", zeroPoint == null
+                ? null : s.temporary(zeroPoint.reshape(zeroCount)), wType, (int) zeroCount);
+        if (zeros.length != scales.length) {
+            int zero = zeros[0];
+            if (zeros.length != 1) {
+                throw s.error("w_zero_point has " + zeros.length + " values, expected 1 or "
+                        + scales.length);
+            }
+            zeros = new int[scales.length];
+            Arrays.fill(zeros, zero);
+        }
+        return new QuantizedArguments.Quantization("w", scales, zeros, wType);
+    }
+
+    /** The FP32 values of a per-channel input (any shape holding one value per channel). */
+    private static float[] channelValues(QuantizedScope s, String name, NDArray a, long channels) {
+        if (a.getDataType() != DataType.FLOAT32 || a.getShape().size() != channels) {
+            throw s.error(name + " must be FLOAT32 with one value per output channel (" + channels
+                    + "), got " + a.getDataType() + " " + a.getShape());
+        }
+        return a.toFloatArray();
     }
 
     /**

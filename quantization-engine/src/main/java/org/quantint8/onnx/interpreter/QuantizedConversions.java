@@ -108,6 +108,18 @@ final class QuantizedConversions {
     }
 
     /**
+     * Returns the FP32 input X of a fused operator quantized exactly as {@code
+     * DynamicQuantizeLinear} would quantize it; the caller closes the result.
+     */
+    static QuantInt8NDArray quantizeDynamicInput(QuantizedScope s, NDArray x) {
+        if (x.getDataType() != DataType.FLOAT32) {
+            throw s.error("X must be FLOAT32, got " + x.getDataType());
+        }
+        QuantInt8NDArray real = s.own(x);
+        return Int8Ops.quantize(s.context().quantManager(), real, rangeParameters(s, real));
+    }
+
+    /**
      * The parameters {@code DynamicQuantizeLinear} chooses for a tensor, in ONNX Runtime's FP32
      * arithmetic; shared with the fused {@code DynamicQuantizeMatMul} so both agree bit for bit.
      */

@@ -87,9 +87,6 @@ final class QuantizedMatMul {
         try (QuantizedScope s = new QuantizedScope("DynamicQuantizeMatMul", context, inputs, 3, 4)) {
             NDArray x = s.input(0, "X");
             NDArray b = s.input(1, "B");
-            if (x.getDataType() != DataType.FLOAT32) {
-                throw s.error("X must be FLOAT32, got " + x.getDataType());
-            }
             DataType bType = QuantizedArguments.requireType(s, "B", b, EIGHT_BIT);
             boolean transB = node.getInt(IntegerLinearFusion.TRANS_B, 0) == 1;
             checkShapes(s, x.getShape(), transB ? transpose(s, b.getShape()) : b.getShape());
@@ -97,9 +94,7 @@ final class QuantizedMatMul {
                 QuantizedArguments.Quantization q = QuantizedArguments.read(s, "b", 2, 3, bType);
                 return transB ? rows(s, b, q) : transposed(s, b, q);
             });
-            QuantInt8NDArray real = s.own(x);
-            QuantInt8NDArray xq = Int8Ops.quantize(context.quantManager(), real,
-                    QuantizedConversions.rangeParameters(s, real));
+            QuantInt8NDArray xq = QuantizedConversions.quantizeDynamicInput(s, x);
             try (xq) {
                 return s.result(Int8Ops.linear(xq, weight, null, Int8Output.float32()));
             }

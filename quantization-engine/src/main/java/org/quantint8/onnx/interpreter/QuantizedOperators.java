@@ -23,6 +23,8 @@ final class QuantizedOperators {
                 .register("", "ConvInteger", QuantizedConv::convInteger)
                 .register("", "QLinearConv", QuantizedConv::qLinearConv)
                 .register(IntegerLinearFusion.DOMAIN, IntegerLinearFusion.FUSED_OP,
-                        QuantizedMatMul::dynamicQuantizeMatMul);
+                        QuantizedMatMul::dynamicQuantizeMatMul)
+                .register(IntegerLinearFusion.DOMAIN, IntegerLinearFusion.FUSED_CONV,
+                        QuantizedConv::dynamicQuantizeConv);
     }
 }

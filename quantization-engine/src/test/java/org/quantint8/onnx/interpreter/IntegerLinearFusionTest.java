@@ -1,21 +1,14 @@
 package org.quantint8.onnx.interpreter;
 
 import ai.djl.engine.Engine;
-import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
-import ai.djl.ndarray.types.Shape;
-import ai.djl.training.ParameterStore;
 
 import ai.djl.ndarray.types.DataType;
-import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
-import ai.onnxruntime.OrtSession;
 
 import org.quantint8.calibration.QuantizationConfig;
 import org.quantint8.calibration.QuantizationMode;
 import org.quantint8.ndarray.QuantInt8NDManager;
 import org.quantint8.ndarray.QuantizationParameters;
-import org.quantint8.onnx.OnnxModelWriter;
 import org.quantint8.onnx.OnnxAttribute;
 import org.quantint8.onnx.OnnxDataType;
 import org.quantint8.onnx.OnnxGraph;
@@ -27,7 +20,6 @@ import org.quantint8.onnx.quantize.OnnxQuantizer;
 import org.testng.Assert;
 import org.testng.annotations.Test;
 
-import java.nio.FloatBuffer;
 import java.util.Map;
 import java.util.Random;
 
@@ -155,33 +147,19 @@ public class IntegerLinearFusionTest {
      */
     private static void assertMatchesOrt(float[] actual, OnnxModel model, float[] x)
             throws OrtException {
-        OrtEnvironment env = OrtEnvironment.getEnvironment();
-        byte[] bytes = OnnxModelWriter.builder().build().toByteArray(model);
-        try (OrtSession session = env.createSession(bytes, new OrtSession.SessionOptions());
-                ai.onnxruntime.OnnxTensor input = ai.onnxruntime.OnnxTensor.createTensor(
-                        env, FloatBuffer.wrap(x), new long[] {2, 5, 24});
-                OrtSession.Result result = session.run(Map.of("x", input))) {
-            FloatBuffer out = ((ai.onnxruntime.OnnxTensor) result.get(0)).getFloatBuffer();
-            Assert.assertEquals(actual.length, out.remaining());
-            for (int i = 0; i < actual.length; i++) {
-                float expected = out.get(i);
-                Assert.assertEquals(actual[i], expected, 1e-6f * Math.max(1f, Math.abs(expected)),
-                        "element " + i);
-            }
+        float[] expected = FusionRuns.ort(model, x, 2, 5, 24);
+        Assert.assertEquals(actual.length, expected.length);
+        for (int i = 0; i < actual.length; i++) {
+            Assert.assertEquals(actual[i], expected[i], 1e-6f * Math.max(1f, Math.abs(expected[i])),
+                    "element " + i);
         }
     }
 
     private static float[] run(OnnxBlock block, QuantInt8NDManager manager, float[] x) {
-        NDArray input = manager.create(x, new Shape(2, 5, 24));
-        NDList out = block.forward(new ParameterStore(manager, false), new NDList(input), false);
-        return out.singletonOrThrow().toFloatArray();
+        return FusionRuns.run(block, manager, x, 2, 5, 24);
     }
 
     private static float[] normal(Random random, int n) {
-        float[] x = new float[n];
-        for (int i = 0; i < n; i++) {
-            x[i] = (float) random.nextGaussian() * 0.5f;
-        }
-        return x;
+        return FusionRuns.normal(random, n, 0.5f);
     }
 }

@@ -1,0 +1,136 @@
+package org.quantint8.onnx.interpreter;
+
+import org.quantint8.onnx.OnnxAttribute;
+import org.quantint8.onnx.OnnxDataType;
+import org.quantint8.onnx.OnnxGraph;
+import org.quantint8.onnx.OnnxNode;
+import org.quantint8.onnx.OnnxTensor;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.stream.Stream;
+
+/**
+ * What a fused integer convolution takes along after its scale {@code Mul} (see {@link
+ * IntegerLinearFusion}): an {@code Add} of a constant per-channel bias, an inference-mode {@code
+ * BatchNormalization} with constant parameters and a {@code Relu}, in that order, each optional and
+ * each only when it is the single reader of the value before it.
+ *
+ * @param add the bias Add, or null
+ * @param bias the bias initializer, or null
+ * @param batchNorm the BatchNormalization, or null
+ * @param relu the Relu, or null
+ */
+record ConvTail(OnnxNode add, String bias, OnnxNode batchNorm, OnnxNode relu) {
+
+    /** No tail. */
+    static final ConvTail NONE = new ConvTail(null, null, null, null);
+
+    /** Matches the tail after {@code mul}, the scale Mul of the ConvInteger {@code conv}. */
+    static ConvTail match(OnnxNode mul, OnnxNode conv, OnnxGraph graph,
+            Map<String, List<OnnxNode>> readers, Set<String> graphOutputs) {
+        OnnxTensor weight = graph.getInitializer(conv.getInputs().get(1));
+        long channels = weight.getDims()[0];
+        int spatial = weight.getDims().length - 2;
+        String value = mul.getOutputs().get(0);
+        OnnxNode add = next(value, "Add", readers, graphOutputs);
+        String bias = null;
+        if (add != null) {
+            String other = add.getInputs().get(add.getInputs().get(0).equals(value) ? 1 : 0);
+            if (isChannelVector(graph.getInitializer(other), channels, spatial)) {
+                bias = other;
+                value = add.getOutputs().get(0);
+            } else {
+                add = null;
+            }
+        }
+        OnnxNode batchNorm = next(value, "BatchNormalization", readers, graphOutputs);
+        if (batchNorm != null && constantInference(batchNorm, graph, channels)) {
+            value = batchNorm.getOutputs().get(0);
+        } else {
+            batchNorm = null;
+        }
+        OnnxNode relu = next(value, "Relu", readers, graphOutputs);
+        return new ConvTail(add, bias, batchNorm, relu);
+    }
+
+    /** The nodes the fused convolution replaces after its Mul. */
+    List<OnnxNode> nodes() {
+        return Stream.of(add, batchNorm, relu).filter(Objects::nonNull).toList();
+    }
+
+    /** The value the fused convolution produces, or null when there is no tail. */
+    String output() {
+        List<OnnxNode> nodes = nodes();
+        return nodes.isEmpty() ? null : nodes.get(nodes.size() - 1).getOutputs().get(0);
+    }
+
+    /** Whether the tail adds inputs after the zero point (bias, normalization parameters). */
+    boolean hasInputs() {
+        return add != null || batchNorm != null;
+    }
+
+    /** Adds the tail's inputs (from index 4 on) and attributes to the fused node. */
+    void addTo(OnnxNode.Builder fused) {
+        if (hasInputs()) {
+            fused.addInput(bias != null ? bias : "");
+        }
+        if (batchNorm != null) {
+            batchNorm.getInputs().subList(1, 5).forEach(fused::addInput);
+            fused.addAttribute(
+                    OnnxAttribute.ofFloat("epsilon", batchNorm.getFloat("epsilon", 1e-5f)));
+        }
+        if (relu != null) {
+            fused.addAttribute(OnnxAttribute.ofInt(IntegerLinearFusion.RELU, 1));
+        }
+    }
+
+    /** The single reader of {@code value} if it is the standard {@code opType}, else null. */
+    private static OnnxNode next(String value, String opType, Map<String, List<OnnxNode>> readers,
+            Set<String> graphOutputs) {
+        List<OnnxNode> all = readers.getOrDefault(value, List.of());
+        if (all.isEmpty() || !IntegerLinearFusion.isDefault(all.get(0), opType)
+                || !IntegerLinearFusion.onlyReader(value, all.get(0), readers, graphOutputs)) {
+            return null;
+        }
+        OnnxNode node = all.get(0);
+        boolean binary = opType.equals("Add");
+        // Add may read the value on either side; the others read it first.
+        return binary || node.getInputs().get(0).equals(value) ? node : null;
+    }
+
+    /** Whether {@code t} holds one value per channel, broadcasting over the NC... output. */
+    private static boolean isChannelVector(OnnxTensor t, long channels, int spatial) {
+        if (t == null || t.getDataType() != OnnxDataType.FLOAT) {
+            return false;
+        }
+        long[] dims = t.getDims();
+        if (dims.length < spatial + 1) {
+            return false;
+        }
+        int channelAxis = dims.length - 1 - spatial;
+        for (int i = 0; i < dims.length; i++) {
+            if (dims[i] != (i == channelAxis ? channels : 1)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Inference mode, one output, and constant [C] parameters. */
+    private static boolean constantInference(OnnxNode bn, OnnxGraph graph, long channels) {
+        if (bn.getInt("training_mode", 0) != 0 || bn.getInputs().size() != 5
+                || bn.getOutputs().stream().skip(1).anyMatch(o -> !o.isEmpty())) {
+            return false;
+        }
+        for (String input : bn.getInputs().subList(1, 5)) {
+            OnnxTensor t = graph.getInitializer(input);
+            if (t == null || t.getDims().length != 1 || t.getDims()[0] != channels) {
+                return false;
+            }
+        }
+        return true;
+    }
+}

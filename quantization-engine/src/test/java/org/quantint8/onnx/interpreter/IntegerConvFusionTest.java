@@ -1,0 +1,149 @@
+package org.quantint8.onnx.interpreter;
+
+import ai.djl.engine.Engine;
+import ai.onnxruntime.OrtException;
+
+import org.quantint8.ndarray.QuantInt8NDManager;
+import org.quantint8.onnx.OnnxAttribute;
+import org.quantint8.onnx.OnnxDataType;
+import org.quantint8.onnx.OnnxGraph;
+import org.quantint8.onnx.OnnxModel;
+import org.quantint8.onnx.OnnxNode;
+import org.quantint8.onnx.OnnxTensor;
+import org.quantint8.onnx.OnnxValueInfo;
+import org.quantint8.onnx.quantize.OnnxQuantizer;
+import org.testng.Assert;
+import org.testng.annotations.Test;
+
+import java.util.List;
+import java.util.Random;
+
+/**
+ * Fused integer convolutions (with their bias, batch normalization and Relu) give the values of
+ * the unfused chain, with fewer nodes.
+ */
+public class IntegerConvFusionTest {
+
+    private static final long[] INPUT = {2, 3, 9, 9};
+
+    /**
+     * x -> Conv 3x3 (no bias) -> BatchNormalization -> Relu -> Conv 1x1 stride 2 (bias) -> Relu,
+     * and a residual read of the first Relu's output that must not stop the fusion before it.
+     */
+    private static OnnxModel quantizedBlock(Random random) {
+        OnnxGraph graph = OnnxGraph.builder()
+                .addInput(OnnxValueInfo.tensor("x", OnnxDataType.FLOAT, INPUT))
+                .addOutput(OnnxValueInfo.tensor("y", OnnxDataType.FLOAT, 2, 4, 5, 5))
+                .addInitializer(OnnxTensor.of("w1", normal(random, 8 * 3 * 9, 0.5f), 8, 3, 3, 3))
+                .addInitializer(OnnxTensor.of("gamma", uniform(random, 8, 0.5f, 1.5f), 8))
+                .addInitializer(OnnxTensor.of("beta", normal(random, 8, 0.3f), 8))
+                .addInitializer(OnnxTensor.of("mean", normal(random, 8, 0.3f), 8))
+                .addInitializer(OnnxTensor.of("var", uniform(random, 8, 0.2f, 2f), 8))
+                .addInitializer(OnnxTensor.of("w2", normal(random, 4 * 8, 0.5f), 4, 8, 1, 1))
+                .addInitializer(OnnxTensor.of("b2", normal(random, 4, 0.5f), 4))
+                .addNode(conv("c1", "x", "w1", null).addOutput("h")
+                        .addAttribute(OnnxAttribute.ofInts("pads", 1, 1, 1, 1)).build())
+                .addNode(OnnxNode.builder().setOpType("BatchNormalization")
+                        .addInput("h", "gamma", "beta", "mean", "var").addOutput("n")
+                        .addAttribute(OnnxAttribute.ofFloat("epsilon", 1e-3f)).build())
+                .addNode(OnnxNode.builder().setOpType("Relu").addInput("n").addOutput("r").build())
+                .addNode(conv("c2", "r", "w2", "b2").addOutput("h2")
+                        .addAttribute(OnnxAttribute.ofInts("strides", 2, 2)).build())
+                .addNode(OnnxNode.builder().setOpType("Relu").addInput("h2").addOutput("y").build())
+                .build();
+        OnnxModel fp32 = OnnxModel.builder().setGraph(graph).addOpsetImport("", 13).build();
+        return OnnxQuantizer.builder().build().quantize(fp32).model();
+    }
+
+    private static OnnxNode.Builder conv(String name, String x, String w, String b) {
+        OnnxNode.Builder node = OnnxNode.builder().setOpType("Conv").optName(name).addInput(x, w);
+        return b == null ? node : node.addInput(b);
+    }
+
+    @Test
+    public void fusedConvolutionsGiveTheValuesOfTheChain() throws Exception {
+        Random random = new Random(11);
+        OnnxModel model = quantizedBlock(random);
+        Assert.assertEquals(count(model, "ConvInteger"), 2, model.getGraph().toString());
+        OnnxModel fused = IntegerLinearFusion.apply(model);
+        List<OnnxNode> nodes = fused.getGraph().getNodes();
+        // Each chain, its normalization and its Relu become one node.
+        Assert.assertEquals(nodes.size(), 2, fused.getGraph().toString());
+        Assert.assertEquals(count(fused, IntegerLinearFusion.FUSED_CONV), 2);
+        Assert.assertEquals(nodes.get(0).getInt(IntegerLinearFusion.RELU, 0), 1);
+        Assert.assertEquals(nodes.get(0).getInputs().size(), 9, nodes.get(0).toString());
+        Assert.assertEquals(nodes.get(1).getOutputs().get(0), "y");
+        float[] x = normal(random, (int) (INPUT[0] * INPUT[1] * INPUT[2] * INPUT[3]), 1f);
+        try (QuantInt8NDManager manager =
+                (QuantInt8NDManager) Engine.getEngine("QuantInt8").newBaseManager()) {
+            float[] expected = run(OnnxBlock.newInstance(model, "t", manager,
+                    OperatorRegistry.builtIn(), false), manager, x);
+            float[] actual = run(OnnxBlock.newInstance(model, "t", manager,
+                    OperatorRegistry.builtIn(), true), manager, x);
+            Assert.assertEquals(actual.length, expected.length);
+            boolean someNegativeClamped = false;
+            for (int i = 0; i < actual.length; i++) {
+                // Same FP32 steps in the same order: equal values (the sign of a zero may differ).
+                Assert.assertEquals(actual[i], expected[i], 0f, "element " + i);
+                someNegativeClamped |= actual[i] == 0f;
+            }
+            Assert.assertTrue(someNegativeClamped, "the test should exercise the fused Relu");
+            assertMatchesOrt(actual, model, x);
+        }
+    }
+
+    @Test
+    public void aNormalizationWithOtherReadersStaysUnfused() {
+        Random random = new Random(12);
+        OnnxModel model = quantizedBlock(random);
+        OnnxGraph.Builder g = OnnxGraph.builder();
+        model.getGraph().getNodes().forEach(g::addNode);
+        model.getGraph().getInputs().forEach(g::addInput);
+        model.getGraph().getOutputs().forEach(g::addOutput);
+        // The normalization's output is also a graph output: the Relu after it must stay too.
+        g.addOutput(OnnxValueInfo.of("n", OnnxDataType.FLOAT, null, ""));
+        model.getGraph().getInitializers().values().forEach(g::addInitializer);
+        OnnxModel.Builder m = OnnxModel.builder().setGraph(g.build());
+        model.getOpsetImports().forEach(o -> m.addOpsetImport(o.domain(), o.version()));
+        OnnxModel fused = IntegerLinearFusion.apply(m.build());
+        Assert.assertEquals(count(fused, IntegerLinearFusion.FUSED_CONV), 2);
+        Assert.assertEquals(count(fused, "Relu"), 1, fused.getGraph().toString());
+        Assert.assertEquals(count(fused, "BatchNormalization"), 0);
+    }
+
+    private static long count(OnnxModel model, String opType) {
+        return model.getGraph().getNodes().stream()
+                .filter(n -> n.getOpType().equals(opType)).count();
+    }
+
+    /**
+     * ONNX Runtime runs the same integer arithmetic; its batch normalization and epilogue may
+     * round differently in the last bits, which the following layer may amplify by one code.
+     */
+    private static void assertMatchesOrt(float[] actual, OnnxModel model, float[] x)
+            throws OrtException {
+        float[] expected = FusionRuns.ort(model, x, INPUT);
+        Assert.assertEquals(actual.length, expected.length);
+        double worst = 0;
+        for (int i = 0; i < actual.length; i++) {
+            worst = Math.max(worst, Math.abs(actual[i] - expected[i]));
+        }
+        Assert.assertTrue(worst < 1e-4, "largest difference from ONNX Runtime " + worst);
+    }
+
+    private static float[] run(OnnxBlock block, QuantInt8NDManager manager, float[] x) {
+        return FusionRuns.run(block, manager, x, INPUT);
+    }
+
+    private static float[] normal(Random random, int n, float sigma) {
+        return FusionRuns.normal(random, n, sigma);
+    }
+
+    private static float[] uniform(Random random, int n, float low, float high) {
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) {
+            x[i] = low + random.nextFloat() * (high - low);
+        }
+        return x;
+    }
+}
