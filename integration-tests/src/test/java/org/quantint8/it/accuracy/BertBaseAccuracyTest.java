@@ -138,8 +138,13 @@ public class BertBaseAccuracyTest {
 
     private static ZooModel<NDList, NDList> raw(String precision, String engine)
             throws Exception {
+        return load(NDList.class, NDList.class, precision, engine);
+    }
+
+    private static <I, O> ZooModel<I, O> load(Class<I> input, Class<O> output, String precision,
+            String engine) throws Exception {
         return Criteria.builder()
-                .setTypes(NDList.class, NDList.class)
+                .setTypes(input, output)
                 .optGroupId(Int8ModelZoo.GROUP_ID)
                 .optArtifactId(ENTRY)
                 .optFilter("precision", precision)
@@ -181,14 +186,7 @@ public class BertBaseAccuracyTest {
         private final Predictor<String, float[]> predictor;
 
         ZooEmbeddings(String precision, String engine) throws Exception {
-            model = Criteria.builder()
-                    .setTypes(String.class, float[].class)
-                    .optGroupId(Int8ModelZoo.GROUP_ID)
-                    .optArtifactId(ENTRY)
-                    .optFilter("precision", precision)
-                    .optEngine(engine)
-                    .build()
-                    .loadModel();
+            model = load(String.class, float[].class, precision, engine);
             predictor = model.newPredictor();
         }
 
