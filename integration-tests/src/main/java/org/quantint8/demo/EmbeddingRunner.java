@@ -88,25 +88,47 @@ public final class EmbeddingRunner implements AutoCloseable {
      * @throws OrtException if the run fails
      */
     public float[] embed(Encoding encoding) throws OrtException {
-        long[] ids = encoding.getIds();
-        long[] shape = {1, ids.length};
+        return meanOverTokens(lastHiddenState(session, encoding), encoding.getIds().length);
+    }
+
+    /**
+     * Runs a BERT-family session on one encoded sentence (batch 1).
+     *
+     * @param session a session with inputs {@code input_ids}, {@code attention_mask} and {@code
+     *     token_type_ids} and the last hidden state as its first output
+     * @param encoding the tokenized sentence
+     * @return the last hidden state [1, tokens, hidden], row-major
+     * @throws OrtException if the run fails
+     */
+    public static float[] lastHiddenState(OrtSession session, Encoding encoding)
+            throws OrtException {
+        long[] shape = {1, encoding.getIds().length};
         OrtEnvironment env = OrtEnvironment.getEnvironment();
-        try (OnnxTensor inputIds = OnnxTensor.createTensor(env, LongBuffer.wrap(ids), shape);
+        try (OnnxTensor inputIds = OnnxTensor.createTensor(
+                        env, LongBuffer.wrap(encoding.getIds()), shape);
                 OnnxTensor mask = OnnxTensor.createTensor(
                         env, LongBuffer.wrap(encoding.getAttentionMask()), shape);
                 OnnxTensor types = OnnxTensor.createTensor(
                         env, LongBuffer.wrap(encoding.getTypeIds()), shape);
                 OrtSession.Result result = session.run(Map.of(
                         "input_ids", inputIds, "attention_mask", mask, "token_type_ids", types))) {
-            float[][][] hidden = (float[][][]) result.get(0).getValue();
-            float[] mean = new float[hidden[0][0].length];
-            for (float[] token : hidden[0]) {
-                for (int d = 0; d < mean.length; d++) {
-                    mean[d] += token[d] / hidden[0].length;
-                }
-            }
-            return mean;
+            return ((OnnxTensor) result.get(0)).getFloatBuffer().array();
         }
+    }
+
+    /**
+     * Returns the mean over the tokens of a hidden state of batch 1.
+     *
+     * @param hidden the hidden state [1, tokens, hidden], row-major
+     * @param tokens the number of tokens
+     * @return the mean, of the hidden size
+     */
+    public static float[] meanOverTokens(float[] hidden, int tokens) {
+        float[] mean = new float[hidden.length / tokens];
+        for (int i = 0; i < hidden.length; i++) {
+            mean[i % mean.length] += hidden[i] / tokens;
+        }
+        return mean;
     }
 
     /**

@@ -9,7 +9,6 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.repository.zoo.Criteria;
 import ai.djl.repository.zoo.ZooModel;
-import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
@@ -21,11 +20,9 @@ import org.quantint8.it.TestAssets;
 import org.testng.annotations.DataProvider;
 import org.testng.annotations.Test;
 
-import java.nio.LongBuffer;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 
 /**
  * ONNX Runtime's own INT8 twins (DynamicQuantizeLinear + MatMulInteger, UINT8 embeddings) run
@@ -86,14 +83,15 @@ public class QuantizedTwinTest {
                 float[] expected = reference.embed(sentence);
                 float[] ort = ortTwin.embed(sentence);
                 float[] ourHidden = hidden(model.getNDManager(), predictor, encoding);
-                float[] ours = meanOverTokens(ourHidden, encoding.getIds().length);
-                float[] ortHidden = hidden(asWritten, encoding);
+                float[] ours = EmbeddingRunner.meanOverTokens(ourHidden, encoding.getIds().length);
+                float[] ortHidden = EmbeddingRunner.lastHiddenState(asWritten, encoding);
+                float[] optimizedHidden = EmbeddingRunner.lastHiddenState(optimized, encoding);
                 ortCosine += EmbeddingRunner.cosine(expected, ort);
                 ourCosine += EmbeddingRunner.cosine(expected, ours);
                 agreement += EmbeddingRunner.cosine(ort, ours);
                 ourDeviation = Math.max(ourDeviation, maxAbsDifference(ourHidden, ortHidden));
                 ortSelfDeviation = Math.max(ortSelfDeviation,
-                        maxAbsDifference(hidden(optimized, encoding), ortHidden));
+                        maxAbsDifference(optimizedHidden, ortHidden));
             }
         }
         ortCosine /= SENTENCES;
@@ -125,28 +123,6 @@ public class QuantizedTwinTest {
         options.setIntraOpNumThreads(1);
         options.setOptimizationLevel(level);
         return OrtEnvironment.getEnvironment().createSession(file.toString(), options);
-    }
-
-    private static float[] hidden(OrtSession session, Encoding encoding) throws OrtException {
-        OrtEnvironment env = OrtEnvironment.getEnvironment();
-        long[] shape = {1, encoding.getIds().length};
-        try (OnnxTensor ids = OnnxTensor.createTensor(env, LongBuffer.wrap(encoding.getIds()), shape);
-                OnnxTensor mask = OnnxTensor.createTensor(
-                        env, LongBuffer.wrap(encoding.getAttentionMask()), shape);
-                OnnxTensor types = OnnxTensor.createTensor(
-                        env, LongBuffer.wrap(encoding.getTypeIds()), shape);
-                OrtSession.Result result = session.run(Map.of(
-                        "input_ids", ids, "attention_mask", mask, "token_type_ids", types))) {
-            return ((OnnxTensor) result.get(0)).getFloatBuffer().array();
-        }
-    }
-
-    private static float[] meanOverTokens(float[] hidden, int tokens) {
-        float[] mean = new float[hidden.length / tokens];
-        for (int i = 0; i < hidden.length; i++) {
-            mean[i % mean.length] += hidden[i] / tokens;
-        }
-        return mean;
     }
 
     private static double maxAbsDifference(float[] a, float[] b) {
