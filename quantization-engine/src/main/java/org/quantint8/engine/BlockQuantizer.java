@@ -7,8 +7,11 @@ import ai.djl.nn.convolutional.Conv2d;
 import ai.djl.nn.core.Linear;
 import ai.djl.util.Pair;
 
+import org.quantint8.calibration.Granularity;
 import org.quantint8.calibration.LayerFilter;
 import org.quantint8.calibration.LayerReport;
+import org.quantint8.calibration.QuantizationConfig;
+import org.quantint8.calibration.QuantizationMode;
 import org.quantint8.calibration.QuantizationError;
 import org.quantint8.calibration.QuantizationReport;
 import org.quantint8.ndarray.Int8Ops;
@@ -16,6 +19,7 @@ import org.quantint8.ndarray.QuantInt8NDArray;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 
 /**
  * Quantizes a DJL block written in Java through the same sites as ONNX models: the weight of
@@ -39,6 +43,41 @@ final class BlockQuantizer {
         List<LayerReport> reports = new ArrayList<>();
         visit(block, "", filter, reports);
         return new QuantizationReport(reports);
+    }
+
+    /**
+     * Checks that a configuration asks only for what a Java block supports: dynamic INT8 with
+     * per-channel weights and per-tensor activations quantized per call. The rest (static ranges,
+     * per-token activations, weight-only, SmoothQuant, a budget) needs the ONNX path's graph
+     * rewriting; running the block dynamically instead would silently ignore the options.
+     *
+     * @param config the configuration of the load options
+     * @throws IllegalArgumentException naming each option the block path cannot honour
+     */
+    static void requireSupported(QuantizationConfig config) {
+        List<String> unsupported = new ArrayList<>();
+        if (config.getMode() != QuantizationMode.DYNAMIC) {
+            unsupported.add(QuantizationOptions.MODE + "="
+                    + config.getMode().name().toLowerCase(Locale.ROOT).replace("_", ""));
+        }
+        if (config.getWeightGranularity() != Granularity.PER_CHANNEL) {
+            unsupported.add(QuantizationOptions.WEIGHT_GRANULARITY + "=tensor");
+        }
+        if (config.getActivationGranularity() != Granularity.PER_TENSOR) {
+            unsupported.add(QuantizationOptions.ACTIVATION_GRANULARITY + "=token");
+        }
+        if (config.getSmoothQuantAlpha().isPresent()) {
+            unsupported.add(QuantizationOptions.SMOOTH_QUANT);
+        }
+        if (config.getAccuracyBudget().isPresent()) {
+            unsupported.add(QuantizationOptions.MIN_SQNR_DB);
+        }
+        if (!unsupported.isEmpty()) {
+            throw new IllegalArgumentException("A model built in Java (optBlock / setBlock) is"
+                    + " quantized dynamically, with per-channel weights and per-tensor activations"
+                    + " quantized per call; it cannot honour " + String.join(", ", unsupported)
+                    + ". Export the block to ONNX and load the file for these options.");
+        }
     }
 
     private static void visit(Block block, String path, LayerFilter filter,

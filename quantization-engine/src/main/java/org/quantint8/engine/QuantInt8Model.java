@@ -76,7 +76,9 @@ public class QuantInt8Model extends BaseModel {
      * @throws MalformedModelException if the file is not a valid ONNX model, or has a node that
      *     neither the interpreter nor ONNX Runtime can run; the message names the file, and the
      *     node where one is at fault
-     * @throws IllegalArgumentException if an option is invalid, naming it
+     * @throws IllegalArgumentException if an option is invalid, naming it, or a Java block is
+     *     given options only the ONNX path supports (static, weight-only, per-token activations,
+     *     per-tensor weights, SmoothQuant, an accuracy budget)
      */
     @Override
     public void load(Path modelPath, String prefix, Map<String, ?> options)
@@ -86,8 +88,9 @@ public class QuantInt8Model extends BaseModel {
             // A Java block was set: its parameters are the model, as in DJL's other engines.
             // Its Linear and Conv2d weights become INT8 unless the options say fp32.
             if (parsed.isQuantized()) {
-                QuantizationReport report =
-                        BlockQuantizer.quantize(block, parsed.toConfig().getLayerFilter());
+                QuantizationConfig config = parsed.toConfig();
+                BlockQuantizer.requireSupported(config);
+                QuantizationReport report = BlockQuantizer.quantize(block, config.getLayerFilter());
                 quantization = new QuantizedModelCache.Entry(null, report.toText(), report.toJson());
                 LOGGER.info("QuantInt8: block {} quantized: {} of {} layers INT8, weights {} -> {}"
                                 + " bytes", modelName, report.getQuantizedLayerCount(),
@@ -136,8 +139,9 @@ public class QuantInt8Model extends BaseModel {
      * @throws TranslateException if the translator fails on a sample
      * @throws MalformedModelException if the quantized model cannot be built
      * @throws IllegalArgumentException if there are no samples, the model was not loaded from
-     *     an ONNX file, or it was already quantized and runs as it is (load it with {@code
-     *     requantize=true} to calibrate what it left in FP32)
+     *     an ONNX file, was loaded weight-only (nothing to calibrate), or was already quantized
+     *     and runs as it is (load it with {@code requantize=true} to calibrate what it left in
+     *     FP32)
      */
     public <I> void calibrate(Translator<I, ?> translator, List<I> samples)
             throws TranslateException, MalformedModelException {
@@ -162,8 +166,8 @@ public class QuantInt8Model extends BaseModel {
      *
      * @param samples representative model inputs, named like the graph inputs or in their order
      * @throws MalformedModelException if the quantized model cannot be built
-     * @throws IllegalArgumentException if there are no samples, or the model was already
-     *     quantized and runs as it is
+     * @throws IllegalArgumentException if there are no samples, the model was loaded
+     *     weight-only, or it was already quantized and runs as it is
      * @see #calibrate(Translator, List)
      */
     public void calibrate(List<NDList> samples) throws MalformedModelException {
@@ -176,6 +180,14 @@ public class QuantInt8Model extends BaseModel {
         if (samples.isEmpty()) {
             throw new IllegalArgumentException(
                     "calibrate: no samples; static quantization needs representative inputs");
+        }
+        if (!options.needsSamples()
+                && options.toConfig().getMode() == QuantizationMode.WEIGHT_ONLY) {
+            throw new IllegalArgumentException("calibrate: " + sourceFile + " was loaded with "
+                    + QuantizationOptions.MODE + "=weightonly, which keeps activations in FP32:"
+                    + " there is nothing to calibrate. Load it with " + QuantizationOptions.MODE
+                    + "=static to calibrate INT8 activations, or add "
+                    + QuantizationOptions.MIN_SQNR_DB + " to choose the FP32 layers by samples");
         }
         // Samples given for plain dynamic (or fp32) options mean static quantization; options
         // that already need samples (static, SmoothQuant, a budget) apply as they are.

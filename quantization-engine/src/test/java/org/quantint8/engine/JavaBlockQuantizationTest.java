@@ -65,6 +65,35 @@ public class JavaBlockQuantizationTest {
         }
     }
 
+    @Test
+    public void blockRefusesOptionsOnlyTheOnnxPathSupports() throws Exception {
+        Path dir = Files.createTempDirectory("quantint8-block-options");
+        Map<String, String> refused = Map.of(
+                "quantization=static", "static",
+                "quantization=weightonly", "weightonly",
+                "activationGranularity=token", "token",
+                "weightGranularity=tensor", "tensor",
+                "smoothQuant=0.5", "smoothQuant");
+        for (Map.Entry<String, String> option : refused.entrySet()) {
+            String[] keyValue = option.getKey().split("=");
+            Block linear = ai.djl.nn.core.Linear.builder().setUnits(4).build();
+            Criteria<NDList, NDList> criteria = Criteria.builder()
+                    .setTypes(NDList.class, NDList.class)
+                    .optEngine("QuantInt8")
+                    .optBlock(linear)
+                    .optModelPath(dir)
+                    .optOption(keyValue[0], keyValue[1])
+                    .build();
+            Exception e = Assert.expectThrows(Exception.class, criteria::loadModel);
+            Throwable cause = e;
+            while (!(cause instanceof IllegalArgumentException) && cause.getCause() != null) {
+                cause = cause.getCause();
+            }
+            Assert.assertTrue(cause.getMessage().contains(option.getValue())
+                    && cause.getMessage().contains("optBlock"), option.getKey() + ": " + e);
+        }
+    }
+
     /** Counts the Linear and Conv2d blocks, independently of the quantizer's own walk. */
     private static int countSites(Block block) {
         if (block instanceof ai.djl.nn.core.Linear || block instanceof ai.djl.nn.convolutional.Conv2d) {

@@ -147,6 +147,25 @@ public class LoadTimeQuantizationTest {
     }
 
     @Test
+    public void weightOnlyModelRefusesCalibration() throws Exception {
+        Map<String, String> options = Map.of("quantization", "weightonly", "quantizationCache", "false");
+        try (ZooModel<NDList, NDList> model = load(options)) {
+            QuantInt8Model weightOnly = (QuantInt8Model) model.getWrappedModel();
+            float[] before = predict(model);
+            List<NDList> samples = List.of(new NDList(
+                    model.getNDManager().create(input, new Shape(4, IN))));
+            IllegalArgumentException e = Assert.expectThrows(IllegalArgumentException.class,
+                    () -> weightOnly.calibrate(samples));
+            Assert.assertTrue(e.getMessage().contains("weightonly")
+                    && e.getMessage().contains("nothing to calibrate"), e.getMessage());
+            // Refused, not half-done: the model still runs weight-only as loaded.
+            Assert.assertTrue(weightOnly.getQuantizationReportJson().orElseThrow()
+                    .contains("weight"), "still weight-only");
+            Assert.assertEquals(predict(model), before);
+        }
+    }
+
+    @Test
     public void alreadyQuantizedModelRunsAsItIsUnlessAskedOtherwise() throws Exception {
         Path dir = Files.createTempDirectory("quantint8-prequantized");
         Path exported = dir.resolve("int8.onnx");
