@@ -9,7 +9,12 @@ import java.util.ArrayDeque;
  * Arena} costs about 58 us on JDK 25 (every thread must agree the memory is no longer read), far
  * more than a small array's work; so arrays up to {@value #POOLED_MAX} bytes take power-of-two
  * blocks from one arena per manager, return them to a free list when they close, and the arena
- * is freed when the manager closes. Larger arrays get an arena of their own, freed at once.
+ * is freed when the manager closes. Larger arrays get an arena of their own, freed at once, so
+ * that a long-lived manager does not hold memory its closed arrays no longer use.
+ *
+ * <p>A pool for one short run (a forward pass, see {@link QuantInt8NDManager#newRunManager})
+ * pools every size: a BERT layer's 1.5 MB activations then cost neither an arena nor a thread
+ * handshake each, and all the memory goes back when the run ends.
  */
 final class MemoryPool {
 
@@ -18,15 +23,31 @@ final class MemoryPool {
 
     private static final int MIN_CLASS = 6; // 64-byte blocks, the alignment every kernel wants
     private static final int MAX_CLASS = 20;
+    /** Arrays are limited to 2 GiB (DJL exchanges ByteBuffers), so 2^31 bytes is the top. */
+    private static final int MAX_RUN_CLASS = 31;
 
     private final ArrayDeque<MemorySegment>[] free;
+    private final long pooledMax;
     private Arena arena;
     private boolean closed;
     private long reserved;
 
-    @SuppressWarnings("unchecked")
+    /** Creates the pool of a long-lived manager: blocks up to {@value #POOLED_MAX} bytes. */
     MemoryPool() {
-        free = new ArrayDeque[MAX_CLASS + 1];
+        this(false);
+    }
+
+    /**
+     * Creates a pool.
+     *
+     * @param everySize whether arrays of every size are pooled (a run's manager), or only those
+     *     up to {@value #POOLED_MAX} bytes
+     */
+    @SuppressWarnings("unchecked")
+    MemoryPool(boolean everySize) {
+        int maxClass = everySize ? MAX_RUN_CLASS : MAX_CLASS;
+        free = new ArrayDeque[maxClass + 1];
+        pooledMax = 1L << maxClass;
     }
 
     /**
@@ -36,7 +57,7 @@ final class MemoryPool {
      * @return the block
      */
     synchronized OffHeapBlock allocate(long bytes) {
-        if (bytes > POOLED_MAX || closed) {
+        if (bytes > pooledMax || closed) {
             return OffHeapBlock.ownArena(bytes);
         }
         int sizeClass = Math.max(MIN_CLASS, 64 - Long.numberOfLeadingZeros(Math.max(bytes, 1) - 1));

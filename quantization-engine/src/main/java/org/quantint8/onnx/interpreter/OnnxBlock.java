@@ -112,7 +112,7 @@ public final class OnnxBlock extends AbstractSymbolBlock {
             PairList<String, Object> params) {
         NDArray[] ordered = bind(inputs);
         NDManager caller = inputs.head().getManager();
-        try (QuantInt8NDManager run = manager.newSubManager(manager.getDevice())) {
+        try (QuantInt8NDManager run = manager.newRunManager()) {
             NDArray[] results =
                     program.run(run.getAlternativeManagerOrThrow(), run, ordered);
             QuantInt8NDManager target = outputManager(caller);
