@@ -91,7 +91,9 @@ public final class OnnxBlock extends AbstractSymbolBlock {
             OperatorRegistry registry, boolean fuse) throws OnnxFormatException {
         NDManager constants = manager.getAlternativeManagerOrThrow().newSubManager();
         try {
-            OnnxModel executable = fuse ? IntegerLinearFusion.apply(model) : model;
+            OnnxModel executable = fuse
+                    ? TransformerFusion.apply(IntegerLinearFusion.apply(model))
+                    : model;
             GraphProgram program =
                     GraphProgram.compile(executable, source, registry, manager, constants);
             manager.attachInternal("onnx-node-caches:" + constants.getName(),
