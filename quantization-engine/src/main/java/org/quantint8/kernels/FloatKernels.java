@@ -32,8 +32,24 @@ public final class FloatKernels {
     private static final float Q4 = 0.0010441236663609743f;
 
     private static final float INV_SQRT2 = (float) (1 / Math.sqrt(2));
-    private static final double SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
-    private static final double TANH_CUBIC = 0.044715;
+    private static final float SQRT_2_OVER_PI = (float) Math.sqrt(2 / Math.PI);
+    private static final float TANH_CUBIC = 0.044715f;
+
+    /** Beyond |x| = 9, tanh(x) is 1 to within 3e-8. */
+    private static final float TANH_CLAMP = 9f;
+    /**
+     * tanh(x) ~ x R(x^2) / S(x^2) on [0, 9], fitted the same way as erf; largest absolute error
+     * in FP32 4.6e-7 (at x = 8.5, near 1).
+     */
+    private static final float R0 = 0.9999999403953552f;
+    private static final float R1 = 0.12969104945659637f;
+    private static final float R2 = 0.002974386792629957f;
+    private static final float R3 = 9.754347956913989e-06f;
+    private static final float R4 = -1.4218017874156885e-08f;
+    private static final float R5 = 2.1840577957288332e-11f;
+    private static final float S1 = 0.4630241096019745f;
+    private static final float S2 = 0.023982742801308632f;
+    private static final float S3 = 0.0002355017204536125f;
 
     private FloatKernels() {}
 
@@ -55,22 +71,44 @@ public final class FloatKernels {
             float[] beta, float epsilon) {
         int n = gamma.length;
         for (int r = 0, start = offset; r < rows; r++, start += n) {
-            double sum = 0;
-            for (int i = 0; i < n; i++) {
-                sum += x[start + i];
-            }
-            float mean = (float) (sum / n);
-            double squares = 0;
-            for (int i = 0; i < n; i++) {
-                float d = x[start + i] - mean;
-                squares += d * d;
-            }
-            float inv = (float) (1 / Math.sqrt(squares / n + epsilon));
+            float mean = (float) (sum(x, start, n, 0f, false) / n);
+            float inv = (float) (1 / Math.sqrt(sum(x, start, n, mean, true) / n + epsilon));
             for (int i = 0; i < n; i++) {
                 float v = (x[start + i] - mean) * inv * gamma[i];
                 y[start + i] = beta == null ? v : v + beta[i];
             }
         }
+    }
+
+    /**
+     * Returns the sum of a row in double, or of its squared deviations from {@code mean}, in
+     * four partial sums (a fixed order, so the result is reproducible) that hide the latency of
+     * the additions: 2.3 ns per value with one sum.
+     */
+    private static double sum(float[] x, int start, int n, float mean, boolean squares) {
+        double s0 = 0;
+        double s1 = 0;
+        double s2 = 0;
+        double s3 = 0;
+        int i = 0;
+        for (; i + 4 <= n; i += 4) {
+            s0 += term(x[start + i], mean, squares);
+            s1 += term(x[start + i + 1], mean, squares);
+            s2 += term(x[start + i + 2], mean, squares);
+            s3 += term(x[start + i + 3], mean, squares);
+        }
+        for (; i < n; i++) {
+            s0 += term(x[start + i], mean, squares);
+        }
+        return (s0 + s1) + (s2 + s3);
+    }
+
+    private static double term(float x, float mean, boolean squares) {
+        if (!squares) {
+            return x;
+        }
+        float d = x - mean;
+        return d * d;
     }
 
     /**
@@ -88,31 +126,46 @@ public final class FloatKernels {
 
     /**
      * GELU's tanh approximation, {@code 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)))}, in
-     * place (GPT-2's {@code gelu_new}), evaluated in double and rounded once.
+     * place (GPT-2's {@code gelu_new}), with {@link #tanh}: within 2.3e-7 |x| of the formula.
+     * ({@code Math.tanh} is exact but scalar: 6% of a GPT-2 decoding step.)
      *
      * @param x the values
      * @param count how many, from index 0
      */
     public static void geluTanh(float[] x, int count) {
         for (int i = 0; i < count; i++) {
-            double v = x[i];
-            double inner = SQRT_2_OVER_PI * (v + TANH_CUBIC * v * v * v);
-            x[i] = (float) (0.5 * v * (1 + Math.tanh(inner)));
+            float v = x[i];
+            x[i] = 0.5f * v * (1f + tanh(SQRT_2_OVER_PI * (v + TANH_CUBIC * v * v * v)));
         }
     }
 
     /**
-     * The error function in FP32, from the rational fit above: branch-free (a clamp and a sign
-     * copy) so that loops over it vectorize.
+     * The error function in FP32, from the rational fit above (an odd function of the clamped
+     * argument, so exactly odd). Only min, max and arithmetic: C2 vectorizes loops over it (with
+     * abs and copySign it did not: 5.8 instead of 0.9 ns per GELU value).
      *
      * @param x the argument
      * @return erf(x), within 4.3e-7
      */
     public static float erf(float x) {
-        float a = Math.min(Math.abs(x), ERF_CLAMP);
+        float a = Math.min(Math.max(x, -ERF_CLAMP), ERF_CLAMP);
         float t = a * a;
         float p = ((((((P6 * t + P5) * t + P4) * t + P3) * t + P2) * t + P1) * t + P0);
         float q = ((((Q4 * t + Q3) * t + Q2) * t + Q1) * t + 1f);
-        return Math.copySign(Math.min(a * p / q, 1f), x);
+        return Math.min(Math.max(a * p / q, -1f), 1f);
+    }
+
+    /**
+     * The hyperbolic tangent in FP32, from the rational fit above, vectorizable like {@link #erf}.
+     *
+     * @param x the argument
+     * @return tanh(x), within 4.6e-7
+     */
+    public static float tanh(float x) {
+        float a = Math.min(Math.max(x, -TANH_CLAMP), TANH_CLAMP);
+        float t = a * a;
+        float p = (((((R5 * t + R4) * t + R3) * t + R2) * t + R1) * t + R0);
+        float q = (((S3 * t + S2) * t + S1) * t + 1f);
+        return Math.min(Math.max(a * p / q, -1f), 1f);
     }
 }
