@@ -162,7 +162,7 @@ final class NnOperators {
      * Normalizes over the axes from {@code axis} on, then scales and shifts: FP32 in Java ({@link
      * TransformerOperators#layerNorm}), other types as a chain of operators.
      */
-    private static NDList layerNorm(OperatorContext context, OnnxNode node, List<NDArray> inputs) {
+    static NDList layerNorm(OperatorContext context, OnnxNode node, List<NDArray> inputs) {
         NDArray x = input(inputs, 0);
         int rank = x.getShape().dimension();
         int axis = axis(node.getInt("axis", -1), rank);

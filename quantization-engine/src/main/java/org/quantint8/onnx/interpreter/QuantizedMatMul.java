@@ -97,8 +97,9 @@ final class QuantizedMatMul {
             });
             QuantInt8NDArray xq = QuantizedConversions.quantizeDynamicInput(s, x);
             try (xq) {
-                return s.result(Int8Ops.linear(xq, weight, s.optionalInput(4),
-                        Int8Output.float32()));
+                NDArray y = Int8Ops.linear(xq, weight, s.optionalInput(4), Int8Output.float32());
+                // Its readers run on QuantInt8 memory (TransformerFusion checked): no copy.
+                return node.getInt(TransformerOperators.KEEP, 0) == 1 ? new NDList(y) : s.result(y);
             }
         }
     }

@@ -30,7 +30,12 @@ import java.util.Set;
  *       org.quantint8:Gelu(approximate = "none" | "tanh")};
  *   <li>{@code org.quantint8:DynamicQuantizeMatMul} followed by {@code Add} of a constant [N]
  *       bias takes the bias as its fifth input: the epilogue adds it in FP32 after the scale,
- *       exactly as the Add did, so the result has the same bits.
+ *       exactly as the Add did, so the result has the same bits;
+ *   <li>{@code LayerNormalization} of a residual {@code Add} becomes {@code
+ *       org.quantint8:AddLayerNormalization}, with the sum as a second output when something else
+ *       reads it;
+ *   <li>a fused projection whose readers all run in Java gets {@code keepInQuantInt8 = 1}: its
+ *       result is not copied into PyTorch.
  * </ul>
  *
  * <p>Like {@link IntegerLinearFusion} it changes only how the interpreter runs a graph, never a
@@ -66,17 +71,28 @@ final class TransformerFusion {
      * @return the fused model
      */
     static OnnxModel apply(OnnxModel model) {
-        TransformerFusion fusion = new TransformerFusion(model.getGraph());
-        for (OnnxNode node : model.getGraph().getNodes()) {
+        OnnxModel chains = stage(model, (fusion, node) -> {
             if (isDefault(node, "Erf") || isDefault(node, "Tanh")) {
                 fusion.gelu(node);
             } else if (isDefault(node, "ReduceMean")) {
                 fusion.layerNorm(node);
-            } else if (node.getDomain().equals(IntegerLinearFusion.DOMAIN)
-                    && node.getOpType().equals(IntegerLinearFusion.FUSED_OP)) {
+            } else if (isFusedMatMul(node)) {
                 fusion.bias(node);
             }
-        }
+        });
+        OnnxModel residuals = stage(chains, (fusion, node) -> {
+            if (isDefault(node, "LayerNormalization")) {
+                fusion.residual(node);
+            }
+        });
+        return stage(residuals, TransformerFusion::keepInQuantInt8);
+    }
+
+    /** One pass over the graph: {@code match} records fusions, which then replace their nodes. */
+    private static OnnxModel stage(OnnxModel model,
+            java.util.function.BiConsumer<TransformerFusion, OnnxNode> match) {
+        TransformerFusion fusion = new TransformerFusion(model.getGraph());
+        model.getGraph().getNodes().forEach(node -> match.accept(fusion, node));
         if (fusion.fusedAt.isEmpty()) {
             return model;
         }
@@ -95,6 +111,63 @@ final class TransformerFusion {
             fused.addOpsetImport(IntegerLinearFusion.DOMAIN, 1);
         }
         return fused.build();
+    }
+
+    private static boolean isFusedMatMul(OnnxNode node) {
+        return node.getDomain().equals(IntegerLinearFusion.DOMAIN)
+                && node.getOpType().equals(IntegerLinearFusion.FUSED_OP);
+    }
+
+    /**
+     * {@code LayerNormalization(Add(A, B))} over the last axis, A and B computed (a residual
+     * connection), becomes {@code org.quantint8:AddLayerNormalization(A, B, gamma[, beta])}; when
+     * the sum has other readers (GPT-2's residual stream) it is the fused node's second output.
+     */
+    private void residual(OnnxNode norm) {
+        OnnxNode add = producerOf(norm.getInputs().get(0), "Add", null);
+        if (add == null || add.getInputs().size() != 2 || norm.getInt("axis", -1) != -1
+                || add.getInputs().stream().anyMatch(i -> constant(i) != null)
+                || norm.getInputs().stream().skip(1).anyMatch(i -> constant(i) == null)) {
+            return;
+        }
+        String sum = add.getOutputs().get(0);
+        boolean shared = graphOutputs.contains(sum) || readers.get(sum).size() > 1;
+        OnnxNode.Builder b = OnnxNode.builder().setOpType(TransformerOperators.ADD_LAYER_NORM)
+                .optDomain(IntegerLinearFusion.DOMAIN).optName(norm.getName())
+                .addInput(add.getInputs().get(0), add.getInputs().get(1))
+                .addOutput(norm.getOutputs().get(0));
+        norm.getInputs().stream().skip(1).forEach(b::addInput);
+        norm.getAttributes().values().forEach(b::addAttribute);
+        if (shared) {
+            b.addOutput(sum);
+        }
+        // At the Add's place: a reader of the sum may come before the normalization.
+        replace(List.of(add, norm), add, b.build());
+    }
+
+    /**
+     * Marks the fused projections whose every reader runs in Java on QuantInt8 memory (GELU, the
+     * normalizations, another projection) or is the caller (as a graph output, or through an
+     * {@code Identity}): their FP32 result then stays a
+     * QuantInt8 array instead of being copied into PyTorch.
+     */
+    private void keepInQuantInt8(OnnxNode matMul) {
+        if (!isFusedMatMul(matMul) || matMul.getInt(TransformerOperators.KEEP, 0) == 1) {
+            return;
+        }
+        List<OnnxNode> uses = readers.getOrDefault(matMul.getOutputs().get(0), List.of());
+        // Identity hands the array on as it is (GPT-2's logits).
+        boolean java = uses.stream().allMatch(n -> isDefault(n, "LayerNormalization")
+                || isDefault(n, "Identity") || n.getDomain().equals(IntegerLinearFusion.DOMAIN));
+        if (java) {
+            OnnxNode.Builder b = OnnxNode.builder().setOpType(matMul.getOpType())
+                    .optDomain(matMul.getDomain()).optName(matMul.getName());
+            matMul.getInputs().forEach(b::addInput);
+            matMul.getOutputs().forEach(b::addOutput);
+            matMul.getAttributes().values().forEach(b::addAttribute);
+            b.addAttribute(OnnxAttribute.ofInt(TransformerOperators.KEEP, 1));
+            replace(List.of(matMul), matMul, b.build());
+        }
     }
 
     /** GELU around its Erf or Tanh node {@code core}. */
@@ -264,11 +337,14 @@ final class TransformerFusion {
                 && isDefault(all.get(0), opType) ? all.get(0) : null;
     }
 
-    /** The producer of {@code value} if {@code reader} is its only reader (and of the type). */
+    /**
+     * The producer of {@code value} if it is of the type (any, for null) and {@code reader} is
+     * its only reader (or whatever reads it, for a null reader).
+     */
     private OnnxNode producerOf(String value, String opType, OnnxNode reader) {
         OnnxNode node = value == null ? null : producers.get(value);
-        if (node == null || opType != null && !isDefault(node, opType)
-                || !IntegerLinearFusion.onlyReader(value, reader, readers, graphOutputs)) {
+        if (node == null || opType != null && !isDefault(node, opType) || reader != null
+                && !IntegerLinearFusion.onlyReader(value, reader, readers, graphOutputs)) {
             return null;
         }
         return node;

@@ -34,6 +34,10 @@ final class TransformerOperators {
     static final String GELU = "Gelu";
     /** GELU's attribute naming its form. */
     static final String APPROXIMATE = "approximate";
+    /** The fused residual Add and layer normalization, in {@link IntegerLinearFusion#DOMAIN}. */
+    static final String ADD_LAYER_NORM = "AddLayerNormalization";
+    /** A fused projection's attribute: 1 keeps its FP32 result in QuantInt8 memory. */
+    static final String KEEP = "keepInQuantInt8";
 
     /** Values per heap chunk: large enough to amortize, small enough to stay in L1/L2. */
     private static final int CHUNK = 4096;
@@ -44,6 +48,59 @@ final class TransformerOperators {
     static void register(OperatorRegistry registry) {
         registry.register("", GELU, TransformerOperators::gelu);
         registry.register(IntegerLinearFusion.DOMAIN, GELU, TransformerOperators::gelu);
+        registry.register(IntegerLinearFusion.DOMAIN, ADD_LAYER_NORM,
+                TransformerOperators::addLayerNorm);
+    }
+
+    /**
+     * {@code org.quantint8:AddLayerNormalization(A, B, Scale[, B])}: {@code Y =
+     * LayerNormalization(A + B)} over the last axis, and the sum as an optional second output. A
+     * and B of the same shape are added here in FP32, as {@code Add} does; other shapes are added
+     * with broadcasting by the alternative engine first.
+     */
+    static NDList addLayerNorm(OperatorContext context, OnnxNode node, List<NDArray> inputs) {
+        NDArray a = input(inputs, 0);
+        NDArray b = input(inputs, 1);
+        List<NDArray> normInputs = new java.util.ArrayList<>(inputs.subList(1, inputs.size()));
+        boolean wantSum = node.getOutputs().size() > 1 && !node.getOutputs().get(1).isEmpty();
+        if (!a.getShape().equals(b.getShape()) || a.getDataType() != DataType.FLOAT32
+                || b.getDataType() != DataType.FLOAT32) {
+            NDArray sum = a.add(b);
+            normInputs.set(0, sum);
+            NDList y = NnOperators.layerNorm(context, node, normInputs);
+            if (wantSum) {
+                y.add(sum);
+            } else {
+                sum.close();
+            }
+            return y;
+        }
+        normInputs.set(0, a);
+        Norm norm = Norm.of(context, node, normInputs, a.getShape().dimension() - 1, 2);
+        MemorySegment left = floats(a);
+        MemorySegment right = floats(b);
+        QuantInt8NDArray y = context.quantManager().create(a.getShape(), DataType.FLOAT32);
+        QuantInt8NDArray sum = wantSum
+                ? context.quantManager().create(a.getShape(), DataType.FLOAT32)
+                : null;
+        int n = norm.gamma.length;
+        float[] chunk = new float[Math.max(1, CHUNK / Math.max(n, 1)) * n];
+        float[] other = new float[chunk.length];
+        long count = a.getShape().size();
+        for (long offset = 0; offset < count; offset += chunk.length) {
+            int len = (int) Math.min(chunk.length, count - offset);
+            MemorySegment.copy(left, F32, offset * 4, chunk, 0, len);
+            MemorySegment.copy(right, F32, offset * 4, other, 0, len);
+            for (int i = 0; i < len; i++) {
+                chunk[i] += other[i];
+            }
+            if (sum != null) {
+                MemorySegment.copy(chunk, 0, sum.getDataSegment(), F32, offset * 4, len);
+            }
+            norm.apply(chunk, len);
+            MemorySegment.copy(chunk, 0, y.getDataSegment(), F32, offset * 4, len);
+        }
+        return sum == null ? new NDList(y) : new NDList(y, sum);
     }
 
     /**
@@ -52,27 +109,49 @@ final class TransformerOperators {
      */
     static NDList layerNorm(OperatorContext context, OnnxNode node, List<NDArray> inputs,
             int axis) {
-        NDArray x = input(inputs, 0);
-        NDArray scale = input(inputs, 1);
-        NDArray bias = optionalInput(inputs, 2);
-        if (x.getDataType() != DataType.FLOAT32 || scale.getDataType() != DataType.FLOAT32
-                || bias != null && bias.getDataType() != DataType.FLOAT32) {
+        Norm norm = Norm.of(context, node, inputs, axis, 1);
+        if (norm == null) {
             return null;
         }
-        Shape shape = x.getShape();
-        long width = shape.slice(axis).size();
-        if (scale.getShape().size() != width || bias != null && bias.getShape().size() != width) {
-            throw new IllegalArgumentException("LayerNormalization: Scale " + scale.getShape()
-                    + " and B " + (bias == null ? "(none)" : bias.getShape())
-                    + " must hold the " + width + " values of X " + shape + " from axis " + axis);
+        int rowsPerChunk = Math.max(1, CHUNK / Math.max(norm.gamma.length, 1));
+        return single(map(context, input(inputs, 0), (long) rowsPerChunk * norm.gamma.length,
+                norm::apply));
+    }
+
+    /** A layer normalization's parameters, checked against its input. */
+    private record Norm(float[] gamma, float[] beta, float epsilon) {
+
+        /**
+         * Reads the parameters; null unless X, Scale and B are FP32. {@code scaleIndex} is the
+         * node input Scale is, for the once-per-model cache of constant parameters.
+         */
+        static Norm of(OperatorContext context, OnnxNode node, List<NDArray> inputs, int axis,
+                int scaleIndex) {
+            NDArray x = input(inputs, 0);
+            NDArray scale = input(inputs, 1);
+            NDArray bias = optionalInput(inputs, 2);
+            if (x.getDataType() != DataType.FLOAT32 || scale.getDataType() != DataType.FLOAT32
+                    || bias != null && bias.getDataType() != DataType.FLOAT32) {
+                return null;
+            }
+            Shape shape = x.getShape();
+            long width = shape.slice(axis).size();
+            if (scale.getShape().size() != width
+                    || bias != null && bias.getShape().size() != width) {
+                throw new IllegalArgumentException("LayerNormalization: Scale " + scale.getShape()
+                        + " and B " + (bias == null ? "(none)" : bias.getShape())
+                        + " must hold the " + width + " values of X " + shape + " from axis "
+                        + axis);
+            }
+            return new Norm(vector(context, "Scale", scaleIndex, scale),
+                    bias == null ? null : vector(context, "B", scaleIndex + 1, bias),
+                    node.getFloat("epsilon", 1e-5f));
         }
-        float epsilon = node.getFloat("epsilon", 1e-5f);
-        float[] gamma = vector(context, "Scale", 1, scale);
-        float[] beta = bias == null ? null : vector(context, "B", 2, bias);
-        int n = gamma.length;
-        int rowsPerChunk = Math.max(1, CHUNK / Math.max(n, 1));
-        return single(map(context, x, (long) rowsPerChunk * n, (chunk, count) ->
-                FloatKernels.layerNorm(chunk, chunk, 0, count / n, gamma, beta, epsilon)));
+
+        /** Normalizes whole rows of a chunk in place. */
+        void apply(float[] chunk, int count) {
+            FloatKernels.layerNorm(chunk, chunk, 0, count / gamma.length, gamma, beta, epsilon);
+        }
     }
 
     /** GELU, exact or tanh-approximated ({@link #APPROXIMATE}), over FP32 input. */

@@ -1,6 +1,9 @@
 package org.quantint8.onnx.interpreter;
 
 import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.training.ParameterStore;
 
 import org.quantint8.ndarray.QuantInt8NDManager;
 import org.quantint8.onnx.OnnxAttribute;
@@ -101,8 +104,7 @@ public class TransformerFusionTest {
             throws Exception {
         try (QuantInt8NDManager manager =
                 (QuantInt8NDManager) Engine.getEngine("QuantInt8").newBaseManager()) {
-            float[] actual = FusionRuns.run(OnnxBlock.newInstance(model, "t", manager), manager,
-                    x, SHAPE);
+            float[] actual = forward(model, manager, x).get(0).toFloatArray();
             float[] expected = FusionRuns.ort(model, x, SHAPE);
             Assert.assertEquals(actual.length, expected.length);
             for (int i = 0; i < actual.length; i++) {
@@ -111,6 +113,14 @@ public class TransformerFusionTest {
                         "at " + i + " (x = " + x[i] + "): " + actual[i] + " vs " + expected[i]);
             }
         }
+    }
+
+    /** Runs the model (fused) on QuantInt8; all its outputs. */
+    private static NDList forward(OnnxModel model, QuantInt8NDManager manager, float[] x)
+            throws Exception {
+        return OnnxBlock.newInstance(model, "t", manager).forward(
+                new ParameterStore(manager, false),
+                new NDList(manager.create(x, new Shape(SHAPE))), false);
     }
 
     @Test
@@ -159,6 +169,36 @@ public class TransformerFusionTest {
     }
 
     @Test
+    public void residualAddAndLayerNormAreOneNodeThatAlsoGivesTheSum() throws Exception {
+        Random random = new Random(6);
+        OnnxModel model = model(graph("y")
+                .addOutput(OnnxValueInfo.tensor("z", OnnxDataType.FLOAT, SHAPE))
+                .addInitializer(OnnxTensor.of("gamma", FusionRuns.normal(random, 64, 1f), 64))
+                .addInitializer(OnnxTensor.of("beta", FusionRuns.normal(random, 64, 1f), 64))
+                .addNode(node("Relu", "a", "x"))
+                .addNode(node("Sigmoid", "b", "x"))
+                .addNode(node("Add", "s", "a", "b"))
+                .addNode(OnnxNode.builder().setOpType("LayerNormalization")
+                        .addInput("s", "gamma", "beta").addOutput("y")
+                        .addAttribute(OnnxAttribute.ofFloat("epsilon", 1e-5f)).build())
+                .addNode(node("Mul", "z", "s", "c2.0")), 17); // the residual stream goes on
+        OnnxModel fused = TransformerFusion.apply(model);
+        Assert.assertEquals(opTypes(fused),
+                List.of("Relu", "Sigmoid", TransformerOperators.ADD_LAYER_NORM, "Mul"));
+        Assert.assertEquals(fused.getGraph().getNodes().get(2).getOutputs(), List.of("y", "s"));
+        assertAgreesWithOrt(model, FusionRuns.normal(random, SIZE, 2f), 1e-5);
+        float[] x = FusionRuns.normal(random, SIZE, 2f);
+        try (QuantInt8NDManager manager =
+                (QuantInt8NDManager) Engine.getEngine("QuantInt8").newBaseManager()) {
+            float[] z = forward(model, manager, x).get(1).toFloatArray();
+            for (int i = 0; i < x.length; i++) {
+                float sum = Math.max(x[i], 0f) + (float) (1 / (1 + Math.exp(-x[i])));
+                Assert.assertEquals(z[i], 2 * sum, 1e-6f * (1 + Math.abs(sum)));
+            }
+        }
+    }
+
+    @Test
     public void chainsWithOtherReadersStayUnfused() {
         OnnxModel model = erfGelu();
         OnnxGraph.Builder g = OnnxGraph.builder();
@@ -198,6 +238,9 @@ public class TransformerFusionTest {
         OnnxModel fused = TransformerFusion.apply(IntegerLinearFusion.apply(model));
         Assert.assertEquals(opTypes(fused), List.of(IntegerLinearFusion.FUSED_OP));
         Assert.assertEquals(fused.getGraph().getNodes().get(0).getInputs().get(4), "b");
+        // Its only reader is the caller: the result stays in QuantInt8 memory.
+        Assert.assertEquals(fused.getGraph().getNodes().get(0)
+                .getInt(TransformerOperators.KEEP, 0), 1L);
         float[] x = FusionRuns.normal(random, SIZE, 1f);
         try (QuantInt8NDManager manager =
                 (QuantInt8NDManager) Engine.getEngine("QuantInt8").newBaseManager()) {
