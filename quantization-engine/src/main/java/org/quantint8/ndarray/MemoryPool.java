@@ -56,7 +56,19 @@ final class MemoryPool {
      * @param bytes the size
      * @return the block
      */
-    synchronized OffHeapBlock allocate(long bytes) {
+    OffHeapBlock allocate(long bytes) {
+        return allocate(bytes, true);
+    }
+
+    /**
+     * Returns memory of the given size, zeroed or, if the caller overwrites all of it at once,
+     * as the last array left it (fresh memory is zeroed in any case).
+     *
+     * @param bytes the size
+     * @param zeroed whether the memory must read zero
+     * @return the block
+     */
+    synchronized OffHeapBlock allocate(long bytes, boolean zeroed) {
         if (bytes > pooledMax || closed) {
             return OffHeapBlock.ownArena(bytes);
         }
@@ -69,7 +81,7 @@ final class MemoryPool {
             }
             block = arena.allocate(1L << sizeClass, 64);
             reserved += block.byteSize();
-        } else {
+        } else if (zeroed) {
             block.asSlice(0, bytes).fill((byte) 0);
         }
         return OffHeapBlock.pooled(block, bytes, this);

@@ -128,7 +128,8 @@ public class QuantInt8NDManager extends BaseNDManager {
     /** {@inheritDoc} */
     @Override
     public QuantInt8NDArray create(Buffer data, Shape shape, DataType dataType) {
-        QuantInt8NDArray array = allocate(shape, dataType, null);
+        // set() checks the size and overwrites every byte: no need to zero the memory first.
+        QuantInt8NDArray array = allocate(shape, dataType, null, false);
         try {
             array.set(data);
         } catch (RuntimeException e) {
@@ -169,7 +170,12 @@ public class QuantInt8NDManager extends BaseNDManager {
      * @return the new array
      */
     QuantInt8NDArray allocate(Shape shape, DataType dataType, QuantizationParameters parameters) {
-        OffHeapBlock memory = pool.allocate(byteSize(shape, dataType));
+        return allocate(shape, dataType, parameters, true);
+    }
+
+    private QuantInt8NDArray allocate(Shape shape, DataType dataType,
+            QuantizationParameters parameters, boolean zeroed) {
+        OffHeapBlock memory = pool.allocate(byteSize(shape, dataType), zeroed);
         try {
             QuantInt8NDArray array = new QuantInt8NDArray(
                     this, alternativeManager, shape, dataType, memory, parameters);
