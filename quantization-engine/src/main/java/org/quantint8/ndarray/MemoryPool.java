@@ -3,6 +3,8 @@ package org.quantint8.ndarray;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayDeque;
+import java.util.IdentityHashMap;
+import java.util.Map;
 
 /**
  * The off-heap memory of one {@link QuantInt8NDManager}. Creating and closing a shared {@link
@@ -28,6 +30,8 @@ final class MemoryPool {
 
     private final ArrayDeque<MemorySegment>[] free;
     private final long pooledMax;
+    /** A run's blocks over {@value #POOLED_MAX} bytes, each in an arena of its own. */
+    private final Map<MemorySegment, Arena> largeArenas = new IdentityHashMap<>();
     private Arena arena;
     private boolean closed;
     private long reserved;
@@ -76,15 +80,44 @@ final class MemoryPool {
         ArrayDeque<MemorySegment> list = free[sizeClass];
         MemorySegment block = list == null ? null : list.poll();
         if (block == null) {
-            if (arena == null) {
-                arena = Arena.ofShared();
-            }
-            block = arena.allocate(1L << sizeClass, 64);
+            block = newBlock(1L << sizeClass);
             reserved += block.byteSize();
         } else if (zeroed) {
             block.asSlice(0, bytes).fill((byte) 0);
         }
         return OffHeapBlock.pooled(block, bytes, this);
+    }
+
+    /**
+     * A new block: from the shared arena, or with an arena of its own over {@value #POOLED_MAX}
+     * bytes, so that it can leave the pool with the array that holds it ({@link #handOver}).
+     */
+    private MemorySegment newBlock(long size) {
+        if (size > POOLED_MAX) {
+            Arena own = Arena.ofShared();
+            MemorySegment block = own.allocate(size, 64);
+            largeArenas.put(block, own);
+            return block;
+        }
+        if (arena == null) {
+            arena = Arena.ofShared();
+        }
+        return arena.allocate(size, 64);
+    }
+
+    /**
+     * Gives up a block in use that has an arena of its own: the caller owns that arena from now
+     * on. A block of the shared arena cannot leave.
+     *
+     * @param block the block
+     * @return its arena, or null if it shares the pool's
+     */
+    synchronized Arena handOver(MemorySegment block) {
+        Arena own = closed ? null : largeArenas.remove(block);
+        if (own != null) {
+            reserved -= block.byteSize();
+        }
+        return own;
     }
 
     /** Takes a block back; after the pool closed, its arena has freed the memory already. */
@@ -116,6 +149,8 @@ final class MemoryPool {
                 arena.close();
                 arena = null;
             }
+            largeArenas.values().forEach(Arena::close);
+            largeArenas.clear();
             java.util.Arrays.fill(free, null);
             reserved = 0;
         }

@@ -72,6 +72,7 @@ public class MemoryPoolTest {
     public void runManagersPoolLargeArraysUntilTheyClose() {
         try (QuantInt8NDManager manager = newManager()) {
             long before = QuantInt8NDManager.getOffHeapBytesInUse();
+            NDArray kept;
             try (QuantInt8NDManager run = manager.newRunManager()) {
                 for (int i = 0; i < 50; i++) {
                     NDArray big = run.create(new Shape(3 << 18), DataType.FLOAT32); // 3 MiB
@@ -82,11 +83,16 @@ public class MemoryPoolTest {
                 }
                 // One 4 MiB block serves every iteration.
                 Assert.assertEquals(run.pool().reservedBytes(), 4L << 20);
-                NDArray kept = run.create(new Shape(3 << 18), DataType.FLOAT32);
-                kept.attach(manager); // out of the run: copied into memory of its own
+                kept = run.create(new Shape(3 << 18), DataType.FLOAT32);
+                ((QuantInt8NDArray) kept).getDataSegment().fill((byte) 1);
+                kept.attach(manager); // out of the run: it leaves with its arena, uncopied
+                Assert.assertEquals(run.pool().reservedBytes(), 0L, "the block left the pool");
                 Assert.assertEquals(QuantInt8NDManager.getOffHeapBytesInUse(), before + (3 << 20));
-                kept.close();
             }
+            // The run closed and freed its pool; the array that left it still reads its data.
+            Assert.assertEquals(kept.toFloatArray()[(3 << 18) - 1],
+                    Float.intBitsToFloat(0x01010101));
+            kept.close();
             Assert.assertEquals(manager.pool().reservedBytes(), 0L);
             Assert.assertEquals(QuantInt8NDManager.getOffHeapBytesInUse(), before);
         }
