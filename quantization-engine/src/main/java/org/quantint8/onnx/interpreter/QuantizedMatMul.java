@@ -99,7 +99,8 @@ final class QuantizedMatMul {
             try (xq) {
                 NDArray y = Int8Ops.linear(xq, weight, s.optionalInput(4), Int8Output.float32());
                 // Its readers run on QuantInt8 memory (TransformerFusion checked): no copy.
-                return node.getInt(TransformerOperators.KEEP, 0) == 1 ? new NDList(y) : s.result(y);
+                boolean keep = node.getInt(TransformerOperators.KEEP, 0) == 1;
+                return keep ? new NDList(y) : s.result(y);
             }
         }
     }
