@@ -3,13 +3,20 @@ package org.quantint8.ndarray;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayDeque;
+import java.util.IdentityHashMap;
+import java.util.Map;
 
 /**
  * The off-heap memory of one {@link QuantInt8NDManager}. Creating and closing a shared {@link
  * Arena} costs about 58 us on JDK 25 (every thread must agree the memory is no longer read), far
  * more than a small array's work; so arrays up to {@value #POOLED_MAX} bytes take power-of-two
  * blocks from one arena per manager, return them to a free list when they close, and the arena
- * is freed when the manager closes. Larger arrays get an arena of their own, freed at once.
+ * is freed when the manager closes. Larger arrays get an arena of their own, freed at once, so
+ * that a long-lived manager does not hold memory its closed arrays no longer use.
+ *
+ * <p>A pool for one short run (a forward pass, see {@link QuantInt8NDManager#newRunManager})
+ * pools every size: a BERT layer's 1.5 MB activations then cost neither an arena nor a thread
+ * handshake each, and all the memory goes back when the run ends.
  */
 final class MemoryPool {
 
@@ -18,15 +25,33 @@ final class MemoryPool {
 
     private static final int MIN_CLASS = 6; // 64-byte blocks, the alignment every kernel wants
     private static final int MAX_CLASS = 20;
+    /** Arrays are limited to 2 GiB (DJL exchanges ByteBuffers), so 2^31 bytes is the top. */
+    private static final int MAX_RUN_CLASS = 31;
 
     private final ArrayDeque<MemorySegment>[] free;
+    private final long pooledMax;
+    /** A run's blocks over {@value #POOLED_MAX} bytes, each in an arena of its own. */
+    private final Map<MemorySegment, Arena> largeArenas = new IdentityHashMap<>();
     private Arena arena;
     private boolean closed;
     private long reserved;
 
-    @SuppressWarnings("unchecked")
+    /** Creates the pool of a long-lived manager: blocks up to {@value #POOLED_MAX} bytes. */
     MemoryPool() {
-        free = new ArrayDeque[MAX_CLASS + 1];
+        this(false);
+    }
+
+    /**
+     * Creates a pool.
+     *
+     * @param everySize whether arrays of every size are pooled (a run's manager), or only those
+     *     up to {@value #POOLED_MAX} bytes
+     */
+    @SuppressWarnings("unchecked")
+    MemoryPool(boolean everySize) {
+        int maxClass = everySize ? MAX_RUN_CLASS : MAX_CLASS;
+        free = new ArrayDeque[maxClass + 1];
+        pooledMax = 1L << maxClass;
     }
 
     /**
@@ -35,23 +60,64 @@ final class MemoryPool {
      * @param bytes the size
      * @return the block
      */
-    synchronized OffHeapBlock allocate(long bytes) {
-        if (bytes > POOLED_MAX || closed) {
+    OffHeapBlock allocate(long bytes) {
+        return allocate(bytes, true);
+    }
+
+    /**
+     * Returns memory of the given size, zeroed or, if the caller overwrites all of it at once,
+     * as the last array left it (fresh memory is zeroed in any case).
+     *
+     * @param bytes the size
+     * @param zeroed whether the memory must read zero
+     * @return the block
+     */
+    synchronized OffHeapBlock allocate(long bytes, boolean zeroed) {
+        if (bytes > pooledMax || closed) {
             return OffHeapBlock.ownArena(bytes);
         }
         int sizeClass = Math.max(MIN_CLASS, 64 - Long.numberOfLeadingZeros(Math.max(bytes, 1) - 1));
         ArrayDeque<MemorySegment> list = free[sizeClass];
         MemorySegment block = list == null ? null : list.poll();
         if (block == null) {
-            if (arena == null) {
-                arena = Arena.ofShared();
-            }
-            block = arena.allocate(1L << sizeClass, 64);
+            block = newBlock(1L << sizeClass);
             reserved += block.byteSize();
-        } else {
+        } else if (zeroed) {
             block.asSlice(0, bytes).fill((byte) 0);
         }
         return OffHeapBlock.pooled(block, bytes, this);
+    }
+
+    /**
+     * A new block: from the shared arena, or with an arena of its own over {@value #POOLED_MAX}
+     * bytes, so that it can leave the pool with the array that holds it ({@link #handOver}).
+     */
+    private MemorySegment newBlock(long size) {
+        if (size > POOLED_MAX) {
+            Arena own = Arena.ofShared();
+            MemorySegment block = own.allocate(size, 64);
+            largeArenas.put(block, own);
+            return block;
+        }
+        if (arena == null) {
+            arena = Arena.ofShared();
+        }
+        return arena.allocate(size, 64);
+    }
+
+    /**
+     * Gives up a block in use that has an arena of its own: the caller owns that arena from now
+     * on. A block of the shared arena cannot leave.
+     *
+     * @param block the block
+     * @return its arena, or null if it shares the pool's
+     */
+    synchronized Arena handOver(MemorySegment block) {
+        Arena own = closed ? null : largeArenas.remove(block);
+        if (own != null) {
+            reserved -= block.byteSize();
+        }
+        return own;
     }
 
     /** Takes a block back; after the pool closed, its arena has freed the memory already. */
@@ -83,6 +149,8 @@ final class MemoryPool {
                 arena.close();
                 arena = null;
             }
+            largeArenas.values().forEach(Arena::close);
+            largeArenas.clear();
             java.util.Arrays.fill(free, null);
             reserved = 0;
         }

@@ -8,7 +8,7 @@ final class OffHeapBlock {
 
     private final MemorySegment data;
     private final MemorySegment block;
-    private final MemoryPool pool;
+    private MemoryPool pool;
     private Arena own;
     private boolean freed;
 
@@ -40,11 +40,25 @@ final class OffHeapBlock {
     }
 
     /**
-     * Returns whether this memory may stay with an array that moves to a manager with the given
-     * pool: memory of its own arena may go anywhere, a pooled block only within its pool.
+     * Lets this memory go with an array that moves to a manager with the given pool, if it can
+     * without a copy: memory of its own arena may go anywhere, a pooled block stays within its
+     * pool, except a large block of a run's pool, which leaves it with the arena it has (so
+     * that a forward pass's large result is not copied on its way to the caller).
+     *
+     * @param target the pool of the array's new manager
+     * @return whether the memory now goes with the array; if not, the caller copies it
      */
-    boolean canLiveIn(MemoryPool target) {
-        return pool == null || pool == target;
+    boolean moveTo(MemoryPool target) {
+        if (pool == null || pool == target) {
+            return true;
+        }
+        Arena arena = pool.handOver(block);
+        if (arena == null) {
+            return false;
+        }
+        pool = null;
+        own = arena;
+        return true;
     }
 
     /** Gives the memory back: to the pool, or to the operating system. Idempotent. */

@@ -148,7 +148,7 @@ public class QuantInt8NDArray extends NDArrayAdapter {
         freeMemory(); // also drops this array's packed weights
         OffHeapBlock taken = other.memory;
         long bytes = taken.data().byteSize();
-        if (taken.canLiveIn(pool())) {
+        if (taken.moveTo(pool())) {
             // The memory now belongs to this array; the other must not free it.
             other.memory = null;
             other.data = null;
@@ -199,7 +199,7 @@ public class QuantInt8NDArray extends NDArrayAdapter {
         QuantInt8NDManager home = target instanceof QuantInt8NDManager q
                 ? q
                 : QuantInt8NDManager.getSystemManager();
-        if (memory.canLiveIn(home.pool())) {
+        if (memory.moveTo(home.pool())) {
             return;
         }
         OffHeapBlock moved = home.pool().allocate(data.byteSize());

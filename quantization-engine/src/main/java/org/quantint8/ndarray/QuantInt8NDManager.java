@@ -30,10 +30,11 @@ public class QuantInt8NDManager extends BaseNDManager {
     private static final AtomicLong OFF_HEAP_BYTES = new AtomicLong();
     private static final QuantInt8NDManager SYSTEM_MANAGER = new SystemManager();
 
-    private final MemoryPool pool = new MemoryPool();
+    private final MemoryPool pool;
 
-    private QuantInt8NDManager(NDManager parent, Device device) {
+    private QuantInt8NDManager(NDManager parent, Device device, boolean run) {
         super(parent, device);
+        pool = new MemoryPool(run);
     }
 
     /**
@@ -69,7 +70,23 @@ public class QuantInt8NDManager extends BaseNDManager {
     /** {@inheritDoc} */
     @Override
     public QuantInt8NDManager newSubManager(Device device) {
-        QuantInt8NDManager manager = new QuantInt8NDManager(this, device);
+        return attachChild(new QuantInt8NDManager(this, device, false));
+    }
+
+    /**
+     * Returns a sub-manager for one short run, such as a forward pass: it keeps the memory of
+     * its closed arrays, of every size, for its next arrays, and frees it all when it closes. A
+     * manager from {@link #newSubManager} gives each array over 1 MB memory of its own instead,
+     * freed with the array, which costs an arena and a thread handshake per array but never
+     * holds memory nobody uses.
+     *
+     * @return the run's manager, a child of this one on the same device
+     */
+    public QuantInt8NDManager newRunManager() {
+        return attachChild(new QuantInt8NDManager(this, getDevice(), true));
+    }
+
+    private QuantInt8NDManager attachChild(QuantInt8NDManager manager) {
         attachInternal(manager.uid, manager);
         return manager;
     }
@@ -111,7 +128,8 @@ public class QuantInt8NDManager extends BaseNDManager {
     /** {@inheritDoc} */
     @Override
     public QuantInt8NDArray create(Buffer data, Shape shape, DataType dataType) {
-        QuantInt8NDArray array = allocate(shape, dataType, null);
+        // set() checks the size and overwrites every byte: no need to zero the memory first.
+        QuantInt8NDArray array = allocate(shape, dataType, null, false);
         try {
             array.set(data);
         } catch (RuntimeException e) {
@@ -152,7 +170,12 @@ public class QuantInt8NDManager extends BaseNDManager {
      * @return the new array
      */
     QuantInt8NDArray allocate(Shape shape, DataType dataType, QuantizationParameters parameters) {
-        OffHeapBlock memory = pool.allocate(byteSize(shape, dataType));
+        return allocate(shape, dataType, parameters, true);
+    }
+
+    private QuantInt8NDArray allocate(Shape shape, DataType dataType,
+            QuantizationParameters parameters, boolean zeroed) {
+        OffHeapBlock memory = pool.allocate(byteSize(shape, dataType), zeroed);
         try {
             QuantInt8NDArray array = new QuantInt8NDArray(
                     this, alternativeManager, shape, dataType, memory, parameters);
@@ -313,7 +336,7 @@ public class QuantInt8NDManager extends BaseNDManager {
             implements SystemNDManager {
 
         SystemManager() {
-            super(null, null);
+            super(null, null, false);
         }
 
         /** {@inheritDoc} */

@@ -69,6 +69,36 @@ public class MemoryPoolTest {
     }
 
     @Test
+    public void runManagersPoolLargeArraysUntilTheyClose() {
+        try (QuantInt8NDManager manager = newManager()) {
+            long before = QuantInt8NDManager.getOffHeapBytesInUse();
+            NDArray kept;
+            try (QuantInt8NDManager run = manager.newRunManager()) {
+                for (int i = 0; i < 50; i++) {
+                    NDArray big = run.create(new Shape(3 << 18), DataType.FLOAT32); // 3 MiB
+                    Assert.assertEquals(big.toFloatArray()[(3 << 18) - 1], 0f,
+                            "reused memory reads zero");
+                    ((QuantInt8NDArray) big).getDataSegment().fill((byte) 7);
+                    big.close();
+                }
+                // One 4 MiB block serves every iteration.
+                Assert.assertEquals(run.pool().reservedBytes(), 4L << 20);
+                kept = run.create(new Shape(3 << 18), DataType.FLOAT32);
+                ((QuantInt8NDArray) kept).getDataSegment().fill((byte) 1);
+                kept.attach(manager); // out of the run: it leaves with its arena, uncopied
+                Assert.assertEquals(run.pool().reservedBytes(), 0L, "the block left the pool");
+                Assert.assertEquals(QuantInt8NDManager.getOffHeapBytesInUse(), before + (3 << 20));
+            }
+            // The run closed and freed its pool; the array that left it still reads its data.
+            Assert.assertEquals(kept.toFloatArray()[(3 << 18) - 1],
+                    Float.intBitsToFloat(0x01010101));
+            kept.close();
+            Assert.assertEquals(manager.pool().reservedBytes(), 0L);
+            Assert.assertEquals(QuantInt8NDManager.getOffHeapBytesInUse(), before);
+        }
+    }
+
+    @Test
     public void internAcrossManagersCopies() {
         try (QuantInt8NDManager a = newManager(); QuantInt8NDManager b = newManager()) {
             long before = QuantInt8NDManager.getOffHeapBytesInUse();

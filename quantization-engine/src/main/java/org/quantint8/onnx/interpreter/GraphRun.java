@@ -109,10 +109,11 @@ final class GraphRun {
     /**
      * Returns a view or copy of an array owned by this run, so that operations on it attach
      * their results to the run: arrays of the alternative engine and quantized QuantInt8 arrays
-     * are viewed, every other array (plain QuantInt8 ones included) is copied into the
-     * alternative engine, where the FP32 and integer operators run.
+     * are viewed; plain QuantInt8 arrays (the caller's inputs, such as GPT-2's key/value cache)
+     * become alternative-engine arrays over the same memory, which outlives the run; every other
+     * array is copied into the alternative engine, where the FP32 and integer operators run.
      *
-     * @param array an array of any manager
+     * @param array an array of any manager, open until the run ends
      * @return an array attached to one of the run's managers
      */
     NDArray adopt(NDArray array) {
@@ -122,6 +123,14 @@ final class GraphRun {
             NDArray view = array.reshape(array.getShape());
             view.attach(target);
             return view;
+        }
+        if (target == quantManager) {
+            // PyTorch wraps a direct buffer without copying: copying the whole key/value cache
+            // into PyTorch on every decoding step was 7% of GPT-2's time. Unlike a Java buffer
+            // (TensorConversion.owned), this memory stays valid as long as the caller's array,
+            // beyond the run and its views; and the operators never write into their inputs.
+            return runManager.create(array.toByteBuffer(true), array.getShape(),
+                    array.getDataType());
         }
         return TensorConversion.owned(runManager.from(array));
     }

@@ -158,11 +158,18 @@ final class NnOperators {
         }
     }
 
-    /** Normalizes over the axes from {@code axis} on, then scales and shifts. */
-    private static NDList layerNorm(OperatorContext context, OnnxNode node, List<NDArray> inputs) {
+    /**
+     * Normalizes over the axes from {@code axis} on, then scales and shifts: FP32 in Java ({@link
+     * TransformerOperators#layerNorm}), other types as a chain of operators.
+     */
+    static NDList layerNorm(OperatorContext context, OnnxNode node, List<NDArray> inputs) {
         NDArray x = input(inputs, 0);
         int rank = x.getShape().dimension();
         int axis = axis(node.getInt("axis", -1), rank);
+        NDList inJava = TransformerOperators.layerNorm(context, node, inputs, axis);
+        if (inJava != null) {
+            return inJava;
+        }
         float epsilon = node.getFloat("epsilon", 1e-5f);
         int[] axes = IntStream.range(axis, rank).toArray();
         NDArray bias = optionalInput(inputs, 2);

@@ -86,12 +86,21 @@ public final class OnnxBlock extends AbstractSymbolBlock {
         return newInstance(model, source, manager, registry, fuse);
     }
 
-    /** Compiles a model, fusing integer projections or not (tests compare both). */
+    /** Compiles a model, with the load-time fusions or without (tests compare both). */
     static OnnxBlock newInstance(OnnxModel model, String source, QuantInt8NDManager manager,
             OperatorRegistry registry, boolean fuse) throws OnnxFormatException {
         NDManager constants = manager.getAlternativeManagerOrThrow().newSubManager();
         try {
             OnnxModel executable = fuse ? IntegerLinearFusion.apply(model) : model;
+            // The transformer chains become operators of their own when the registry runs them.
+            boolean transformer = fuse
+                    && registry.find(IntegerLinearFusion.DOMAIN, TransformerOperators.GELU)
+                            .isPresent()
+                    && registry.find(IntegerLinearFusion.DOMAIN,
+                            TransformerOperators.ADD_LAYER_NORM).isPresent();
+            if (transformer) {
+                executable = TransformerFusion.apply(executable);
+            }
             GraphProgram program =
                     GraphProgram.compile(executable, source, registry, manager, constants);
             manager.attachInternal("onnx-node-caches:" + constants.getName(),
@@ -112,7 +121,7 @@ public final class OnnxBlock extends AbstractSymbolBlock {
             PairList<String, Object> params) {
         NDArray[] ordered = bind(inputs);
         NDManager caller = inputs.head().getManager();
-        try (QuantInt8NDManager run = manager.newSubManager(manager.getDevice())) {
+        try (QuantInt8NDManager run = manager.newRunManager()) {
             NDArray[] results =
                     program.run(run.getAlternativeManagerOrThrow(), run, ordered);
             QuantInt8NDManager target = outputManager(caller);

@@ -78,13 +78,14 @@ final class QuantizedMatMul {
      * The fused form of {@code DynamicQuantizeLinear -> MatMulInteger -> Cast -> Mul(x_scale *
      * b_scale)} ({@link IntegerLinearFusion}): inputs X (FP32), B ([K, N], or [N, K] with {@code
      * transB = 1}; 8-bit, constant in practice), b_scale (scalar or [N]) and an optional
-     * b_zero_point; FP32 output. X is quantized exactly as DynamicQuantizeLinear does and the
-     * epilogue multiplies the INT32 sum by {@code x_scale * b_scale[n]}, as the unfused graph does,
-     * so both give the same bits.
+     * b_zero_point, then an optional FP32 bias [N] ({@link TransformerFusion} moves a following
+     * {@code Add} here); FP32 output. X is quantized exactly as DynamicQuantizeLinear does and the
+     * epilogue multiplies the INT32 sum by {@code x_scale * b_scale[n]} and then adds the bias, as
+     * the unfused graph does, so both give the same bits.
      */
     static NDList dynamicQuantizeMatMul(
             OperatorContext context, OnnxNode node, List<NDArray> inputs) {
-        try (QuantizedScope s = new QuantizedScope("DynamicQuantizeMatMul", context, inputs, 3, 4)) {
+        try (QuantizedScope s = new QuantizedScope("DynamicQuantizeMatMul", context, inputs, 3, 5)) {
             NDArray x = s.input(0, "X");
             NDArray b = s.input(1, "B");
             DataType bType = QuantizedArguments.requireType(s, "B", b, EIGHT_BIT);
@@ -96,7 +97,10 @@ final class QuantizedMatMul {
             });
             QuantInt8NDArray xq = QuantizedConversions.quantizeDynamicInput(s, x);
             try (xq) {
-                return s.result(Int8Ops.linear(xq, weight, null, Int8Output.float32()));
+                NDArray y = Int8Ops.linear(xq, weight, s.optionalInput(4), Int8Output.float32());
+                // Its readers run on QuantInt8 memory (TransformerFusion checked): no copy.
+                boolean keep = node.getInt(TransformerOperators.KEEP, 0) == 1;
+                return keep ? new NDList(y) : s.result(y);
             }
         }
     }

@@ -15,5 +15,6 @@ final class StandardOperators {
         ReductionOperators.register(registry);
         GeneratorOperators.register(registry);
         NnOperators.register(registry);
+        TransformerOperators.register(registry);
     }
 }
