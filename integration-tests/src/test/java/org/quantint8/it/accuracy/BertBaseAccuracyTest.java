@@ -15,6 +15,7 @@ import org.testng.annotations.BeforeClass;
 import org.testng.annotations.Test;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -41,6 +42,8 @@ public class BertBaseAccuracyTest {
     private static final double STATIC_PPPL_GUARD_PERCENT = 30;
     /** Sentences for pseudo-perplexity; the newest 200 of the corpus calibrate, these come after. */
     private static final int PPPL_SENTENCES = Integer.getInteger("quantint8.it.ppplSentences", 40);
+    private static final double PROBE_GOAL_POINTS = 0.3;
+    private static final double PPPL_GOAL_PERCENT = 1;
     private static final String INT8_ARTIFACT = "int8 artifact on QuantInt8 (dynamic INT8)";
     private static final String STATIC = "fp32 artifact, QuantInt8 INT8 static (MSE), ";
 
@@ -129,13 +132,31 @@ public class BertBaseAccuracyTest {
                         + " quantized by QuantInt8 at load time.%n%n"
                         + "Sentiment probe: mean-pooled last hidden state; logistic-regression"
                         + " probe trained on FP32 features of 80%% of each set (seed 42), scored on"
-                        + " the other %d sentences; time: those sentences one by one.%n%n%s%n%s%n"
+                        + " the other %d sentences; time: those sentences one by one.%n%n%s%n%s%n%s%n"
                         + "Masked-LM pseudo-perplexity (each token masked in turn, exp of the mean"
                         + " negative log-likelihood) over %d held-out State of the Union"
                         + " sentences (not measured for the calibration mistakes, to keep the"
-                        + " suite's time in check):%n%n%s",
+                        + " suite's time in check):%n%n%s%n%s",
                 EasyBertArchive.MAVEN_ARTIFACT, probe.testSize(), probe.table(),
-                CalibrationMistake.summary(probe.rows(), STATIC), PPPL_SENTENCES, perplexity);
+                probe.goals(PROBE_GOAL_POINTS), CalibrationMistake.summary(probe.rows(), STATIC),
+                PPPL_SENTENCES, perplexity, perplexityGoal(pppl));
+    }
+
+    private static String perplexityGoal(Map<String, Double> pppl) {
+        double fp32 = pppl.get(SentimentProbe.FP32);
+        List<String> hold = new ArrayList<>();
+        List<String> miss = new ArrayList<>();
+        pppl.forEach((row, value) -> {
+            double change = 100 * (value / fp32 - 1);
+            if (!row.equals(SentimentProbe.FP32)) {
+                (change <= PPPL_GOAL_PERCENT ? hold : miss).add(String.format(Locale.ROOT,
+                        "%s (%+.2f%%)", row, change));
+            }
+        });
+        return String.format(Locale.ROOT, "Goal, pseudo-perplexity at most %+.0f%% above FP32:"
+                        + " holds for %s; missed by %s.%n", PPPL_GOAL_PERCENT,
+                hold.isEmpty() ? "none" : String.join(", ", hold),
+                miss.isEmpty() ? "none" : String.join(", ", miss));
     }
 
     private static void check(Map<String, SentimentProbe.Row> rows, Map<String, Double> pppl) {

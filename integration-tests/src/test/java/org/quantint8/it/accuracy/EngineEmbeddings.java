@@ -12,6 +12,7 @@ import ai.djl.translate.TranslateException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 
 /**
  * One BERT-family ONNX model on a DJL engine, loaded with given options and, for static
@@ -19,18 +20,6 @@ import java.util.Map;
  * probe, and raw batches of token rows (for pseudo-perplexity).
  */
 final class EngineEmbeddings implements SentimentProbe.Features, AutoCloseable {
-
-    /** What a caller reads from the outputs of one batch before its arrays are freed. */
-    @FunctionalInterface
-    interface Reader<T> {
-        /**
-         * Reads the outputs.
-         *
-         * @param outputs the model's outputs
-         * @return what the caller keeps
-         */
-        T read(NDList outputs);
-    }
 
     private final HuggingFaceTokenizer tokenizer;
     private final ZooModel<NDList, NDList> model;
@@ -83,14 +72,14 @@ final class EngineEmbeddings implements SentimentProbe.Features, AutoCloseable {
      * Runs one batch of token rows of one length.
      *
      * @param rows the token ids
-     * @param reader what to read from the outputs while they live
+     * @param reader what to read from the outputs while they live (they are freed after)
      * @param <T> what is read
      * @return what the reader returned
      * @throws TranslateException if the model fails
      */
-    <T> T run(List<long[]> rows, Reader<T> reader) throws TranslateException {
+    <T> T run(List<long[]> rows, Function<NDList, T> reader) throws TranslateException {
         try (NDManager manager = model.getNDManager().newSubManager()) {
-            return reader.read(predictor.predict(BertSamples.inputs(manager, rows)));
+            return reader.apply(predictor.predict(BertSamples.inputs(manager, rows)));
         }
     }
 

@@ -180,6 +180,32 @@ final class SentimentProbe {
         return out.toString();
     }
 
+    /**
+     * Says, with the figures, which rows keep the pooled accuracy within a goal of FP32's.
+     *
+     * @param goalPoints the goal, in points
+     * @return a sentence
+     */
+    String goals(double goalPoints) {
+        double fp32 = rows.get(FP32).all();
+        List<String> hold = new ArrayList<>();
+        List<String> miss = new ArrayList<>();
+        rows.forEach((name, row) -> {
+            double delta = 100 * (row.all() - fp32);
+            if (!name.equals(FP32)) {
+                // A gain is no miss: the goal bounds the loss.
+                (delta >= -goalPoints - 1e-9 ? hold : miss).add(String.format(Locale.ROOT,
+                        "%s (%+.2f)", name, delta));
+            }
+        });
+        return String.format(Locale.ROOT, "Goal, accuracy over the %d test sentences within %.1f"
+                        + " points of FP32 (one sentence is %.2f points, %.1f within one set):"
+                        + " holds for %s; missed by %s.%n", testSize(), goalPoints,
+                100.0 / testSize(), 100.0 * SETS.size() / testSize(),
+                hold.isEmpty() ? "none" : String.join(", ", hold),
+                miss.isEmpty() ? "none" : String.join(", ", miss));
+    }
+
     private static double meanCosine(List<float[]> reference, List<float[]> variant) {
         double sum = 0;
         for (int i = 0; i < reference.size(); i++) {
