@@ -119,10 +119,14 @@ final class BertSamples {
     }
 
     /**
-     * Random word pieces with the lengths of real sentences, framed by {@code [CLS]} and
+     * Returns random word pieces with the lengths of real sentences, framed by {@code [CLS]} and
      * {@code [SEP]} as the tokenizer frames them: what "any input will do" looks like.
+     *
+     * @param like the real rows, whose lengths and first and last tokens are kept
+     * @param random the source of the ids
+     * @return one random row per real row
      */
-    private static List<long[]> noise(List<long[]> like, Random random) {
+    static List<long[]> noise(List<long[]> like, Random random) {
         List<long[]> rows = new ArrayList<>(like.size());
         for (long[] real : like) {
             long[] row = real.clone();
