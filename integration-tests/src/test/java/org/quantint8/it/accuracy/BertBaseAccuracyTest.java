@@ -40,7 +40,7 @@ public class BertBaseAccuracyTest {
     // catch a broken model, and tighten to the others' when it is fixed.
     private static final double STATIC_PROBE_GUARD_POINTS = 6;
     private static final double STATIC_PPPL_GUARD_PERCENT = 30;
-    /** Sentences for pseudo-perplexity; the newest 200 of the corpus calibrate, these come after. */
+    /** Sentences for pseudo-perplexity: the newest 200 of the corpus calibrate, these follow. */
     private static final int PPPL_SENTENCES = Integer.getInteger("quantint8.it.ppplSentences", 40);
     private static final double PROBE_GOAL_POINTS = 0.3;
     private static final double PPPL_GOAL_PERCENT = 1;
@@ -134,7 +134,8 @@ public class BertBaseAccuracyTest {
                         + " quantized by QuantInt8 at load time.%n%n"
                         + "Sentiment probe: mean-pooled last hidden state; logistic-regression"
                         + " probe trained on FP32 features of 80%% of each set (seed 42), scored on"
-                        + " the other %d sentences; time: those sentences one by one.%n%n%s%n%s%n%s%n"
+                        + " the other %d sentences; time: those sentences one by one.%n%n"
+                        + "%s%n%s%n%s%n"
                         + "Masked-LM pseudo-perplexity (each token masked in turn, exp of the mean"
                         + " negative log-likelihood) over %d held-out State of the Union"
                         + " sentences (not measured for the calibration mistakes, to keep the"

@@ -26,7 +26,7 @@ import java.util.Random;
  */
 final class BertSamples {
 
-    /** How many representative calibration sentences; evaluations read only sentences after them. */
+    /** How many representative calibration sentences; evaluations read only later ones. */
     static final int CALIBRATION_SENTENCES = 200;
     /** Row label of static INT8 calibrated on the representative sentences. */
     static final String REPRESENTATIVE = "200 State of the Union sentences";
