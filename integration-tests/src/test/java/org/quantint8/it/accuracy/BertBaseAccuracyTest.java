@@ -3,15 +3,9 @@ package org.quantint8.it.accuracy;
 import static org.testng.Assert.assertEquals;
 import static org.testng.Assert.assertTrue;
 
-import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
-import ai.djl.inference.Predictor;
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
-import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.Shape;
 import ai.djl.repository.zoo.Criteria;
-import ai.djl.repository.zoo.ZooModel;
 
 import org.quantint8.it.TestAssets;
 import org.quantint8.zoo.Int8ModelZoo;
@@ -21,24 +15,37 @@ import org.testng.annotations.BeforeClass;
 import org.testng.annotations.Test;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
 /**
- * The real BERT-base-uncased through the zoo, fp32 (ONNX Runtime) against int8 (QuantInt8): the
- * masked word, the sentiment probe (FP32 probe, FP32 vs INT8 features) and masked-LM
- * pseudo-perplexity on held-out State of the Union sentences.
+ * The real BERT-base-uncased through the zoo: the masked word, the sentiment probe (FP32 probe,
+ * FP32 vs INT8 features) and masked-LM pseudo-perplexity on held-out State of the Union sentences.
+ * FP32 is the {@code fp32} artifact on ONNX Runtime; INT8 is the {@code int8} artifact (dynamic)
+ * and the {@code fp32} artifact quantized by QuantInt8 at load time: dynamic with per-token
+ * activations, and static calibrated on representative sentences, on random token ids and on a
+ * single sentence (the calibration mistake).
  */
 public class BertBaseAccuracyTest {
 
     private static final String ENTRY = "bert_base_uncased";
-    private static final int MASK = 103;
-    /** Guard only: exact figures go to docs/accuracy.md, where the goal is 0.5 points. */
+    /** Guard only: exact figures go to docs/accuracy.md, where the goal is 0.3 points. */
     private static final double PROBE_GUARD_POINTS = 2;
-    /** Sentences for pseudo-perplexity; the newest 200 of the corpus calibrate, these come after. */
+    /** Guard only, in percent: the goal is +1%; a broken layer multiplies perplexity. */
+    private static final double PPPL_GUARD_PERCENT = 5;
+    // Static INT8 of BERT-base is far from its goals today (issue 5 works on it): its guards only
+    // catch a broken model, and tighten to the others' when it is fixed.
+    private static final double STATIC_PROBE_GUARD_POINTS = 6;
+    private static final double STATIC_PPPL_GUARD_PERCENT = 30;
+    /** Sentences for pseudo-perplexity: the newest 200 of the corpus calibrate, these follow. */
     private static final int PPPL_SENTENCES = Integer.getInteger("quantint8.it.ppplSentences", 40);
+    private static final double PROBE_GOAL_POINTS = 0.3;
+    private static final double PPPL_GOAL_PERCENT = 1;
+    private static final String INT8_ARTIFACT = "int8 artifact on QuantInt8 (dynamic INT8)";
+    private static final String STATIC = "fp32 artifact, QuantInt8 INT8 static (MSE), ";
 
     private HuggingFaceTokenizer tokenizer;
 
@@ -53,14 +60,12 @@ public class BertBaseAccuracyTest {
     @Test(timeOut = 600_000)
     public void masksTheCapitalInBothPrecisions() throws Exception {
         for (String[] run : new String[][] {{"fp32", "OnnxRuntime"}, {"int8", "QuantInt8"}}) {
-            try (ZooModel<NDList, NDList> model = raw(run[0], run[1]);
-                    Predictor<NDList, NDList> predictor = model.newPredictor();
-                    NDManager manager = model.getNDManager().newSubManager()) {
-                Encoding encoding = tokenizer.encode("the capital of france is [MASK].");
-                long[] ids = encoding.getIds();
-                int masked = indexOf(ids, MASK);
-                NDArray logits = predictor.predict(inputs(manager, List.of(ids))).get("logits");
-                long best = logits.get(0, masked).argMax().getLong();
+            try (EngineEmbeddings model = new EngineEmbeddings(zoo(run[0], run[1]), tokenizer,
+                    Map.of(), List.of())) {
+                long[] ids = tokenizer.encode("the capital of france is [MASK].").getIds();
+                int masked = indexOf(ids, PseudoPerplexity.MASK);
+                long best = model.run(List.of(ids),
+                        out -> out.get("logits").get(0, masked).argMax().getLong());
                 String word = tokenizer.decode(new long[] {best});
                 System.out.printf("BERT-base %s on %s: the capital of france is [%s].%n", run[0],
                         run[1], word);
@@ -71,104 +76,125 @@ public class BertBaseAccuracyTest {
 
     @Test(timeOut = 3_600_000)
     public void sentimentProbeAndPseudoPerplexity() throws Exception {
+        List<String> heldOut = TestAssets.sotuSentences(
+                BertSamples.CALIBRATION_SENTENCES + PPPL_SENTENCES)
+                .subList(BertSamples.CALIBRATION_SENTENCES,
+                        BertSamples.CALIBRATION_SENTENCES + PPPL_SENTENCES);
         SentimentProbe probe = new SentimentProbe();
-        Map<String, Map<String, Double>> accuracy;
-        try (ZooEmbeddings fp32 = new ZooEmbeddings("fp32", "OnnxRuntime");
-                ZooEmbeddings int8 = new ZooEmbeddings("int8", "QuantInt8")) {
-            accuracy = probe.run(fp32, Map.of("int8 artifact on QuantInt8 (dynamic INT8)", int8));
-        }
-        List<String> heldOut = TestAssets.sotuSentences(200 + PPPL_SENTENCES).subList(200,
-                200 + PPPL_SENTENCES);
         Map<String, Double> pppl = new LinkedHashMap<>();
-        for (String[] run : new String[][] {{"fp32", "OnnxRuntime"}, {"int8", "QuantInt8"}}) {
-            pppl.put(run[0], pseudoPerplexity(run[0], run[1], heldOut));
+        Map<String, Double> loadSeconds = new LinkedHashMap<>();
+        Variant variant = (row, criteria, options, calibration) -> {
+            long start = System.nanoTime();
+            try (EngineEmbeddings model = new EngineEmbeddings(criteria, tokenizer, options,
+                    calibration)) {
+                loadSeconds.put(row, (System.nanoTime() - start) / 1e9);
+                SentimentProbe.Row scored = row.equals(SentimentProbe.FP32)
+                        ? probe.train(model) : probe.score(row, model);
+                // The mistakes are compared on the probe only: a pseudo-perplexity runs some
+                // 40,000 tokens (every token of 40 sentences masked in turn), the probe 10,000.
+                long scoredAt = System.nanoTime();
+                if (!CalibrationMistake.isMistake(row)) {
+                    pppl.put(row, PseudoPerplexity.of(model, tokenizer, heldOut));
+                }
+                System.out.printf(Locale.ROOT, "BERT-base %s: load and calibration %.0f s, probe"
+                                + " test features %.0f s, pseudo-perplexity %.0f s%n", row,
+                        loadSeconds.get(row), scored.seconds(),
+                        (System.nanoTime() - scoredAt) / 1e9);
+            }
+        };
+        variant.run(SentimentProbe.FP32, zoo("fp32", "OnnxRuntime"), Map.of(), List.of());
+        variant.run(INT8_ARTIFACT, zoo("int8", "QuantInt8"), Map.of(), List.of());
+        variant.run("fp32 artifact, QuantInt8 INT8 dynamic, per-token activations",
+                zoo("fp32", "QuantInt8"),
+                Map.of("quantization", "dynamic", "activationGranularity", "token"), List.of());
+        for (Map.Entry<String, List<long[]>> set
+                : BertSamples.calibrationSets(tokenizer).entrySet()) {
+            variant.run(STATIC + set.getKey(), zoo("fp32", "QuantInt8"),
+                    Map.of("quantization", "static", "activationObserver", "mse"),
+                    set.getValue());
         }
-        String table = SentimentProbe.table(accuracy);
-        double pplDelta = 100 * (pppl.get("int8") / pppl.get("fp32") - 1);
-        String body = String.format(Locale.ROOT, "Google's BERT-base-uncased (Maven %s) through"
-                        + " the zoo: the `fp32` artifact on ONNX Runtime, the `int8` artifact"
-                        + " (dynamic INT8, per-channel weights) on QuantInt8.%n%n"
-                        + "Sentiment probe: mean-pooled last hidden state; logistic-regression"
-                        + " probe trained on FP32 features of 80%% of each set (seed 42), scored on"
-                        + " the other %d sentences.%n%n%s%n"
-                        + "Masked-LM pseudo-perplexity (each token masked in turn, exp of the mean"
-                        + " negative log-likelihood) over %d held-out State of the Union"
-                        + " sentences: fp32 %.3f, int8 %.3f (%+.2f%%).%n",
-                EasyBertArchive.MAVEN_ARTIFACT, probe.testSize(), table, PPPL_SENTENCES,
-                pppl.get("fp32"), pppl.get("int8"), pplDelta);
+        String body = report(probe, pppl, loadSeconds);
         System.out.println(body);
         AccuracyReport.publish("bert-base", "BERT-base-uncased, real weights", body);
-        double fp32All = accuracy.get("FP32").get("all");
-        for (Map.Entry<String, Map<String, Double>> row : accuracy.entrySet()) {
-            double delta = 100 * Math.abs(row.getValue().get("all") - fp32All);
-            assertTrue(delta <= PROBE_GUARD_POINTS, row.getKey() + ": " + delta + " points");
-        }
-        assertTrue(fp32All >= 0.8, "the FP32 probe itself is weak: " + fp32All);
-        // guard: the goal is +1%; a broken layer multiplies perplexity
-        assertTrue(Math.abs(pplDelta) <= 5, "pseudo-perplexity moved by " + pplDelta + "%");
+        check(probe.rows(), pppl);
     }
 
-    /** Pseudo-perplexity: every token of every sentence masked once, one batch per sentence. */
-    private double pseudoPerplexity(String precision, String engine, List<String> sentences)
-            throws Exception {
-        double nll = 0;
-        long tokens = 0;
-        try (ZooModel<NDList, NDList> model = raw(precision, engine);
-                Predictor<NDList, NDList> predictor = model.newPredictor()) {
-            for (String sentence : sentences) {
-                long[] ids = tokenizer.encode(sentence).getIds();
-                List<long[]> batch = new java.util.ArrayList<>();
-                for (int i = 1; i < ids.length - 1; i++) {
-                    long[] copy = ids.clone();
-                    copy[i] = MASK;
-                    batch.add(copy);
-                }
-                try (NDManager manager = model.getNDManager().newSubManager()) {
-                    NDArray logits = predictor.predict(inputs(manager, batch)).get("logits");
-                    NDArray logProbs = logits.logSoftmax(-1);
-                    for (int row = 0; row < batch.size(); row++) {
-                        nll -= logProbs.getFloat(row, row + 1, ids[row + 1]);
-                        tokens++;
-                    }
-                }
+    private String report(SentimentProbe probe, Map<String, Double> pppl,
+            Map<String, Double> loadSeconds) {
+        StringBuilder perplexity = new StringBuilder(String.format(Locale.ROOT,
+                "| model | pseudo-perplexity | change to FP32 | load and calibration (s) |%n"
+                        + "|---|---:|---:|---:|%n"));
+        double fp32 = pppl.get(SentimentProbe.FP32);
+        pppl.forEach((row, value) -> perplexity.append(String.format(Locale.ROOT,
+                "| %s | %.3f | %+.2f%% | %.0f |%n", row, value, 100 * (value / fp32 - 1),
+                loadSeconds.get(row))));
+        return String.format(Locale.ROOT, "Google's BERT-base-uncased (Maven %s) through the"
+                        + " zoo: FP32 is the `fp32` artifact on ONNX Runtime; INT8 is the `int8`"
+                        + " artifact (dynamic INT8, per-channel weights) and the `fp32` artifact"
+                        + " quantized by QuantInt8 at load time.%n%n"
+                        + "Sentiment probe: mean-pooled last hidden state; logistic-regression"
+                        + " probe trained on FP32 features of 80%% of each set (seed 42), scored on"
+                        + " the other %d sentences; time: those sentences one by one.%n%n"
+                        + "%s%n%s%n%s%n"
+                        + "Masked-LM pseudo-perplexity (each token masked in turn, exp of the mean"
+                        + " negative log-likelihood) over %d held-out State of the Union"
+                        + " sentences (not measured for the calibration mistakes, to keep the"
+                        + " suite's time in check):%n%n%s%n%s",
+                EasyBertArchive.MAVEN_ARTIFACT, probe.testSize(), probe.table(),
+                probe.goals(PROBE_GOAL_POINTS), CalibrationMistake.summary(probe.rows(), STATIC),
+                PPPL_SENTENCES, perplexity, perplexityGoal(pppl));
+    }
+
+    private static String perplexityGoal(Map<String, Double> pppl) {
+        double fp32 = pppl.get(SentimentProbe.FP32);
+        List<String> hold = new ArrayList<>();
+        List<String> miss = new ArrayList<>();
+        pppl.forEach((row, value) -> {
+            double change = 100 * (value / fp32 - 1);
+            if (!row.equals(SentimentProbe.FP32)) {
+                (change <= PPPL_GOAL_PERCENT ? hold : miss).add(String.format(Locale.ROOT,
+                        "%s (%+.2f%%)", row, change));
             }
+        });
+        return String.format(Locale.ROOT, "Goal, pseudo-perplexity at most %+.0f%% above FP32:"
+                        + " holds for %s; missed by %s.%n", PPPL_GOAL_PERCENT,
+                hold.isEmpty() ? "none" : String.join(", ", hold),
+                miss.isEmpty() ? "none" : String.join(", ", miss));
+    }
+
+    private static void check(Map<String, SentimentProbe.Row> rows, Map<String, Double> pppl) {
+        double fp32All = rows.get(SentimentProbe.FP32).all();
+        assertTrue(fp32All >= 0.8, "the FP32 probe itself is weak: " + fp32All);
+        for (Map.Entry<String, SentimentProbe.Row> row : rows.entrySet()) {
+            if (CalibrationMistake.isMistake(row.getKey())) {
+                continue;
+            }
+            boolean statik = row.getKey().startsWith(STATIC);
+            double delta = 100 * Math.abs(row.getValue().all() - fp32All);
+            assertTrue(delta <= (statik ? STATIC_PROBE_GUARD_POINTS : PROBE_GUARD_POINTS),
+                    row.getKey() + ": " + delta + " points");
+            double change = 100 * (pppl.get(row.getKey()) / pppl.get(SentimentProbe.FP32) - 1);
+            assertTrue(Math.abs(change) <= (statik ? STATIC_PPPL_GUARD_PERCENT
+                    : PPPL_GUARD_PERCENT), row.getKey() + ": pseudo-perplexity moved by " + change
+                    + "%");
         }
-        return Math.exp(nll / tokens);
+        CalibrationMistake.check(rows, STATIC);
     }
 
-    private static ZooModel<NDList, NDList> raw(String precision, String engine)
-            throws Exception {
-        return load(NDList.class, NDList.class, precision, engine);
+    /** Loads one variant, scores it on the probe and measures its pseudo-perplexity. */
+    @FunctionalInterface
+    private interface Variant {
+        void run(String row, Criteria.Builder<NDList, NDList> criteria,
+                Map<String, String> options, List<long[]> calibration) throws Exception;
     }
 
-    private static <I, O> ZooModel<I, O> load(Class<I> input, Class<O> output, String precision,
-            String engine) throws Exception {
+    private static Criteria.Builder<NDList, NDList> zoo(String precision, String engine) {
         return Criteria.builder()
-                .setTypes(input, output)
+                .setTypes(NDList.class, NDList.class)
                 .optGroupId(Int8ModelZoo.GROUP_ID)
                 .optArtifactId(ENTRY)
                 .optFilter("precision", precision)
-                .optEngine(engine)
-                .build()
-                .loadModel();
-    }
-
-    private static NDList inputs(NDManager manager, List<long[]> rows) {
-        int length = rows.get(0).length;
-        long[] ids = new long[rows.size() * length];
-        for (int r = 0; r < rows.size(); r++) {
-            System.arraycopy(rows.get(r), 0, ids, r * length, length);
-        }
-        long[] ones = new long[ids.length];
-        java.util.Arrays.fill(ones, 1);
-        Shape shape = new Shape(rows.size(), length);
-        NDArray inputIds = manager.create(ids, shape);
-        inputIds.setName("input_ids");
-        NDArray mask = manager.create(ones, shape);
-        mask.setName("attention_mask");
-        NDArray types = manager.create(new long[ids.length], shape);
-        types.setName("token_type_ids");
-        return new NDList(inputIds, mask, types);
+                .optEngine(engine);
     }
 
     private static int indexOf(long[] ids, long id) {
@@ -178,27 +204,5 @@ public class BertBaseAccuracyTest {
             }
         }
         throw new IllegalStateException("no [MASK] in " + java.util.Arrays.toString(ids));
-    }
-
-    /** The zoo's text-embedding translator on one artifact. */
-    private static final class ZooEmbeddings implements SentimentProbe.Features, AutoCloseable {
-        private final ZooModel<String, float[]> model;
-        private final Predictor<String, float[]> predictor;
-
-        ZooEmbeddings(String precision, String engine) throws Exception {
-            model = load(String.class, float[].class, precision, engine);
-            predictor = model.newPredictor();
-        }
-
-        @Override
-        public float[] of(String sentence) throws Exception {
-            return predictor.predict(sentence);
-        }
-
-        @Override
-        public void close() {
-            predictor.close();
-            model.close();
-        }
     }
 }

@@ -2,22 +2,22 @@ package org.quantint8.it.accuracy;
 
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import ai.djl.inference.Predictor;
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.repository.zoo.Criteria;
 import ai.djl.repository.zoo.ZooModel;
-
-import org.quantint8.demo.BertInputs;
-import org.quantint8.engine.QuantInt8Model;
+import ai.djl.translate.TranslateException;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 
 /**
- * Mean-pooled sentence embeddings of a BERT-family ONNX model run by the QuantInt8 engine, with
- * the given load options and, for static quantization, calibration on given sentences.
+ * One BERT-family ONNX model on a DJL engine, loaded with given options and, for static
+ * quantization, calibrated on given token rows: mean-pooled sentence embeddings for the sentiment
+ * probe, and raw batches of token rows (for pseudo-perplexity).
  */
 final class EngineEmbeddings implements SentimentProbe.Features, AutoCloseable {
 
@@ -26,40 +26,60 @@ final class EngineEmbeddings implements SentimentProbe.Features, AutoCloseable {
     private final Predictor<NDList, NDList> predictor;
 
     /**
-     * Loads the model.
+     * Loads the model and calibrates it if rows are given.
      *
-     * @param modelDir the folder with the .onnx file
+     * @param criteria what to load (a model path or a zoo artifact) and on which engine
      * @param tokenizer the model's tokenizer (not closed here)
      * @param options the engine's load options
-     * @param calibration sentences to calibrate on, or an empty list for none
+     * @param calibration token rows to calibrate on ({@link BertSamples}), or an empty list
      * @throws Exception if loading or calibration fails
      */
-    EngineEmbeddings(Path modelDir, HuggingFaceTokenizer tokenizer, Map<String, String> options,
-            List<String> calibration) throws Exception {
+    EngineEmbeddings(Criteria.Builder<NDList, NDList> criteria, HuggingFaceTokenizer tokenizer,
+            Map<String, String> options, List<long[]> calibration) throws Exception {
         this.tokenizer = tokenizer;
-        Criteria.Builder<NDList, NDList> criteria = Criteria.builder()
-                .setTypes(NDList.class, NDList.class)
-                .optEngine("QuantInt8")
-                .optModelPath(modelDir);
         options.forEach(criteria::optOption);
+        if (!calibration.isEmpty()) {
+            // A cached static model must not stand in for one calibrated on another set.
+            criteria.optOption("quantizationCache", "false");
+        }
         model = criteria.build().loadModel();
         if (!calibration.isEmpty()) {
-            try (NDManager manager = model.getNDManager().newSubManager()) {
-                List<NDList> samples = new ArrayList<>();
-                for (String sentence : calibration) {
-                    samples.add(BertInputs.of(manager, tokenizer.encode(sentence)));
-                }
-                ((QuantInt8Model) model.getWrappedModel()).calibrate(samples);
-            }
+            BertSamples.calibrate(model, calibration);
         }
         predictor = model.newPredictor();
     }
 
+    /**
+     * Returns a criteria builder for an ONNX model folder.
+     *
+     * @param modelDir the folder with the .onnx file
+     * @param engine the DJL engine's name
+     * @return the builder
+     */
+    static Criteria.Builder<NDList, NDList> onnx(Path modelDir, String engine) {
+        return Criteria.builder().setTypes(NDList.class, NDList.class).optEngine(engine)
+                .optModelPath(modelDir);
+    }
+
     @Override
     public float[] of(String sentence) throws Exception {
+        // Batch 1 without padding: the mean over all tokens is the masked mean.
+        return run(List.of(tokenizer.encode(sentence).getIds()),
+                out -> hiddenState(out).mean(new int[] {1}).toFloatArray());
+    }
+
+    /**
+     * Runs one batch of token rows of one length.
+     *
+     * @param rows the token ids
+     * @param reader what to read from the outputs while they live (they are freed after)
+     * @param <T> what is read
+     * @return what the reader returned
+     * @throws TranslateException if the model fails
+     */
+    <T> T run(List<long[]> rows, Function<NDList, T> reader) throws TranslateException {
         try (NDManager manager = model.getNDManager().newSubManager()) {
-            return predictor.predict(BertInputs.of(manager, tokenizer.encode(sentence))).get(0)
-                    .mean(new int[] {1}).toFloatArray();
+            return reader.apply(predictor.predict(BertSamples.inputs(manager, rows)));
         }
     }
 
@@ -67,5 +87,10 @@ final class EngineEmbeddings implements SentimentProbe.Features, AutoCloseable {
     public void close() {
         predictor.close();
         model.close();
+    }
+
+    private static NDArray hiddenState(NDList outputs) {
+        NDArray hidden = outputs.get("last_hidden_state");
+        return hidden != null ? hidden : outputs.get(0);
     }
 }
