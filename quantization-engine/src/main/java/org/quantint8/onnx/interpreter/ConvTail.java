@@ -22,11 +22,18 @@ import java.util.stream.Stream;
  * @param bias the bias initializer, or null
  * @param batchNorm the BatchNormalization, or null
  * @param relu the Relu, or null
+ * @param outputInEngine whether every reader of the fused output is a {@code
+ *     DynamicQuantizeLinear} (the next convolution's quantizer), so that the output may stay a
+ *     QuantInt8 array instead of being copied to the FP32 engine and back
  */
-record ConvTail(OnnxNode add, String bias, OnnxNode batchNorm, OnnxNode relu) {
+record ConvTail(OnnxNode add, String bias, OnnxNode batchNorm, OnnxNode relu,
+        boolean outputInEngine) {
+
+    /** The fused convolution's attribute that keeps its FP32 output in QuantInt8 (1) or not. */
+    static final String OUTPUT_IN_ENGINE = "output_in_engine";
 
     /** No tail. */
-    static final ConvTail NONE = new ConvTail(null, null, null, null);
+    static final ConvTail NONE = new ConvTail(null, null, null, null, false);
 
     /** Matches the tail after {@code mul}, the scale Mul of the ConvInteger {@code conv}. */
     static ConvTail match(OnnxNode mul, OnnxNode conv, OnnxGraph graph,
@@ -53,7 +60,12 @@ record ConvTail(OnnxNode add, String bias, OnnxNode batchNorm, OnnxNode relu) {
             batchNorm = null;
         }
         OnnxNode relu = next(value, "Relu", readers, graphOutputs);
-        return new ConvTail(add, bias, batchNorm, relu);
+        String output = relu != null ? relu.getOutputs().get(0) : value;
+        List<OnnxNode> outputReaders = readers.getOrDefault(output, List.of());
+        boolean inEngine = !graphOutputs.contains(output) && !outputReaders.isEmpty()
+                && outputReaders.stream()
+                        .allMatch(r -> IntegerLinearFusion.isDefault(r, "DynamicQuantizeLinear"));
+        return new ConvTail(add, bias, batchNorm, relu, inEngine);
     }
 
     /** The nodes the fused convolution replaces after its Mul. */
@@ -84,6 +96,9 @@ record ConvTail(OnnxNode add, String bias, OnnxNode batchNorm, OnnxNode relu) {
         }
         if (relu != null) {
             fused.addAttribute(OnnxAttribute.ofInt(IntegerLinearFusion.RELU, 1));
+        }
+        if (outputInEngine) {
+            fused.addAttribute(OnnxAttribute.ofInt(OUTPUT_IN_ENGINE, 1));
         }
     }
 

@@ -84,9 +84,9 @@ final class QuantizedConv {
      * w_scale)}, optionally followed by {@code Add(B)}, {@code BatchNormalization} and {@code Relu}
      * ({@link IntegerLinearFusion}, {@link ConvTail}): inputs X (FP32), W (8-bit), w_scale (scalar
      * or per output channel), then optional w_zero_point, B (FP32, one value per channel) and
-     * the four normalization parameters; the convolution's attributes plus {@code epsilon} and
-     * {@code relu}. Each step rounds to FP32 as the unfused operator does, so both give the same
-     * values.
+     * the four normalization parameters; the convolution's attributes plus {@code epsilon}, {@code
+     * relu} and {@code output_in_engine} (1: the FP32 output stays a QuantInt8 array). Each
+     * step rounds to FP32 as the unfused operator does, so both give the same values.
      */
     static NDList dynamicQuantizeConv(
             OperatorContext context, OnnxNode node, List<NDArray> inputs) {
@@ -110,7 +110,9 @@ final class QuantizedConv {
             try (xq) {
                 y = conv(s, xq, weight, bias, g, out);
             }
-            return s.result(y);
+            // When only the next convolutions' quantizers read it, the output stays where they
+            // read it: moving it to the FP32 engine and back copied every activation twice.
+            return node.getInt(ConvTail.OUTPUT_IN_ENGINE, 0) == 1 ? new NDList(y) : s.result(y);
         }
     }
 

@@ -73,6 +73,10 @@ public class IntegerConvFusionTest {
         Assert.assertEquals(nodes.get(0).getInt(IntegerLinearFusion.RELU, 0), 1);
         Assert.assertEquals(nodes.get(0).getInputs().size(), 9, nodes.get(0).toString());
         Assert.assertEquals(nodes.get(1).getOutputs().get(0), "y");
+        // The first output feeds only the second's quantizer, so it stays in QuantInt8; the
+        // graph output goes to the FP32 engine.
+        Assert.assertEquals(nodes.get(0).getInt(ConvTail.OUTPUT_IN_ENGINE, 0), 1);
+        Assert.assertEquals(nodes.get(1).getInt(ConvTail.OUTPUT_IN_ENGINE, 0), 0);
         float[] x = normal(random, (int) (INPUT[0] * INPUT[1] * INPUT[2] * INPUT[3]), 1f);
         try (QuantInt8NDManager manager =
                 (QuantInt8NDManager) Engine.getEngine("QuantInt8").newBaseManager()) {
