@@ -42,7 +42,8 @@ typedef struct {
 /*
  * The FP32 epilogue of a GEMM, per row m of C (an output channel of a convolution):
  *   y = (float) acc * scale[m] + offset[m]; then y = y * post_scale[m] + post_shift[m] when
- *   post_scale is not NULL; then y = y < 0 ? 0 : y when relu (NaN stays NaN).
+ *   post_scale is not NULL; then y = y + residual[m * ldr + n] when residual is not NULL (a
+ *   ResNet block's shortcut, laid out as C); then y = y < 0 ? 0 : y when relu (NaN stays NaN).
  * Every product and sum is rounded to FP32 on its own, as Java rounds it: the build compiles with
  * -ffp-contract=off, so that no multiply and add are fused.
  */
@@ -51,14 +52,19 @@ typedef struct {
     const float *offset;
     const float *post_scale;
     const float *post_shift;
+    const float *residual;
+    int64_t ldr;
     int32_t relu;
 } qi8_epilogue;
 
-/* The epilogue of one accumulator of row m (the scalar statement of the vector one). */
-static inline float qi8_epilogue_one(const qi8_epilogue *e, int32_t m, int32_t acc) {
+/* The epilogue of accumulator (m, n) (the scalar statement of the vector one). */
+static inline float qi8_epilogue_one(const qi8_epilogue *e, int32_t m, int32_t n, int32_t acc) {
     float z = (float) acc * e->scale[m] + e->offset[m];
     if (e->post_scale != NULL) {
         z = z * e->post_scale[m] + e->post_shift[m];
+    }
+    if (e->residual != NULL) {
+        z = z + e->residual[m * e->ldr + n];
     }
     return e->relu && z < 0.0f ? 0.0f : z;
 }

@@ -144,18 +144,20 @@ QI8_EXPORT int32_t qi8_gemm_tile(int32_t isa, const uint8_t *a, int32_t signed_a
 
 /*
  * Same tile with FP32 output through the per-row epilogue of qi8.h: scale, offset (M floats
- * each), post_scale and post_shift (M floats each, or both NULL), relu 0 or 1.
+ * each), post_scale and post_shift (M floats each, or both NULL), residual (M x ldr floats, or
+ * NULL), relu 0 or 1.
  */
 QI8_EXPORT int32_t qi8_gemm_tile_f32(int32_t isa, const uint8_t *a, int32_t signed_a,
                                      const int32_t *za, const uint8_t *packed, int32_t n,
                                      int32_t k, int32_t m0, int32_t m1, int32_t n0, int32_t n1,
                                      float *c, int64_t ldc, const float *scale,
                                      const float *offset, const float *post_scale,
-                                     const float *post_shift, int32_t relu) {
-    if ((post_scale == NULL) != (post_shift == NULL)) {
+                                     const float *post_shift, const float *residual,
+                                     int64_t ldr, int32_t relu) {
+    if ((post_scale == NULL) != (post_shift == NULL) || (residual != NULL && ldr < n1)) {
         return QI8_ERR_ARGS;
     }
-    qi8_epilogue ep = {scale, offset, post_scale, post_shift, relu != 0};
+    qi8_epilogue ep = {scale, offset, post_scale, post_shift, residual, ldr, relu != 0};
     return gemm_tile(isa, a, signed_a, za, packed, n, k, m0, m1, n0, n1, (int32_t *) c, ldc, &ep);
 }
 

@@ -119,7 +119,7 @@ void qi8_epilogue_tile(const qi8_tile *t) {
         for (int32_t j = t->n0; j < t->n1; j++) {
             int32_t acc;
             memcpy(&acc, row + j, 4); /* C may be unaligned */
-            float y = qi8_epilogue_one(t->ep, m, acc);
+            float y = qi8_epilogue_one(t->ep, m, j, acc);
             memcpy(row + j, &y, 4);
         }
     }

@@ -197,6 +197,12 @@ public interface Int8Kernels {
             throw new IllegalArgumentException("gemmF32: the epilogue has " + epilogue.rows()
                     + " rows, A has " + a.rows());
         }
+        long outputBytes = 4L * a.rows() * b.rows();
+        if (epilogue.residual() != null && epilogue.residual().byteSize() < outputBytes) {
+            throw new IllegalArgumentException("gemmF32: the residual needs " + outputBytes
+                    + " bytes (" + a.rows() + "x" + b.rows() + " FP32), has "
+                    + epilogue.residual().byteSize());
+        }
     }
 
     /**

@@ -6,18 +6,22 @@ import java.lang.foreign.ValueLayout;
 /**
  * The FP32 epilogue of {@link Int8Kernels#gemmF32}, per row {@code m} of the output (an output
  * channel of a convolution): {@code y = acc * scale[m] + offset[m]}, then {@code y = y *
- * postScale[m] + postShift[m]} when there is a post step, then {@code y < 0 ? 0 : y} when {@code
- * relu} (NaN stays NaN). Each product and sum is rounded to FP32 on its own, as the separate
- * operators it replaces (scale Mul, bias Add, BatchNormalization, Relu) round them.
+ * postScale[m] + postShift[m]} when there is a post step, then {@code y = y + residual[m][n]}
+ * when there is a residual (a ResNet block's shortcut, laid out as the output), then {@code y < 0
+ * ? 0 : y} when {@code relu} (NaN stays NaN). Each product and sum is rounded to FP32 on its own,
+ * as the separate operators it replaces (scale Mul, bias Add, BatchNormalization, Add, Relu)
+ * round them.
  *
  * @param scale the factor per row (the product of the input and weight scales)
  * @param offset the term per row (the bias, or 0)
  * @param postScale the post-step factor per row, or null for none
  * @param postShift the post-step term per row, or null for none (null exactly when postScale is)
+ * @param residual FP32 values added after the post step, row-major with the output's rows and
+ *     columns (native byte order), or null for none
  * @param relu whether negative values become 0
  */
-public record RowEpilogue(
-        float[] scale, float[] offset, float[] postScale, float[] postShift, boolean relu) {
+public record RowEpilogue(float[] scale, float[] offset, float[] postScale, float[] postShift,
+        MemorySegment residual, boolean relu) {
 
     /** Validates that all the arrays present have one value per row. */
     public RowEpilogue {
@@ -52,10 +56,33 @@ public record RowEpilogue(
      * @return the FP32 output
      */
     public float apply(int m, int acc) {
-        float y = acc * scale[m] + offset[m];
-        if (postScale != null) {
-            y = y * postScale[m] + postShift[m];
+        return relu(affine(m, acc));
+    }
+
+    /**
+     * Applies the epilogue to accumulator {@code (m, n)} of an output with {@code cols} columns,
+     * with the residual if there is one.
+     *
+     * @param m the row
+     * @param n the column
+     * @param cols the number of columns of the output (and of the residual)
+     * @param acc the INT32 accumulator
+     * @return the FP32 output
+     */
+    public float apply(int m, int n, int cols, int acc) {
+        float y = affine(m, acc);
+        if (residual != null) {
+            y = y + residual.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, (long) m * cols + n);
         }
+        return relu(y);
+    }
+
+    private float affine(int m, int acc) {
+        float y = acc * scale[m] + offset[m];
+        return postScale == null ? y : y * postScale[m] + postShift[m];
+    }
+
+    private float relu(float y) {
         // A comparison, not Math.max: NaN stays NaN, as Relu keeps it.
         return relu && y < 0f ? 0f : y;
     }
@@ -75,7 +102,7 @@ public record RowEpilogue(
             long at = 4L * m * cols;
             MemorySegment.copy(c, ValueLayout.JAVA_INT_UNALIGNED, at, sums, 0, cols);
             for (int j = 0; j < cols; j++) {
-                out[j] = apply(m, sums[j]);
+                out[j] = apply(m, j, cols, sums[j]);
             }
             MemorySegment.copy(out, 0, c, ValueLayout.JAVA_FLOAT_UNALIGNED, at, cols);
         }

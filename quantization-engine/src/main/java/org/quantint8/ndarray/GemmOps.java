@@ -38,6 +38,9 @@ final class GemmOps {
             }
             float[] b = biasOperand(ops, bias, n, out);
             checkPostStep(ops, out, n);
+            if (out.getResidual() != null) {
+                throw new IllegalArgumentException("linear: a residual output is for conv2d only");
+            }
             QuantInt8NDArray a = ops.activation("input", input);
             int m = Math.toIntExact(inShape.size() / k);
             QuantInt8NDArray acc = ops.temporary(new Shape(m, n), DataType.INT32, null);
@@ -103,6 +106,7 @@ final class GemmOps {
                     : ops.temporary(new Shape(groupOut, positions), DataType.FLOAT32, null);
             QuantInt8NDArray result = ops.result(s.outputShape(), out.getDataType(), q);
             Epilogue epilogue = new Epilogue(a, w, b, out);
+            MemorySegment residual = residualOperand(ops, out, s.outputShape());
             Int8Kernels kernels = Int8Kernels.best();
             boolean signed = a.getDataType() == DataType.INT8;
             int zero = a.getQuantization().getZeroPoint(0);
@@ -114,19 +118,21 @@ final class GemmOps {
                             * positions;
                     Int8Matrix weights = matrix(w, (long) g * groupOut * patchLength, groupOut,
                             patchLength, groupZeroPoints(w, g, groupOut));
-                    MemorySegment dst = result.getDataSegment().asSlice(
-                            first * out.getDataType().getNumOfBytes(),
-                            (long) groupOut * positions * out.getDataType().getNumOfBytes());
+                    long bytes = out.getDataType().getNumOfBytes();
+                    MemorySegment dst = result.getDataSegment()
+                            .asSlice(first * bytes, (long) groupOut * positions * bytes);
+                    MemorySegment shortcut = residual == null ? null
+                            : residual.asSlice(4 * first, 4L * groupOut * positions);
                     try (PackedInt8Matrix patches = kernels.packPatches(a.getDataSegment()
                             .asSlice(in, window.inputBytes()), signed, zero, window)) {
                         if (out.getDataType() == DataType.INT32) {
                             kernels.gemm(weights, patches, dst);
                         } else if (q == null) {
                             kernels.gemmF32(weights, patches,
-                                    epilogue.rows(g * groupOut, groupOut), dst);
+                                    epilogue.rows(g * groupOut, groupOut, shortcut), dst);
                         } else {
                             kernels.gemmF32(weights, patches,
-                                    epilogue.rows(g * groupOut, groupOut),
+                                    epilogue.rows(g * groupOut, groupOut, null),
                                     real.getDataSegment());
                             requantize(real.getDataSegment(), (long) groupOut * positions, q,
                                     dst);
@@ -136,6 +142,20 @@ final class GemmOps {
             }
             return ops.inEngineOf(input, result);
         }
+    }
+
+    /** The residual's FP32 values, checked against the output shape; null without one. */
+    private static MemorySegment residualOperand(Operands ops, Int8Output out, Shape shape) {
+        NDArray residual = out.getResidual();
+        if (residual == null) {
+            return null;
+        }
+        if (residual.getDataType() != DataType.FLOAT32 || !residual.getShape().equals(shape)) {
+            throw new IllegalArgumentException(ops.op() + ": the residual must be FLOAT32 of the"
+                    + " output shape " + shape + ", got " + residual.getDataType() + " "
+                    + residual.getShape());
+        }
+        return ops.own(residual).getDataSegment();
     }
 
     /** Quantizes {@code count} FP32 values to the per-tensor 8-bit parameters {@code q}. */
@@ -274,11 +294,14 @@ final class GemmOps {
             }
         }
 
-        /** The FP32 epilogue of {@code count} channels from {@code channelOffset}, one a row. */
-        RowEpilogue rows(int channelOffset, int count) {
+        /**
+         * The FP32 epilogue of {@code count} channels from {@code channelOffset}, one a row, with
+         * their slice of the residual (or null).
+         */
+        RowEpilogue rows(int channelOffset, int count, MemorySegment residual) {
             PostStep post = PostStep.of(out, channelOffset, count);
             return new RowEpilogue(scales(channelOffset, count), offsets(channelOffset, count),
-                    post.scale(), post.shift(), post.relu());
+                    post.scale(), post.shift(), residual, post.relu());
         }
 
         /** {@code scaleA * scaleW[c]} for the given channels, rounded to FP32 as before. */

@@ -163,7 +163,8 @@ public final class NativeInt8Kernels implements Int8Kernels {
         MemorySegment av = Segments.shareable(Segments.input(a.data(), (long) m * k, 1, arena));
         MemorySegment out = Segments.output(c, 4L * m * n, 4, arena);
         MemorySegment cv = Segments.shareable(out);
-        MemorySegment[] ep = epilogue == null ? null : epilogueSegments(epilogue, arena);
+        MemorySegment[] ep = epilogue == null ? null
+                : epilogueSegments(epilogue, 4L * m * n, arena);
         int signed = a.signed() ? 1 : 0;
         int level = isa.ordinal();
         Tiles tiles = Tiles.plan(m, n, (long) m * n * k);
@@ -178,17 +179,23 @@ public final class NativeInt8Kernels implements Int8Kernels {
             } else {
                 bindings.check("gemmF32", () -> (int) bindings.gemmTileF32.invokeExact(level,
                         av, signed, za, weights, n, k, m0, m1, n0, n1, cv, (long) n, ep[0],
-                        ep[1], ep[2], ep[3], epilogue.relu() ? 1 : 0));
+                        ep[1], ep[2], ep[3], ep[4], (long) n, epilogue.relu() ? 1 : 0));
             }
         });
         Segments.copyBack(out, c, 4L * m * n);
     }
 
-    /** The epilogue's arrays in native memory; NULL for an absent post step. */
-    private static MemorySegment[] epilogueSegments(RowEpilogue e, Arena arena) {
+    /**
+     * The epilogue's arrays in native memory (NULL for an absent post step or residual); the
+     * residual, {@code 4 * m * n} bytes checked by the caller, is copied only if it is not native.
+     */
+    private static MemorySegment[] epilogueSegments(RowEpilogue e, long residualBytes,
+            Arena arena) {
         return new MemorySegment[] {floats(e.scale(), arena), floats(e.offset(), arena),
             e.postScale() == null ? MemorySegment.NULL : floats(e.postScale(), arena),
-            e.postShift() == null ? MemorySegment.NULL : floats(e.postShift(), arena)};
+            e.postShift() == null ? MemorySegment.NULL : floats(e.postShift(), arena),
+            e.residual() == null ? MemorySegment.NULL
+                    : Segments.shareable(Segments.input(e.residual(), residualBytes, 4, arena))};
     }
 
     private static MemorySegment floats(float[] values, Arena arena) {

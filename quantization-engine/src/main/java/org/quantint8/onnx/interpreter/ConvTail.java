@@ -15,25 +15,33 @@ import java.util.stream.Stream;
 /**
  * What a fused integer convolution takes along after its scale {@code Mul} (see {@link
  * IntegerLinearFusion}): an {@code Add} of a constant per-channel bias, an inference-mode {@code
- * BatchNormalization} with constant parameters and a {@code Relu}, in that order, each optional and
- * each only when it is the single reader of the value before it.
+ * BatchNormalization} with constant parameters, an {@code Add} of a computed tensor (a ResNet
+ * block's shortcut) and a {@code Relu}, in that order, each optional and each only when it is the
+ * single reader of the value before it.
  *
  * @param add the bias Add, or null
  * @param bias the bias initializer, or null
  * @param batchNorm the BatchNormalization, or null
+ * @param residualAdd the Add of a computed tensor, or null
+ * @param residual the tensor it adds, or null; it is computed before the convolution's scale Mul
+ *     in the node order, since the fused node runs where that Mul was
  * @param relu the Relu, or null
  * @param outputInEngine whether every reader of the fused output is a {@code
- *     DynamicQuantizeLinear} (the next convolution's quantizer), so that the output may stay a
- *     QuantInt8 array instead of being copied to the FP32 engine and back
+ *     DynamicQuantizeLinear} (the next convolution's quantizer) or an {@code Add} (the residual of
+ *     a later one), so that the output may stay a QuantInt8 array instead of being copied to the
+ *     FP32 engine and back
  */
-record ConvTail(OnnxNode add, String bias, OnnxNode batchNorm, OnnxNode relu,
-        boolean outputInEngine) {
+record ConvTail(OnnxNode add, String bias, OnnxNode batchNorm, OnnxNode residualAdd,
+        String residual, OnnxNode relu, boolean outputInEngine) {
 
     /** The fused convolution's attribute that keeps its FP32 output in QuantInt8 (1) or not. */
     static final String OUTPUT_IN_ENGINE = "output_in_engine";
 
     /** No tail. */
-    static final ConvTail NONE = new ConvTail(null, null, null, null, false);
+    static final ConvTail NONE = new ConvTail(null, null, null, null, null, null, false);
+
+    /** The fused convolution's input index of the residual. */
+    static final int RESIDUAL_INPUT = 9;
 
     /** Matches the tail after {@code mul}, the scale Mul of the ConvInteger {@code conv}. */
     static ConvTail match(OnnxNode mul, OnnxNode conv, OnnxGraph graph,
@@ -59,18 +67,27 @@ record ConvTail(OnnxNode add, String bias, OnnxNode batchNorm, OnnxNode relu,
         } else {
             batchNorm = null;
         }
+        OnnxNode residualAdd = next(value, "Add", readers, graphOutputs);
+        String residual = residualAdd == null ? null : residual(residualAdd, value, mul, graph);
+        if (residual != null) {
+            value = residualAdd.getOutputs().get(0);
+        } else {
+            residualAdd = null;
+        }
         OnnxNode relu = next(value, "Relu", readers, graphOutputs);
         String output = relu != null ? relu.getOutputs().get(0) : value;
         List<OnnxNode> outputReaders = readers.getOrDefault(output, List.of());
+        // An Add reader is the residual of a later fused convolution, or else the interpreter
+        // copies the value to the FP32 engine for it, as this node would have.
         boolean inEngine = !graphOutputs.contains(output) && !outputReaders.isEmpty()
-                && outputReaders.stream()
-                        .allMatch(r -> IntegerLinearFusion.isDefault(r, "DynamicQuantizeLinear"));
-        return new ConvTail(add, bias, batchNorm, relu, inEngine);
+                && outputReaders.stream().allMatch(r -> IntegerLinearFusion.isDefault(r, "Add")
+                        || IntegerLinearFusion.isDefault(r, "DynamicQuantizeLinear"));
+        return new ConvTail(add, bias, batchNorm, residualAdd, residual, relu, inEngine);
     }
 
     /** The nodes the fused convolution replaces after its Mul. */
     List<OnnxNode> nodes() {
-        return Stream.of(add, batchNorm, relu).filter(Objects::nonNull).toList();
+        return Stream.of(add, batchNorm, residualAdd, relu).filter(Objects::nonNull).toList();
     }
 
     /** The value the fused convolution produces, or null when there is no tail. */
@@ -79,9 +96,12 @@ record ConvTail(OnnxNode add, String bias, OnnxNode batchNorm, OnnxNode relu,
         return nodes.isEmpty() ? null : nodes.get(nodes.size() - 1).getOutputs().get(0);
     }
 
-    /** Whether the tail adds inputs after the zero point (bias, normalization parameters). */
+    /**
+     * Whether the tail adds inputs after the zero point (bias, normalization parameters,
+     * residual).
+     */
     boolean hasInputs() {
-        return add != null || batchNorm != null;
+        return add != null || batchNorm != null || residual != null;
     }
 
     /** Adds the tail's inputs (from index 4 on) and attributes to the fused node. */
@@ -93,6 +113,11 @@ record ConvTail(OnnxNode add, String bias, OnnxNode batchNorm, OnnxNode relu,
             batchNorm.getInputs().subList(1, 5).forEach(fused::addInput);
             fused.addAttribute(
                     OnnxAttribute.ofFloat("epsilon", batchNorm.getFloat("epsilon", 1e-5f)));
+        } else if (residual != null) {
+            fused.addInput("", "", "", "");
+        }
+        if (residual != null) {
+            fused.addInput(residual);
         }
         if (relu != null) {
             fused.addAttribute(OnnxAttribute.ofInt(IntegerLinearFusion.RELU, 1));
@@ -114,6 +139,27 @@ record ConvTail(OnnxNode add, String bias, OnnxNode batchNorm, OnnxNode relu,
         boolean binary = opType.equals("Add");
         // Add may read the value on either side; the others read it first.
         return binary || node.getInputs().get(0).equals(value) ? node : null;
+    }
+
+    /**
+     * The other operand of {@code add} if it is a computed tensor (no initializer, not {@code
+     * value} itself) whose producer comes before {@code mul} in the node order, else null.
+     */
+    private static String residual(OnnxNode add, String value, OnnxNode mul, OnnxGraph graph) {
+        List<String> inputs = add.getInputs();
+        String other = inputs.get(inputs.get(0).equals(value) ? 1 : 0);
+        if (inputs.size() != 2 || other.equals(value) || other.isEmpty()
+                || graph.getInitializer(other) != null) {
+            return null;
+        }
+        List<OnnxNode> nodes = graph.getNodes();
+        int mulAt = nodes.indexOf(mul);
+        for (int i = 0; i < nodes.size(); i++) {
+            if (nodes.get(i).getOutputs().contains(other)) {
+                return i < mulAt ? other : null;
+            }
+        }
+        return other; // a graph input
     }
 
     /** Whether {@code t} holds one value per channel, broadcasting over the NC... output. */

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Activation;
 
 import org.quantint8.ndarray.Int8Ops;
 import org.quantint8.ndarray.Int8Output;
@@ -83,14 +84,14 @@ final class QuantizedConv {
      * The fused form of {@code DynamicQuantizeLinear -> ConvInteger -> Cast -> Mul(x_scale *
      * w_scale)}, optionally followed by {@code Add(B)}, {@code BatchNormalization} and {@code Relu}
      * ({@link IntegerLinearFusion}, {@link ConvTail}): inputs X (FP32), W (8-bit), w_scale (scalar
-     * or per output channel), then optional w_zero_point, B (FP32, one value per channel) and
-     * the four normalization parameters; the convolution's attributes plus {@code epsilon}, {@code
+     * or per output channel), then optional w_zero_point, B (FP32, one value per channel), the
+     * four normalization parameters and a residual added before the Relu (FP32); the convolution's attributes plus {@code epsilon}, {@code
      * relu} and {@code output_in_engine} (1: the FP32 output stays a QuantInt8 array). Each
      * step rounds to FP32 as the unfused operator does, so both give the same values.
      */
     static NDList dynamicQuantizeConv(
             OperatorContext context, OnnxNode node, List<NDArray> inputs) {
-        try (QuantizedScope s = new QuantizedScope("DynamicQuantizeConv", context, inputs, 3, 9)) {
+        try (QuantizedScope s = new QuantizedScope("DynamicQuantizeConv", context, inputs, 3, 10)) {
             NDArray x = s.input(0, "X");
             NDArray w = s.input(1, "W");
             DataType wType = QuantizedArguments.requireType(s, "W", w, EIGHT_BIT);
@@ -104,11 +105,26 @@ final class QuantizedConv {
             float[][] affine = normalization(s, node, channels);
             QuantInt8NDArray xq = QuantizedConversions.quantizeDynamicInput(s, x);
             boolean relu = node.getInt(IntegerLinearFusion.RELU, 0) == 1;
-            Int8Output out = affine == null ? Int8Output.float32(null, null, relu)
-                    : Int8Output.float32(affine[0], affine[1], relu);
+            NDArray residual = s.optionalInput(ConvTail.RESIDUAL_INPUT);
+            // A residual of another shape (a broadcasting Add), or of a 1-D convolution, is added
+            // after the convolution.
+            boolean fuseResidual = residual != null && residual.getDataType() == DataType.FLOAT32
+                    && x.getShape().dimension() == 4
+                    && residual.getShape().equals(g.outputShape(x.getShape(), w.getShape()));
+            boolean fusedRelu = relu && (residual == null || fuseResidual);
+            Int8Output out = affine == null ? Int8Output.float32(null, null, fusedRelu)
+                    : Int8Output.float32(affine[0], affine[1], fusedRelu);
+            if (fuseResidual) {
+                out = out.withResidual(s.own(residual));
+            }
             NDArray y;
             try (xq) {
                 y = conv(s, xq, weight, bias, g, out);
+            }
+            if (residual != null && !fuseResidual) {
+                try (NDArray conv = y; NDArray sum = conv.add(residual)) {
+                    y = relu ? Activation.relu(sum) : sum.duplicate();
+                }
             }
             // When only the next convolutions' quantizers read it, the output stays where they
             // read it: moving it to the FP32 engine and back copied every activation twice.

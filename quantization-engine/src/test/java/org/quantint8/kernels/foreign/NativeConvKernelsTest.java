@@ -17,7 +17,7 @@ import java.util.Random;
 /**
  * The convolution entry points of the native kernels ({@code packPatches}, {@code gemmF32}) equal
  * the Java reference bit for bit on every instruction-set path this CPU has: random windows with
- * odd channel counts, K off multiples of 4, positions off multiples of 16 (edge panels and
+ * odd channel counts, random epilogues (post step, residual, Relu, each or not), K off multiples of 4, positions off multiples of 16 (edge panels and
  * tiles), padding, strides, dilations and both input types; and bad arguments are refused in
  * Java before any downcall.
  */
@@ -60,9 +60,9 @@ public class NativeConvKernelsTest {
         Assert.expectThrows(IllegalArgumentException.class,
                 () -> new ConvWindow(0, 5, 5, 3, 3, 1, 1, 1, 1, 1, 1, 5, 5));
         Assert.expectThrows(IllegalArgumentException.class,
-                () -> new RowEpilogue(new float[2], new float[3], null, null, false));
+                () -> new RowEpilogue(new float[2], new float[3], null, null, null, false));
         Assert.expectThrows(IllegalArgumentException.class,
-                () -> new RowEpilogue(new float[2], new float[2], new float[2], null, false));
+                () -> new RowEpilogue(new float[2], new float[2], new float[2], null, null, false));
         ConvWindow window = new ConvWindow(2, 5, 5, 3, 3, 1, 1, 1, 1, 1, 1, 5, 5);
         try (Arena arena = Arena.ofConfined()) {
             Assert.expectThrows(IllegalArgumentException.class,
@@ -75,8 +75,8 @@ public class NativeConvKernelsTest {
                     new int[] {0});
             try (PackedInt8Matrix patches = kernels.packPatches(arena.allocate(50), false, 0,
                     window)) {
-                RowEpilogue two = new RowEpilogue(new float[2], new float[2], null, null, false);
-                RowEpilogue three = new RowEpilogue(new float[3], new float[3], null, null, true);
+                RowEpilogue two = new RowEpilogue(new float[2], new float[2], null, null, null, false);
+                RowEpilogue three = new RowEpilogue(new float[3], new float[3], null, null, null, true);
                 Assert.expectThrows(IllegalArgumentException.class,
                         () -> kernels.gemmF32(weights, patches, two, arena.allocate(4 * 75)));
                 Assert.expectThrows(IllegalArgumentException.class,
@@ -85,6 +85,10 @@ public class NativeConvKernelsTest {
                         new int[] {0});
                 Assert.expectThrows(IllegalArgumentException.class,
                         () -> kernels.gemmF32(wrongK, patches, three, arena.allocate(4 * 75)));
+                RowEpilogue shortResidual = new RowEpilogue(new float[3], new float[3], null,
+                        null, arena.allocate(4 * 74), true);
+                Assert.expectThrows(IllegalArgumentException.class, () -> kernels.gemmF32(
+                        weights, patches, shortResidual, arena.allocate(4 * 75)));
                 kernels.gemmF32(weights, patches, three, arena.allocate(4 * 75));
             }
         }
@@ -143,7 +147,7 @@ public class NativeConvKernelsTest {
                     signed);
             int zero = input.zeroPoint(0);
             Int8Matrix weights = RandomInt8.matrix(arena, random, channels, k, true);
-            RowEpilogue epilogue = randomEpilogue(random, channels);
+            RowEpilogue epilogue = randomEpilogue(random, channels, n, arena);
             String label = what + " " + window + (signed ? " INT8" : " UINT8") + " zero " + zero
                     + ", " + channels + " channels";
             int[] expected = new int[channels * n];
@@ -179,8 +183,11 @@ public class NativeConvKernelsTest {
         MemorySegment.copy(real, ValueLayout.JAVA_FLOAT, 0, floats, 0, floats.length);
     }
 
-    /** Scales and shifts of both signs, so that Relu has work; sometimes no post step. */
-    private static RowEpilogue randomEpilogue(Random random, int rows) {
+    /**
+     * Scales and shifts of both signs, so that Relu has work; sometimes no post step, sometimes
+     * a residual (in heap memory now and then, which the native kernels must stage).
+     */
+    private static RowEpilogue randomEpilogue(Random random, int rows, int cols, Arena arena) {
         float[] scale = new float[rows];
         float[] offset = new float[rows];
         float[] postScale = new float[rows];
@@ -192,7 +199,16 @@ public class NativeConvKernelsTest {
             postShift[m] = (float) random.nextGaussian();
         }
         boolean post = random.nextBoolean();
+        MemorySegment residual = null;
+        if (random.nextBoolean()) {
+            float[] values = new float[rows * cols];
+            for (int i = 0; i < values.length; i++) {
+                values[i] = (float) random.nextGaussian();
+            }
+            residual = random.nextInt(4) == 0 ? MemorySegment.ofArray(values)
+                    : arena.allocateFrom(ValueLayout.JAVA_FLOAT, values);
+        }
         return new RowEpilogue(scale, offset, post ? postScale : null, post ? postShift : null,
-                random.nextBoolean());
+                residual, random.nextBoolean());
     }
 }

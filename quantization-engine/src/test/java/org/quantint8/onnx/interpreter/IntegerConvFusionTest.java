@@ -55,6 +55,57 @@ public class IntegerConvFusionTest {
         return OnnxQuantizer.builder().build().quantize(fp32).model();
     }
 
+    /**
+     * Two residual blocks: x -> Conv 3x3 -> BatchNormalization -> Relu -> Conv 1x1 (bias), plus a
+     * shortcut Conv 1x1 (bias) of x computed after it (so the shortcut conv, not the main one,
+     * takes the Add), -> Add -> Relu; then Conv 1x1 -> Add(block input) -> Relu. No normalization
+     * right before an Add: a fused normalization not followed by its Relu differs from the
+     * interpreter's unfused one in the last bit now and then (so it did before residuals were
+     * fused), which the equality below would catch instead of what it is for.
+     */
+    private static OnnxModel quantizedResidualBlocks(Random random) {
+        OnnxGraph.Builder g = OnnxGraph.builder()
+                .addInput(OnnxValueInfo.tensor("x", OnnxDataType.FLOAT, INPUT))
+                .addOutput(OnnxValueInfo.tensor("y", OnnxDataType.FLOAT, 2, 4, 9, 9))
+                .addInitializer(OnnxTensor.of("w1", normal(random, 8 * 3 * 9, 0.5f), 8, 3, 3, 3))
+                .addInitializer(OnnxTensor.of("w2", normal(random, 4 * 8, 0.5f), 4, 8, 1, 1))
+                .addInitializer(OnnxTensor.of("b2", normal(random, 4, 0.5f), 4))
+                .addInitializer(OnnxTensor.of("ws", normal(random, 4 * 3, 0.5f), 4, 3, 1, 1))
+                .addInitializer(OnnxTensor.of("bs", normal(random, 4, 0.5f), 4))
+                .addInitializer(OnnxTensor.of("w3", normal(random, 4 * 4, 0.5f), 4, 4, 1, 1))
+                .addNode(conv("c1", "x", "w1", null).addOutput("h")
+                        .addAttribute(OnnxAttribute.ofInts("pads", 1, 1, 1, 1)).build());
+        batchNorm(g, random, "h", "n", 8);
+        g.addNode(node("Relu", "r", "n"))
+                .addNode(conv("c2", "r", "w2", "b2").addOutput("h2").build())
+                .addNode(conv("cs", "x", "ws", "bs").addOutput("ns").build())
+                .addNode(node("Add", "s1", "h2", "ns"))
+                .addNode(node("Relu", "y1", "s1"))
+                .addNode(conv("c3", "y1", "w3", null).addOutput("h3").build())
+                .addNode(node("Add", "s2", "h3", "y1"))
+                .addNode(node("Relu", "y", "s2"));
+        OnnxModel fp32 = OnnxModel.builder().setGraph(g.build()).addOpsetImport("", 13).build();
+        return OnnxQuantizer.builder().build().quantize(fp32).model();
+    }
+
+    /** Adds an inference-mode normalization with random statistics of {@code channels}. */
+    private static void batchNorm(OnnxGraph.Builder g, Random random, String x, String y,
+            int channels) {
+        String p = y + "_";
+        g.addInitializer(OnnxTensor.of(p + "gamma", uniform(random, channels, 0.5f, 1.5f),
+                channels));
+        g.addInitializer(OnnxTensor.of(p + "beta", normal(random, channels, 0.3f), channels));
+        g.addInitializer(OnnxTensor.of(p + "mean", normal(random, channels, 0.3f), channels));
+        g.addInitializer(OnnxTensor.of(p + "var", uniform(random, channels, 0.2f, 2f),
+                channels));
+        g.addNode(OnnxNode.builder().setOpType("BatchNormalization")
+                .addInput(x, p + "gamma", p + "beta", p + "mean", p + "var").addOutput(y).build());
+    }
+
+    private static OnnxNode node(String opType, String output, String... inputs) {
+        return OnnxNode.builder().setOpType(opType).addInput(inputs).addOutput(output).build();
+    }
+
     private static OnnxNode.Builder conv(String name, String x, String w, String b) {
         OnnxNode.Builder node = OnnxNode.builder().setOpType("Conv").optName(name).addInput(x, w);
         return b == null ? node : node.addInput(b);
@@ -92,6 +143,38 @@ public class IntegerConvFusionTest {
                 someNegativeClamped |= actual[i] == 0f;
             }
             Assert.assertTrue(someNegativeClamped, "the test should exercise the fused Relu");
+            assertMatchesOrt(actual, model, x);
+        }
+    }
+
+    @Test
+    public void fusedResidualAddsGiveTheValuesOfTheChain() throws Exception {
+        Random random = new Random(13);
+        OnnxModel model = quantizedResidualBlocks(random);
+        OnnxModel fused = IntegerLinearFusion.apply(model);
+        List<OnnxNode> nodes = fused.getGraph().getNodes();
+        // Every Add and Relu went into a convolution: the shortcut conv took the first Add (the
+        // main one runs before the shortcut exists), the last conv the second.
+        Assert.assertEquals(count(fused, IntegerLinearFusion.FUSED_CONV), 4);
+        Assert.assertEquals(nodes.size(), 4, fused.getGraph().toString());
+        Assert.assertEquals(nodes.get(2).getInputs().get(ConvTail.RESIDUAL_INPUT), "h2");
+        Assert.assertEquals(nodes.get(3).getInputs().get(ConvTail.RESIDUAL_INPUT), "y1");
+        Assert.assertEquals(nodes.get(1).getInputs().size(), 5, "c2 keeps only its bias");
+        float[] x = normal(random, (int) (INPUT[0] * INPUT[1] * INPUT[2] * INPUT[3]), 1f);
+        try (QuantInt8NDManager manager =
+                (QuantInt8NDManager) Engine.getEngine("QuantInt8").newBaseManager()) {
+            float[] expected = run(OnnxBlock.newInstance(model, "t", manager,
+                    OperatorRegistry.builtIn(), false), manager, x);
+            float[] actual = run(OnnxBlock.newInstance(model, "t", manager,
+                    OperatorRegistry.builtIn(), true), manager, x);
+            Assert.assertEquals(actual.length, expected.length);
+            int clamped = 0;
+            for (int i = 0; i < actual.length; i++) {
+                // Same FP32 steps in the same order: equal values (the sign of a zero may differ).
+                Assert.assertEquals(actual[i], expected[i], 0f, "element " + i);
+                clamped += actual[i] == 0f ? 1 : 0;
+            }
+            Assert.assertTrue(clamped > 0 && clamped < actual.length, "Relu should clamp some");
             assertMatchesOrt(actual, model, x);
         }
     }
