@@ -8,6 +8,8 @@
  */
 #include "qi8.h"
 
+#include <emmintrin.h> /* SSE2, part of the x86-64 baseline */
+
 /* ceil(a / b) for b > 0 and any sign of a. */
 static int32_t ceil_div(int32_t a, int32_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
 
@@ -54,6 +56,43 @@ static const uint8_t *patch_row(const uint8_t *in, uint8_t pad, const int32_t *w
     return row;
 }
 
+/* Adds the sums of the 4 bytes of each 32-bit lane of v to the 4 column sums at sum. */
+static inline void add_lane_sums(__m128i v, uint32_t *sum) {
+    const __m128i low = _mm_set1_epi16(0x00FF);
+    __m128i pairs = _mm_add_epi16(_mm_and_si128(v, low), _mm_and_si128(_mm_srli_epi16(v, 8), low));
+    __m128i quads = _mm_madd_epi16(pairs, _mm_set1_epi16(1));
+    _mm_storeu_si128((__m128i *) sum, _mm_add_epi32(_mm_loadu_si128((const __m128i *) sum), quads));
+}
+
+/*
+ * One k-group of 16 full columns from column p: the 4 rows' 16 bytes interleaved into the
+ * panel's 64 bytes (2 rounds of unpacks), with the column sums. Signed bytes are summed as
+ * unsigned b ^ 0x80 = b + 128, hence the 4 * 128 taken off each column.
+ */
+static void interleave16(const uint8_t *const r[4], int32_t p, int32_t signed_in, uint8_t *dst,
+                         uint32_t *colsum) {
+    __m128i r0 = _mm_loadu_si128((const __m128i *) (r[0] + p));
+    __m128i r1 = _mm_loadu_si128((const __m128i *) (r[1] + p));
+    __m128i r2 = _mm_loadu_si128((const __m128i *) (r[2] + p));
+    __m128i r3 = _mm_loadu_si128((const __m128i *) (r[3] + p));
+    __m128i a = _mm_unpacklo_epi8(r0, r1), b = _mm_unpackhi_epi8(r0, r1);
+    __m128i c = _mm_unpacklo_epi8(r2, r3), d = _mm_unpackhi_epi8(r2, r3);
+    __m128i o[4] = {_mm_unpacklo_epi16(a, c), _mm_unpackhi_epi16(a, c),
+                    _mm_unpacklo_epi16(b, d), _mm_unpackhi_epi16(b, d)};
+    const __m128i flip = _mm_set1_epi8((char) 0x80);
+    for (int i = 0; i < 4; i++) {
+        __m128i flipped = _mm_xor_si128(o[i], flip);
+        /* The kernels multiply signed B: unsigned input is stored flipped. */
+        _mm_store_si128((__m128i *) (dst + 16 * i), signed_in ? o[i] : flipped);
+        add_lane_sums(signed_in ? flipped : o[i], colsum + 4 * i);
+        if (signed_in) {
+            __m128i bias = _mm_set1_epi32(4 * 128);
+            __m128i *at = (__m128i *) (colsum + 4 * i);
+            _mm_storeu_si128(at, _mm_sub_epi32(_mm_loadu_si128(at), bias));
+        }
+    }
+}
+
 /*
  * Packs the patches of one image and group as the B operand of qi8_gemm_tile: N = out_h *
  * out_w positions, K = channels * kernel_h * kernel_w (c, kh, kw order, as ONNX weights are),
@@ -87,7 +126,14 @@ void qi8_patches(const uint8_t *in, int32_t signed_in, int32_t zero, const int32
             }
         }
         int32_t live = k - 4 * (int32_t) g < 4 ? k - 4 * (int32_t) g : 4;
-        for (int32_t p = 0; p < np; p += QI8_PANEL) {
+        int32_t p = 0;
+        if (live == 4) {
+            for (; p + QI8_PANEL <= n; p += QI8_PANEL) {
+                interleave16(r, p, signed_in, out + (p / QI8_PANEL) * panel_bytes + g * 64,
+                             colsum + p);
+            }
+        }
+        for (; p < np; p += QI8_PANEL) {
             uint32_t *dst = (uint32_t *) (out + (p / QI8_PANEL) * panel_bytes + g * 64);
             int32_t cols = n - p < QI8_PANEL ? n - p : QI8_PANEL;
             for (int32_t j = 0; j < cols; j++) {
