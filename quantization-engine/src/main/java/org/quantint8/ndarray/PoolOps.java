@@ -1,15 +1,19 @@
 package org.quantint8.ndarray;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 
 import org.quantint8.kernels.QuantizedStorage;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 
 /**
  * Pooling on quantized NCHW data. Codes of one channel share a scale and zero point, so the max
- * and the mean of codes are the codes of the max and the mean: nothing is dequantized.
+ * and the mean of codes are the codes of the max and the mean: nothing is dequantized. Max
+ * pooling also takes FP32 QuantInt8 arrays (a fused convolution's output), so that they need not
+ * go to the FP32 engine for it.
  */
 final class PoolOps {
 
@@ -18,7 +22,13 @@ final class PoolOps {
     static NDArray maxPool2d(
             NDArray input, Shape kernel, Shape stride, Shape padding, boolean ceilMode) {
         try (Operands ops = new Operands("maxPool2d", input)) {
-            QuantInt8NDArray x = pooledInput(ops, input, 4);
+            boolean real = input.getDataType() == DataType.FLOAT32
+                    && !(input instanceof QuantInt8NDArray q && q.isQuantized());
+            QuantInt8NDArray x = real ? ops.own(input) : pooledInput(ops, input, 4);
+            if (x.getShape().dimension() != 4) {
+                throw new IllegalArgumentException("maxPool2d: input must be 4-D [N, C, H, W],"
+                        + " got shape " + x.getShape());
+            }
             if (kernel == null || kernel.dimension() != 2) {
                 throw new IllegalArgumentException(
                         "maxPool2d: kernel must have 2 values, got " + kernel);
@@ -42,9 +52,11 @@ final class PoolOps {
                 throw new IllegalArgumentException(
                         "maxPool2d: kernel " + kernel + " does not fit input " + s);
             }
-            QuantInt8NDArray result = ops.result(
-                    new Shape(s.get(0), s.get(1), outH, outW), x.getDataType(), x.getQuantization());
-            QuantizedStorage type = Int8Ops.storage(x.getQuantization());
+            QuantInt8NDArray result = ops.result(new Shape(s.get(0), s.get(1), outH, outW),
+                    x.getDataType(), real ? null : x.getQuantization());
+            // Codes and FP32 values go through the same max in double, exact for both.
+            QuantizedStorage type = real ? null : Int8Ops.storage(x.getQuantization());
+            double lowest = real ? Double.NEGATIVE_INFINITY : type.min();
             MemorySegment src = x.getDataSegment();
             MemorySegment dst = result.getDataSegment();
             long o = 0;
@@ -56,13 +68,21 @@ final class PoolOps {
                     for (int ow = 0; ow < outW; ow++) {
                         int x0 = Math.max(ow * g.strideW() - g.padW(), 0);
                         int x1 = Math.min(ow * g.strideW() - g.padW() + kw, w);
-                        int max = type.min();
+                        double max = lowest;
                         for (int y = y0; y < y1; y++) {
                             for (int xx = x0; xx < x1; xx++) {
-                                max = Math.max(max, type.get(src, base + (long) y * w + xx));
+                                long i = base + (long) y * w + xx;
+                                // Math.max: NaN wins, as in PyTorch's max pooling.
+                                max = Math.max(max, real
+                                        ? src.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i)
+                                        : type.get(src, i));
                             }
                         }
-                        type.set(dst, o++, max);
+                        if (real) {
+                            dst.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, o++, (float) max);
+                        } else {
+                            type.set(dst, o++, (int) max);
+                        }
                     }
                 }
             }

@@ -82,12 +82,14 @@ final class QuantizedConv {
 
     /**
      * The fused form of {@code DynamicQuantizeLinear -> ConvInteger -> Cast -> Mul(x_scale *
-     * w_scale)}, optionally followed by {@code Add(B)}, {@code BatchNormalization} and {@code Relu}
-     * ({@link IntegerLinearFusion}, {@link ConvTail}): inputs X (FP32), W (8-bit), w_scale (scalar
-     * or per output channel), then optional w_zero_point, B (FP32, one value per channel), the
-     * four normalization parameters and a residual added before the Relu (FP32); the convolution's attributes plus {@code epsilon}, {@code
-     * relu} and {@code output_in_engine} (1: the FP32 output stays a QuantInt8 array). Each
-     * step rounds to FP32 as the unfused operator does, so both give the same values.
+     * w_scale)}, optionally followed by {@code Add(B)}, {@code BatchNormalization}, {@code
+     * Add(residual)}, {@code Relu} and {@code MaxPool} ({@link IntegerLinearFusion}, {@link
+     * ConvTail}): inputs X (FP32), W (8-bit), w_scale (scalar or per output channel), then
+     * optional w_zero_point, B (FP32, one value per channel), the four normalization parameters
+     * and the residual (FP32); the convolution's attributes plus {@code epsilon}, {@code relu},
+     * the MaxPool's as {@code pool_*} and {@code output_in_engine} (1: the FP32 output stays a
+     * QuantInt8 array). Each step rounds to FP32 as the unfused operator does, so both give the
+     * same values.
      */
     static NDList dynamicQuantizeConv(
             OperatorContext context, OnnxNode node, List<NDArray> inputs) {
@@ -124,6 +126,17 @@ final class QuantizedConv {
             if (residual != null && !fuseResidual) {
                 try (NDArray conv = y; NDArray sum = conv.add(residual)) {
                     y = relu ? Activation.relu(sum) : sum.duplicate();
+                }
+            }
+            long[] pool = node.getInts(ConvTail.POOL + "kernel_shape", null);
+            if (pool != null) {
+                // In QuantInt8, on the FP32 output: no round trip to the FP32 engine for it.
+                long[] pads = node.getInts(ConvTail.POOL + "pads", null);
+                try (NDArray full = y) {
+                    y = Int8Ops.maxPool2d(full, new Shape(pool),
+                            new Shape(node.getInts(ConvTail.POOL + "strides", null)),
+                            new Shape(pads[0], pads[1]),
+                            node.getInt(ConvTail.POOL + "ceil_mode", 0) != 0);
                 }
             }
             // When only the next convolutions' quantizers read it, the output stays where they

@@ -88,6 +88,27 @@ public class IntegerConvFusionTest {
         return OnnxQuantizer.builder().build().quantize(fp32).model();
     }
 
+    /** x -> Conv 3x3 -> BatchNormalization -> Relu -> MaxPool 3x3 stride 2 -> Conv 1x1 -> Relu. */
+    private static OnnxModel quantizedStem(Random random) {
+        OnnxGraph.Builder g = OnnxGraph.builder()
+                .addInput(OnnxValueInfo.tensor("x", OnnxDataType.FLOAT, INPUT))
+                .addOutput(OnnxValueInfo.tensor("y", OnnxDataType.FLOAT, 2, 4, 5, 5))
+                .addInitializer(OnnxTensor.of("w1", normal(random, 8 * 3 * 9, 0.5f), 8, 3, 3, 3))
+                .addInitializer(OnnxTensor.of("w2", normal(random, 4 * 8, 0.5f), 4, 8, 1, 1))
+                .addNode(conv("c1", "x", "w1", null).addOutput("h")
+                        .addAttribute(OnnxAttribute.ofInts("pads", 1, 1, 1, 1)).build());
+        batchNorm(g, random, "h", "n", 8);
+        g.addNode(node("Relu", "r", "n"))
+                .addNode(OnnxNode.builder().setOpType("MaxPool").addInput("r").addOutput("p")
+                        .addAttribute(OnnxAttribute.ofInts("kernel_shape", 3, 3))
+                        .addAttribute(OnnxAttribute.ofInts("strides", 2, 2))
+                        .addAttribute(OnnxAttribute.ofInts("pads", 1, 1, 1, 1)).build())
+                .addNode(conv("c2", "p", "w2", null).addOutput("h2").build())
+                .addNode(node("Relu", "y", "h2"));
+        OnnxModel fp32 = OnnxModel.builder().setGraph(g.build()).addOpsetImport("", 13).build();
+        return OnnxQuantizer.builder().build().quantize(fp32).model();
+    }
+
     /** Adds an inference-mode normalization with random statistics of {@code channels}. */
     private static void batchNorm(OnnxGraph.Builder g, Random random, String x, String y,
             int channels) {
@@ -175,6 +196,29 @@ public class IntegerConvFusionTest {
                 clamped += actual[i] == 0f ? 1 : 0;
             }
             Assert.assertTrue(clamped > 0 && clamped < actual.length, "Relu should clamp some");
+            assertMatchesOrt(actual, model, x);
+        }
+    }
+
+    @Test
+    public void fusedMaxPoolGivesTheValuesOfThePool() throws Exception {
+        Random random = new Random(14);
+        OnnxModel model = quantizedStem(random);
+        OnnxModel fused = IntegerLinearFusion.apply(model);
+        List<OnnxNode> nodes = fused.getGraph().getNodes();
+        Assert.assertEquals(nodes.size(), 2, fused.getGraph().toString());
+        Assert.assertEquals(nodes.get(0).getInts(ConvTail.POOL + "kernel_shape", null),
+                new long[] {3, 3});
+        Assert.assertEquals(nodes.get(0).getOutputs().get(0), "p");
+        Assert.assertEquals(nodes.get(0).getInt(ConvTail.OUTPUT_IN_ENGINE, 0), 1);
+        float[] x = normal(random, (int) (INPUT[0] * INPUT[1] * INPUT[2] * INPUT[3]), 1f);
+        try (QuantInt8NDManager manager =
+                (QuantInt8NDManager) Engine.getEngine("QuantInt8").newBaseManager()) {
+            float[] expected = run(OnnxBlock.newInstance(model, "t", manager,
+                    OperatorRegistry.builtIn(), false), manager, x);
+            float[] actual = run(OnnxBlock.newInstance(model, "t", manager,
+                    OperatorRegistry.builtIn(), true), manager, x);
+            Assert.assertEquals(actual, expected, 0f);
             assertMatchesOrt(actual, model, x);
         }
     }
