@@ -54,11 +54,13 @@ final class PoolOps {
             }
             QuantInt8NDArray result = ops.result(new Shape(s.get(0), s.get(1), outH, outW),
                     x.getDataType(), real ? null : x.getQuantization());
-            // Codes and FP32 values go through the same max in double, exact for both.
-            QuantizedStorage type = real ? null : Int8Ops.storage(x.getQuantization());
-            double lowest = real ? Double.NEGATIVE_INFINITY : type.min();
             MemorySegment src = x.getDataSegment();
             MemorySegment dst = result.getDataSegment();
+            if (real) {
+                maxPoolReal(src, dst, planes, h, w, outH, outW, kh, kw, g);
+                return result;
+            }
+            QuantizedStorage type = Int8Ops.storage(x.getQuantization());
             long o = 0;
             for (long p = 0; p < planes; p++) {
                 long base = p * h * w;
@@ -68,25 +70,58 @@ final class PoolOps {
                     for (int ow = 0; ow < outW; ow++) {
                         int x0 = Math.max(ow * g.strideW() - g.padW(), 0);
                         int x1 = Math.min(ow * g.strideW() - g.padW() + kw, w);
-                        double max = lowest;
+                        int max = type.min();
                         for (int y = y0; y < y1; y++) {
                             for (int xx = x0; xx < x1; xx++) {
-                                long i = base + (long) y * w + xx;
-                                // Math.max: NaN wins, as in PyTorch's max pooling.
-                                max = Math.max(max, real
-                                        ? src.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i)
-                                        : type.get(src, i));
+                                max = Math.max(max, type.get(src, base + (long) y * w + xx));
                             }
                         }
-                        if (real) {
-                            dst.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, o++, (float) max);
-                        } else {
-                            type.set(dst, o++, (int) max);
-                        }
+                        type.set(dst, o++, max);
                     }
                 }
             }
             return result;
+        }
+    }
+
+    /**
+     * Max pooling of FP32 planes, a plane at a time on the heap and in two passes: the maximum
+     * over each window's columns for every input row, then over its rows. Through memory-segment
+     * accessors, window by window, it was slower than PyTorch's. {@link Math#max}: NaN wins, as in
+     * PyTorch's max pooling; padding taps are skipped, as if they were minus infinity.
+     */
+    private static void maxPoolReal(MemorySegment src, MemorySegment dst, long planes, int h,
+            int w, int outH, int outW, int kh, int kw, ConvGeometry g) {
+        float[] in = new float[h * w];
+        float[] rows = new float[h * outW];
+        float[] out = new float[outH * outW];
+        for (long p = 0; p < planes; p++) {
+            MemorySegment.copy(src, ValueLayout.JAVA_FLOAT_UNALIGNED, p * in.length * 4L, in, 0,
+                    in.length);
+            for (int y = 0; y < h; y++) {
+                for (int ow = 0; ow < outW; ow++) {
+                    int x0 = Math.max(ow * g.strideW() - g.padW(), 0);
+                    int x1 = Math.min(ow * g.strideW() - g.padW() + kw, w);
+                    float max = Float.NEGATIVE_INFINITY;
+                    for (int xx = x0; xx < x1; xx++) {
+                        max = Math.max(max, in[y * w + xx]);
+                    }
+                    rows[y * outW + ow] = max;
+                }
+            }
+            for (int oh = 0; oh < outH; oh++) {
+                int y0 = Math.max(oh * g.strideH() - g.padH(), 0);
+                int y1 = Math.min(oh * g.strideH() - g.padH() + kh, h);
+                for (int ow = 0; ow < outW; ow++) {
+                    float max = Float.NEGATIVE_INFINITY;
+                    for (int y = y0; y < y1; y++) {
+                        max = Math.max(max, rows[y * outW + ow]);
+                    }
+                    out[oh * outW + ow] = max;
+                }
+            }
+            MemorySegment.copy(out, 0, dst, ValueLayout.JAVA_FLOAT_UNALIGNED,
+                    p * out.length * 4L, out.length);
         }
     }
 
