@@ -149,23 +149,12 @@ public class IntegerConvFusionTest {
         // graph output goes to the FP32 engine.
         Assert.assertEquals(nodes.get(0).getInt(ConvTail.OUTPUT_IN_ENGINE, 0), 1);
         Assert.assertEquals(nodes.get(1).getInt(ConvTail.OUTPUT_IN_ENGINE, 0), 0);
-        float[] x = normal(random, (int) (INPUT[0] * INPUT[1] * INPUT[2] * INPUT[3]), 1f);
-        try (QuantInt8NDManager manager =
-                (QuantInt8NDManager) Engine.getEngine("QuantInt8").newBaseManager()) {
-            float[] expected = run(OnnxBlock.newInstance(model, "t", manager,
-                    OperatorRegistry.builtIn(), false), manager, x);
-            float[] actual = run(OnnxBlock.newInstance(model, "t", manager,
-                    OperatorRegistry.builtIn(), true), manager, x);
-            Assert.assertEquals(actual.length, expected.length);
-            boolean someNegativeClamped = false;
-            for (int i = 0; i < actual.length; i++) {
-                // Same FP32 steps in the same order: equal values (the sign of a zero may differ).
-                Assert.assertEquals(actual[i], expected[i], 0f, "element " + i);
-                someNegativeClamped |= actual[i] == 0f;
-            }
-            Assert.assertTrue(someNegativeClamped, "the test should exercise the fused Relu");
-            assertMatchesOrt(actual, model, x);
+        float[] actual = fusedEqualsUnfused(model, random);
+        boolean someNegativeClamped = false;
+        for (float v : actual) {
+            someNegativeClamped |= v == 0f;
         }
+        Assert.assertTrue(someNegativeClamped, "the test should exercise the fused Relu");
     }
 
     @Test
@@ -181,23 +170,12 @@ public class IntegerConvFusionTest {
         Assert.assertEquals(nodes.get(2).getInputs().get(ConvTail.RESIDUAL_INPUT), "h2");
         Assert.assertEquals(nodes.get(3).getInputs().get(ConvTail.RESIDUAL_INPUT), "y1");
         Assert.assertEquals(nodes.get(1).getInputs().size(), 5, "c2 keeps only its bias");
-        float[] x = normal(random, (int) (INPUT[0] * INPUT[1] * INPUT[2] * INPUT[3]), 1f);
-        try (QuantInt8NDManager manager =
-                (QuantInt8NDManager) Engine.getEngine("QuantInt8").newBaseManager()) {
-            float[] expected = run(OnnxBlock.newInstance(model, "t", manager,
-                    OperatorRegistry.builtIn(), false), manager, x);
-            float[] actual = run(OnnxBlock.newInstance(model, "t", manager,
-                    OperatorRegistry.builtIn(), true), manager, x);
-            Assert.assertEquals(actual.length, expected.length);
-            int clamped = 0;
-            for (int i = 0; i < actual.length; i++) {
-                // Same FP32 steps in the same order: equal values (the sign of a zero may differ).
-                Assert.assertEquals(actual[i], expected[i], 0f, "element " + i);
-                clamped += actual[i] == 0f ? 1 : 0;
-            }
-            Assert.assertTrue(clamped > 0 && clamped < actual.length, "Relu should clamp some");
-            assertMatchesOrt(actual, model, x);
+        float[] actual = fusedEqualsUnfused(model, random);
+        int clamped = 0;
+        for (float v : actual) {
+            clamped += v == 0f ? 1 : 0;
         }
+        Assert.assertTrue(clamped > 0 && clamped < actual.length, "Relu should clamp some");
     }
 
     @Test
@@ -211,16 +189,7 @@ public class IntegerConvFusionTest {
                 new long[] {3, 3});
         Assert.assertEquals(nodes.get(0).getOutputs().get(0), "p");
         Assert.assertEquals(nodes.get(0).getInt(ConvTail.OUTPUT_IN_ENGINE, 0), 1);
-        float[] x = normal(random, (int) (INPUT[0] * INPUT[1] * INPUT[2] * INPUT[3]), 1f);
-        try (QuantInt8NDManager manager =
-                (QuantInt8NDManager) Engine.getEngine("QuantInt8").newBaseManager()) {
-            float[] expected = run(OnnxBlock.newInstance(model, "t", manager,
-                    OperatorRegistry.builtIn(), false), manager, x);
-            float[] actual = run(OnnxBlock.newInstance(model, "t", manager,
-                    OperatorRegistry.builtIn(), true), manager, x);
-            Assert.assertEquals(actual, expected, 0f);
-            assertMatchesOrt(actual, model, x);
-        }
+        fusedEqualsUnfused(model, random);
     }
 
     @Test
@@ -240,6 +209,25 @@ public class IntegerConvFusionTest {
         Assert.assertEquals(count(fused, IntegerLinearFusion.FUSED_CONV), 2);
         Assert.assertEquals(count(fused, "Relu"), 1, fused.getGraph().toString());
         Assert.assertEquals(count(fused, "BatchNormalization"), 0);
+    }
+
+    /**
+     * Runs the model unfused and fused on a random input and returns the fused output, after
+     * checking both are equal (the same FP32 steps in the same order; the sign of a zero may
+     * differ) and close to ONNX Runtime.
+     */
+    private static float[] fusedEqualsUnfused(OnnxModel model, Random random) throws Exception {
+        float[] x = normal(random, (int) (INPUT[0] * INPUT[1] * INPUT[2] * INPUT[3]), 1f);
+        try (QuantInt8NDManager manager =
+                (QuantInt8NDManager) Engine.getEngine("QuantInt8").newBaseManager()) {
+            float[] expected = run(OnnxBlock.newInstance(model, "t", manager,
+                    OperatorRegistry.builtIn(), false), manager, x);
+            float[] actual = run(OnnxBlock.newInstance(model, "t", manager,
+                    OperatorRegistry.builtIn(), true), manager, x);
+            Assert.assertEquals(actual, expected, 0f);
+            assertMatchesOrt(actual, model, x);
+            return actual;
+        }
     }
 
     private static long count(OnnxModel model, String opType) {
