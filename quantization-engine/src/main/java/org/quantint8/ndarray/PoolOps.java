@@ -87,8 +87,10 @@ final class PoolOps {
     /**
      * Max pooling of FP32 planes, a plane at a time on the heap and in two passes: the maximum
      * over each window's columns for every input row, then over its rows. Through memory-segment
-     * accessors, window by window, it was slower than PyTorch's. {@link Math#max}: NaN wins, as in
-     * PyTorch's max pooling; padding taps are skipped, as if they were minus infinity.
+     * accessors, window by window, it was slower than PyTorch's, and so was it with {@link
+     * Math#max}, whose signed-zero handling costs branches. NaN wins and ties keep the first
+     * value, as in PyTorch's max pooling; padding taps are skipped, as if they were minus
+     * infinity.
      */
     private static void maxPoolReal(MemorySegment src, MemorySegment dst, long planes, int h,
             int w, int outH, int outW, int kh, int kw, ConvGeometry g) {
@@ -104,7 +106,7 @@ final class PoolOps {
                     int x1 = Math.min(ow * g.strideW() - g.padW() + kw, w);
                     float max = Float.NEGATIVE_INFINITY;
                     for (int xx = x0; xx < x1; xx++) {
-                        max = Math.max(max, in[y * w + xx]);
+                        max = larger(max, in[y * w + xx]);
                     }
                     rows[y * outW + ow] = max;
                 }
@@ -115,7 +117,7 @@ final class PoolOps {
                 for (int ow = 0; ow < outW; ow++) {
                     float max = Float.NEGATIVE_INFINITY;
                     for (int y = y0; y < y1; y++) {
-                        max = Math.max(max, rows[y * outW + ow]);
+                        max = larger(max, rows[y * outW + ow]);
                     }
                     out[oh * outW + ow] = max;
                 }
@@ -123,6 +125,11 @@ final class PoolOps {
             MemorySegment.copy(out, 0, dst, ValueLayout.JAVA_FLOAT_UNALIGNED,
                     p * out.length * 4L, out.length);
         }
+    }
+
+    /** PyTorch's max pooling step: a larger value or a NaN replaces the maximum. */
+    private static float larger(float max, float v) {
+        return v > max || v != v ? v : max;
     }
 
     static NDArray globalAvgPool(NDArray input) {
