@@ -8,6 +8,7 @@ import org.quantint8.kernels.QuantizedStorage;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
 
 /**
  * Pooling on quantized NCHW data. Codes of one channel share a scale and zero point, so the max
@@ -85,51 +86,49 @@ final class PoolOps {
     }
 
     /**
-     * Max pooling of FP32 planes, a plane at a time on the heap and in two passes: the maximum
-     * over each window's columns for every input row, then over its rows. Through memory-segment
-     * accessors, window by window, it was slower than PyTorch's, and so was it with {@link
-     * Math#max}, whose signed-zero handling costs branches. NaN wins and ties keep the first
-     * value, as in PyTorch's max pooling; padding taps are skipped, as if they were minus
-     * infinity.
+     * Max pooling of FP32 planes, a plane at a time on the heap and in two separable passes: the
+     * maximum over each window's columns for every input row, then over its rows. Each pass is
+     * a branch-free {@link Math#max} over a run (C2 vectorizes the second): with a comparison per
+     * tap, random data mispredicted half the branches, and through memory-segment accessors,
+     * window by window, it was slower than PyTorch's. NaN wins, as in PyTorch; padding taps are
+     * skipped, as if they were minus infinity.
      */
     private static void maxPoolReal(MemorySegment src, MemorySegment dst, long planes, int h,
             int w, int outH, int outW, int kh, int kw, ConvGeometry g) {
         float[] in = new float[h * w];
         float[] rows = new float[h * outW];
         float[] out = new float[outH * outW];
+        int sw = g.strideW();
         for (long p = 0; p < planes; p++) {
             MemorySegment.copy(src, ValueLayout.JAVA_FLOAT_UNALIGNED, p * in.length * 4L, in, 0,
                     in.length);
-            for (int y = 0; y < h; y++) {
-                for (int ow = 0; ow < outW; ow++) {
-                    int x0 = Math.max(ow * g.strideW() - g.padW(), 0);
-                    int x1 = Math.min(ow * g.strideW() - g.padW() + kw, w);
-                    float max = Float.NEGATIVE_INFINITY;
-                    for (int xx = x0; xx < x1; xx++) {
-                        max = larger(max, in[y * w + xx]);
+            Arrays.fill(rows, Float.NEGATIVE_INFINITY);
+            for (int kx = 0; kx < kw; kx++) {
+                int offset = kx - g.padW();
+                // The output columns whose tap kx falls inside the row.
+                int begin = Math.max(0, Math.ceilDiv(-offset, sw));
+                int end = Math.min(outW, Math.ceilDiv(w - offset, sw));
+                for (int y = 0; y < h; y++) {
+                    int from = y * w + offset;
+                    int to = y * outW;
+                    for (int ow = begin; ow < end; ow++) {
+                        rows[to + ow] = Math.max(rows[to + ow], in[from + ow * sw]);
                     }
-                    rows[y * outW + ow] = max;
                 }
             }
+            Arrays.fill(out, Float.NEGATIVE_INFINITY);
             for (int oh = 0; oh < outH; oh++) {
                 int y0 = Math.max(oh * g.strideH() - g.padH(), 0);
                 int y1 = Math.min(oh * g.strideH() - g.padH() + kh, h);
-                for (int ow = 0; ow < outW; ow++) {
-                    float max = Float.NEGATIVE_INFINITY;
-                    for (int y = y0; y < y1; y++) {
-                        max = larger(max, rows[y * outW + ow]);
+                for (int y = y0; y < y1; y++) {
+                    for (int ow = 0; ow < outW; ow++) {
+                        out[oh * outW + ow] = Math.max(out[oh * outW + ow], rows[y * outW + ow]);
                     }
-                    out[oh * outW + ow] = max;
                 }
             }
             MemorySegment.copy(out, 0, dst, ValueLayout.JAVA_FLOAT_UNALIGNED,
                     p * out.length * 4L, out.length);
         }
-    }
-
-    /** PyTorch's max pooling step: a larger value or a NaN replaces the maximum. */
-    private static float larger(float max, float v) {
-        return v > max || v != v ? v : max;
     }
 
     static NDArray globalAvgPool(NDArray input) {
