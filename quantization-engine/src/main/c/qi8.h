@@ -39,6 +39,36 @@ typedef struct {
     int32_t n, k;
 } qi8_packed;
 
+/*
+ * The FP32 epilogue of a GEMM, per row m of C (an output channel of a convolution):
+ *   y = (float) acc * scale[m] + offset[m]; then y = y * post_scale[m] + post_shift[m] when
+ *   post_scale is not NULL; then y = y + residual[m * ldr + n] when residual is not NULL (a
+ *   ResNet block's shortcut, laid out as C); then y = y < 0 ? 0 : y when relu (NaN stays NaN).
+ * Every product and sum is rounded to FP32 on its own, as Java rounds it: the build compiles with
+ * -ffp-contract=off, so that no multiply and add are fused.
+ */
+typedef struct {
+    const float *scale;
+    const float *offset;
+    const float *post_scale;
+    const float *post_shift;
+    const float *residual;
+    int64_t ldr;
+    int32_t relu;
+} qi8_epilogue;
+
+/* The epilogue of accumulator (m, n) (the scalar statement of the vector one). */
+static inline float qi8_epilogue_one(const qi8_epilogue *e, int32_t m, int32_t n, int32_t acc) {
+    float z = (float) acc * e->scale[m] + e->offset[m];
+    if (e->post_scale != NULL) {
+        z = z * e->post_scale[m] + e->post_shift[m];
+    }
+    if (e->residual != NULL) {
+        z = z + e->residual[m * e->ldr + n];
+    }
+    return e->relu && z < 0.0f ? 0.0f : z;
+}
+
 /* One output tile C[m0:m1, n0:n1] of a GEMM; n0 is a multiple of 16. */
 typedef struct {
     const uint8_t *a;      /* A[0][0], row-major, lda = k */
@@ -49,6 +79,8 @@ typedef struct {
     int32_t *c;            /* C[0][0] */
     int64_t ldc;
     int32_t m0, m1, n0, n1;
+    const qi8_epilogue *ep; /* NULL: C is INT32; else C holds the FP32 epilogue (kernels that do
+                               not fuse it leave INT32 for qi8_epilogue_tile to convert) */
 } qi8_tile;
 
 /* Reads the 4 bytes of k-group g of an A row, zero-filling past k (the packed B is zero there). */
@@ -66,6 +98,8 @@ static inline uint32_t qi8_load_group(const uint8_t *row, int64_t g, int32_t k, 
 }
 
 void qi8_tile_portable(const qi8_tile *t);
+/* Converts the INT32 tile that a kernel without a fused epilogue wrote into FP32, in place. */
+void qi8_epilogue_tile(const qi8_tile *t);
 void qi8_tile_avx2(const qi8_tile *t);
 void qi8_tile_avx512(const qi8_tile *t);
 
@@ -81,5 +115,16 @@ int32_t qi8_range(int32_t isa, const float *x, int64_t n, float *min_max);
 /* Per-tensor 8-bit quantization of n FP32 values; returns the number of NaN inputs. */
 int64_t qi8_quantize(int32_t isa, const float *x, int64_t n, float scale, int32_t zero,
                      int32_t lo, int32_t hi, uint8_t *y);
+
+/* Convolution windows: the sizes that qi8_pack_patches takes, in this order. */
+enum {
+    QI8_CONV_CHANNELS, QI8_CONV_IN_H, QI8_CONV_IN_W, QI8_CONV_KERNEL_H, QI8_CONV_KERNEL_W,
+    QI8_CONV_STRIDE_H, QI8_CONV_STRIDE_W, QI8_CONV_PAD_H, QI8_CONV_PAD_W, QI8_CONV_DILATION_H,
+    QI8_CONV_DILATION_W, QI8_CONV_OUT_H, QI8_CONV_OUT_W, QI8_CONV_SIZES
+};
+
+/* im2col straight into the packed layout (see qi8_conv.c). */
+void qi8_patches(const uint8_t *in, int32_t signed_in, int32_t zero, const int32_t *w,
+                 uint8_t *out, uint8_t *rows);
 
 #endif

@@ -7,7 +7,7 @@
 
 #include <stdlib.h>
 
-#define QI8_ABI_VERSION 2
+#define QI8_ABI_VERSION 3
 
 /* Errors returned to Java (which turns them into exceptions). */
 #define QI8_OK 0
@@ -85,14 +85,11 @@ QI8_EXPORT int32_t qi8_pack(const uint8_t *b, int32_t n, int32_t k, int32_t sign
 
 static int isa_supported(int32_t isa) { return isa >= 0 && isa <= qi8_best_isa(); }
 
-/*
- * One GEMM tile: C[m0:m1, n0:n1] (ldc = row stride of C in elements) from A (M x K, row-major,
- * zero point za[m] per row) and packed B. n0 must be a multiple of 16 and n1 <= N.
- */
-QI8_EXPORT int32_t qi8_gemm_tile(int32_t isa, const uint8_t *a, int32_t signed_a,
-                                 const int32_t *za, const uint8_t *packed, int32_t n, int32_t k,
-                                 int32_t m0, int32_t m1, int32_t n0, int32_t n1, int32_t *c,
-                                 int64_t ldc) {
+/* The GEMM tile behind both exported entry points; ep is NULL for INT32 output. */
+static int32_t gemm_tile(int32_t isa, const uint8_t *a, int32_t signed_a, const int32_t *za,
+                         const uint8_t *packed, int32_t n, int32_t k, int32_t m0, int32_t m1,
+                         int32_t n0, int32_t n1, int32_t *c, int64_t ldc,
+                         const qi8_epilogue *ep) {
     if (!isa_supported(isa)) {
         return QI8_ERR_ISA;
     }
@@ -121,13 +118,72 @@ QI8_EXPORT int32_t qi8_gemm_tile(int32_t isa, const uint8_t *a, int32_t signed_a
         zap[i] = za[m0 + i] + (signed_a ? 128 : 0);
     }
     qi8_packed p = view_packed(packed, n, k);
-    qi8_tile t = {a, (int32_t) flip, zap, rowsum, &p, c, ldc, m0, m1, n0, n1};
+    qi8_tile t = {a, (int32_t) flip, zap, rowsum, &p, c, ldc, m0, m1, n0, n1, ep};
     switch (isa) {
         case QI8_AVX512_VNNI: qi8_tile_avx512(&t); break;
         case QI8_AVX2: qi8_tile_avx2(&t); break;
         default: qi8_tile_portable(&t); break;
     }
+    if (ep != NULL && isa != QI8_AVX512_VNNI) {
+        qi8_epilogue_tile(&t);
+    }
     free(buf);
+    return QI8_OK;
+}
+
+/*
+ * One GEMM tile: C[m0:m1, n0:n1] (ldc = row stride of C in elements) from A (M x K, row-major,
+ * zero point za[m] per row) and packed B. n0 must be a multiple of 16 and n1 <= N.
+ */
+QI8_EXPORT int32_t qi8_gemm_tile(int32_t isa, const uint8_t *a, int32_t signed_a,
+                                 const int32_t *za, const uint8_t *packed, int32_t n, int32_t k,
+                                 int32_t m0, int32_t m1, int32_t n0, int32_t n1, int32_t *c,
+                                 int64_t ldc) {
+    return gemm_tile(isa, a, signed_a, za, packed, n, k, m0, m1, n0, n1, c, ldc, NULL);
+}
+
+/*
+ * Same tile with FP32 output through the per-row epilogue of qi8.h: scale, offset (M floats
+ * each), post_scale and post_shift (M floats each, or both NULL), residual (M x ldr floats, or
+ * NULL), relu 0 or 1.
+ */
+QI8_EXPORT int32_t qi8_gemm_tile_f32(int32_t isa, const uint8_t *a, int32_t signed_a,
+                                     const int32_t *za, const uint8_t *packed, int32_t n,
+                                     int32_t k, int32_t m0, int32_t m1, int32_t n0, int32_t n1,
+                                     float *c, int64_t ldc, const float *scale,
+                                     const float *offset, const float *post_scale,
+                                     const float *post_shift, const float *residual,
+                                     int64_t ldr, int32_t relu) {
+    if ((post_scale == NULL) != (post_shift == NULL) || (residual != NULL && ldr < n1)) {
+        return QI8_ERR_ARGS;
+    }
+    qi8_epilogue ep = {scale, offset, post_scale, post_shift, residual, ldr, relu != 0};
+    return gemm_tile(isa, a, signed_a, za, packed, n, k, m0, m1, n0, n1, (int32_t *) c, ldc, &ep);
+}
+
+/*
+ * Packs the im2col patches of one image and group of an NCHW 8-bit input (sizes: the
+ * QI8_CONV_SIZES ints of qi8.h) as the packed B operand of qi8_gemm_tile, N = positions and
+ * K = channels x kernel taps, into `out` (qi8_packed_size(N, K) bytes, 64-byte aligned).
+ */
+QI8_EXPORT int32_t qi8_pack_patches(const uint8_t *in, int32_t signed_in, int32_t zero,
+                                    const int32_t *sizes, uint8_t *out) {
+    for (int32_t i = 0; i < QI8_CONV_SIZES; i++) {
+        if (sizes[i] < (i == QI8_CONV_PAD_H || i == QI8_CONV_PAD_W ? 0 : 1)) {
+            return QI8_ERR_ARGS;
+        }
+    }
+    if (((uintptr_t) out & 63) != 0 || zero < (signed_in ? -128 : 0)
+        || zero > (signed_in ? 127 : 255)) {
+        return QI8_ERR_ARGS;
+    }
+    int64_t n = (int64_t) sizes[QI8_CONV_OUT_H] * sizes[QI8_CONV_OUT_W];
+    uint8_t *rows = malloc((size_t) (4 * n));
+    if (rows == NULL) {
+        return QI8_ERR_MEMORY;
+    }
+    qi8_patches(in, signed_in, zero, sizes, out, rows);
+    free(rows);
     return QI8_OK;
 }
 

@@ -30,6 +30,30 @@ static inline TGT __mmask16 col_mask(int32_t col, int32_t n1) {
 }
 
 /*
+ * The FP32 epilogue of 16 accumulators of row m from column col (see qi8_epilogue): separate multiplies and adds,
+ * which -ffp-contract=off keeps unfused, so each step rounds as Java's does.
+ */
+static inline TGT __m512 epilogue(const qi8_epilogue *e, int32_t m, int32_t col,
+                                  __mmask16 mask, __m512i acc) {
+    __m512 y = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), _mm512_set1_ps(e->scale[m]));
+    y = _mm512_add_ps(y, _mm512_set1_ps(e->offset[m]));
+    if (e->post_scale != NULL) {
+        y = _mm512_mul_ps(y, _mm512_set1_ps(e->post_scale[m]));
+        y = _mm512_add_ps(y, _mm512_set1_ps(e->post_shift[m]));
+    }
+    if (e->residual != NULL) {
+        /* Masked: the columns past the tile are not read (they may be past the array). */
+        y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(mask, e->residual + m * e->ldr + col));
+    }
+    if (e->relu) {
+        __m512 zero = _mm512_setzero_ps();
+        /* Ordered less-than: NaN is not below 0 and stays NaN, as in Java. */
+        y = _mm512_mask_mov_ps(y, _mm512_cmp_ps_mask(y, zero, _CMP_LT_OQ), zero);
+    }
+    return y;
+}
+
+/*
  * The micro-kernel. MR, NV and SGN are constants at every call site (always_inline), so the
  * loops below unroll completely and acc stays in registers.
  */
@@ -92,7 +116,12 @@ static inline __attribute__((always_inline)) TGT void micro(
             __m512i za = _mm512_set1_epi32(t->za[m + i - t->m0]);
             __m512i v = _mm512_sub_epi32(acc[i][j], _mm512_mullo_epi32(zb, rs));
             v = _mm512_sub_epi32(v, _mm512_mullo_epi32(za, cc));
-            _mm512_mask_storeu_epi32(t->c + (int64_t) (m + i) * t->ldc + c0, mask, v);
+            int32_t *dst = t->c + (int64_t) (m + i) * t->ldc + c0;
+            if (t->ep == NULL) {
+                _mm512_mask_storeu_epi32(dst, mask, v);
+            } else {
+                _mm512_mask_storeu_ps((float *) dst, mask, epilogue(t->ep, m + i, c0, mask, v));
+            }
         }
     }
 }

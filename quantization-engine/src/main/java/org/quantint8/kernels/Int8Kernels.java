@@ -51,6 +51,48 @@ public interface Int8Kernels {
     void gemm(Int8Matrix a, PackedInt8Matrix b, MemorySegment c);
 
     /**
+     * Same as {@link #gemm(Int8Matrix, PackedInt8Matrix, MemorySegment)} with FP32 output: each
+     * accumulator goes through the epilogue of its row. The native kernels apply it to the
+     * accumulators in registers; every implementation gives the {@link RowEpilogue#apply}
+     * values bit for bit. The default is the Java reference.
+     *
+     * @param a the left operand, M x K (the weights of a convolution, one row per channel)
+     * @param b the packed right operand, N x K
+     * @param epilogue the epilogue of each of the M rows
+     * @param c the output, M x N FP32 in native byte order
+     * @throws IllegalArgumentException on a size mismatch, or if the epilogue's rows are not M
+     */
+    default void gemmF32(Int8Matrix a, PackedInt8Matrix b, RowEpilogue epilogue,
+            MemorySegment c) {
+        checkGemmF32(a, b, epilogue, c);
+        gemm(a, b, c);
+        epilogue.applyInPlace(c, a.rows(), b.rows());
+    }
+
+    /**
+     * Packs the patches of a convolution (im2col) as the right operand of {@link
+     * #gemm(Int8Matrix, PackedInt8Matrix, MemorySegment)}: N = the window's positions, K = its
+     * patch length, taps in the padding set to the zero point. With the weights of the group as
+     * the left operand, the GEMM's rows are then the NCHW output planes. The native kernels
+     * write their panel layout straight from the input (a 1x1, stride-1 window copies no patch
+     * at all); the default builds the row-major patches in Java and {@link #pack}s them.
+     *
+     * @param input the group's planes of one image, {@code window.inputBytes()} 8-bit codes
+     * @param signed whether the codes are INT8 (else UINT8)
+     * @param zeroPoint the input's zero point, within its type
+     * @param window the convolution window
+     * @return the packed patches, to be closed by the caller
+     * @throws IllegalArgumentException if the input is too small or the zero point out of range
+     */
+    default PackedInt8Matrix packPatches(MemorySegment input, boolean signed, int zeroPoint,
+            ConvWindow window) {
+        checkPatches(input, signed, zeroPoint, window);
+        byte[] patches = window.im2col(input, (byte) zeroPoint);
+        return pack(new Int8Matrix(MemorySegment.ofArray(patches), window.positions(),
+                window.patchLength(), signed, new int[] {zeroPoint}));
+    }
+
+    /**
      * Weight-only INT8 matrix-vector product for batch-1 decoding: {@code y[n] = scales[n] *
      * sum_k x[k] * (W[n][k] - zW(n))} in FP32. The order of the float additions is the
      * implementation's, so results may differ from {@link JavaInt8Kernels} by the rounding of a
@@ -137,6 +179,51 @@ public interface Int8Kernels {
         if (c.byteSize() < need) {
             throw new IllegalArgumentException(
                     "gemm: output needs " + need + " bytes, has " + c.byteSize());
+        }
+    }
+
+    /**
+     * Checks the shapes of a {@link #gemmF32} call.
+     *
+     * @param a the left operand
+     * @param b the packed right operand
+     * @param epilogue the epilogue
+     * @param c the output
+     */
+    static void checkGemmF32(Int8Matrix a, PackedInt8Matrix b, RowEpilogue epilogue,
+            MemorySegment c) {
+        checkGemm(a, b.rows(), b.cols(), c);
+        if (epilogue.rows() != a.rows()) {
+            throw new IllegalArgumentException("gemmF32: the epilogue has " + epilogue.rows()
+                    + " rows, A has " + a.rows());
+        }
+        long outputBytes = 4L * a.rows() * b.rows();
+        if (epilogue.residual() != null && epilogue.residual().byteSize() < outputBytes) {
+            throw new IllegalArgumentException("gemmF32: the residual needs " + outputBytes
+                    + " bytes (" + a.rows() + "x" + b.rows() + " FP32), has "
+                    + epilogue.residual().byteSize());
+        }
+    }
+
+    /**
+     * Checks the arguments of a {@link #packPatches} call.
+     *
+     * @param input the input planes
+     * @param signed whether they are INT8
+     * @param zeroPoint the zero point
+     * @param window the window
+     */
+    static void checkPatches(MemorySegment input, boolean signed, int zeroPoint,
+            ConvWindow window) {
+        if (input.byteSize() < window.inputBytes()) {
+            throw new IllegalArgumentException("packPatches: the window " + window + " reads "
+                    + window.inputBytes() + " input bytes, the input has " + input.byteSize());
+        }
+        int lo = signed ? Byte.MIN_VALUE : 0;
+        int hi = signed ? Byte.MAX_VALUE : 255;
+        if (zeroPoint < lo || zeroPoint > hi) {
+            throw new IllegalArgumentException("packPatches: zero point " + zeroPoint
+                    + " is outside [" + lo + ", " + hi + "]");
         }
     }
 

@@ -2,8 +2,7 @@ package org.quantint8.ndarray;
 
 import ai.djl.ndarray.types.Shape;
 
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
+import org.quantint8.kernels.ConvWindow;
 
 /**
  * Stride, padding, dilation and groups of a 2-D convolution or pooling window, as DJL passes them
@@ -104,9 +103,6 @@ record ConvGeometry(
         return Math.toIntExact(out);
     }
 
-    /** Channels a 1x1 im2col transposes together: 64 bytes, one cache line per position. */
-    private static final int CHANNEL_RUN = 64;
-
     /** The resolved sizes of one convolution. */
     record Sizes(
             ConvGeometry g,
@@ -129,96 +125,10 @@ record ConvGeometry(
             return new Shape(batch, outChannels, outH, outW);
         }
 
-        /**
-         * Writes the receptive field of every output position of one batch item and group as a
-         * row of {@code patches}; taps in the padding get the input's zero point, which stands
-         * for real zero.
-         *
-         * <p>Built one output row at a time in a heap buffer (a few tens of KB, cache-resident)
-         * from a heap copy of the group's planes: each tap then reads a contiguous run of the
-         * input and the padding bounds are resolved per run, not per byte. Gathering position by
-         * position straight from the segment, channel plane after channel plane, took 60% of a
-         * ResNet-50 forward pass.
-         */
-        void im2col(QuantInt8NDArray input, int item, int group, MemorySegment patches) {
-            byte pad = (byte) input.getQuantization().getZeroPoint(0);
-            int plane = inH * inW;
-            long base = ((long) item * inChannels + (long) group * groupInChannels) * plane;
-            byte[] in = new byte[groupInChannels * plane];
-            MemorySegment.copy(
-                    input.getDataSegment(), ValueLayout.JAVA_BYTE, base, in, 0, in.length);
-            int patchLength = groupInChannels * kernelH * kernelW;
-            byte[] rows = new byte[outW * patchLength];
-            boolean pointwise = kernelH == 1 && kernelW == 1 && g.padH() == 0 && g.padW() == 0;
-            for (int oh = 0; oh < outH; oh++) {
-                if (pointwise) {
-                    transposeRow(in, oh * g.strideH() * inW, rows);
-                    MemorySegment.copy(rows, 0, patches, ValueLayout.JAVA_BYTE,
-                            (long) oh * rows.length, rows.length);
-                    continue;
-                }
-                for (int c = 0; c < groupInChannels; c++) {
-                    for (int kh = 0; kh < kernelH; kh++) {
-                        int y = oh * g.strideH() - g.padH() + kh * g.dilationH();
-                        int rowStart = y < 0 || y >= inH ? -1 : c * plane + y * inW;
-                        for (int kw = 0; kw < kernelW; kw++) {
-                            int column = (c * kernelH + kh) * kernelW + kw;
-                            tap(in, rowStart, kw * g.dilationW() - g.padW(), pad, rows, column,
-                                    patchLength);
-                        }
-                    }
-                }
-                MemorySegment.copy(rows, 0, patches, ValueLayout.JAVA_BYTE,
-                        (long) oh * rows.length, rows.length);
-            }
-        }
-
-        /**
-         * The patches of one output row of a 1x1 convolution without padding: the input row at
-         * {@code rowStart} of every channel, transposed to one row per position. A run of
-         * channels at a time, so that each position's write is contiguous (one channel at a
-         * time wrote with a stride of the channel count, a power of two that thrashes the L1
-         * sets).
-         */
-        private void transposeRow(byte[] in, int rowStart, byte[] rows) {
-            int plane = inH * inW;
-            int stride = g.strideW();
-            for (int c0 = 0; c0 < groupInChannels; c0 += CHANNEL_RUN) {
-                int c1 = Math.min(groupInChannels, c0 + CHANNEL_RUN);
-                for (int ow = 0; ow < outW; ow++) {
-                    int from = rowStart + ow * stride;
-                    int to = ow * groupInChannels;
-                    for (int c = c0; c < c1; c++) {
-                        rows[to + c] = in[c * plane + from];
-                    }
-                }
-            }
-        }
-
-        /**
-         * Writes one tap (one patch column) of every position of an output row: input {@code x =
-         * ow * strideW + offset} of the input row at {@code rowStart} (-1: a padding row).
-         */
-        private void tap(byte[] in, int rowStart, int offset, byte pad, byte[] rows, int column,
-                int patchLength) {
-            int stride = g.strideW();
-            // The positions whose x falls inside the row: x >= 0 and x < inW.
-            int first = rowStart < 0 ? outW
-                    : Math.min(outW, Math.max(0, Math.ceilDiv(-offset, stride)));
-            int end = rowStart < 0 ? outW
-                    : Math.max(first, Math.min(outW, Math.ceilDiv(inW - offset, stride)));
-            int o = column;
-            int ow = 0;
-            for (; ow < first; ow++, o += patchLength) {
-                rows[o] = pad;
-            }
-            int x = rowStart + ow * stride + offset;
-            for (; ow < end; ow++, o += patchLength, x += stride) {
-                rows[o] = in[x];
-            }
-            for (; ow < outW; ow++, o += patchLength) {
-                rows[o] = pad;
-            }
+        /** The window of one group of one image, what the kernels pack into patches. */
+        ConvWindow window() {
+            return new ConvWindow(groupInChannels, inH, inW, kernelH, kernelW, g.strideH(),
+                    g.strideW(), g.padH(), g.padW(), g.dilationH(), g.dilationW(), outH, outW);
         }
     }
 }

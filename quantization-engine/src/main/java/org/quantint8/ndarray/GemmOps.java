@@ -4,11 +4,13 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 
+import org.quantint8.kernels.ConvWindow;
 import org.quantint8.kernels.Int8Kernels;
 import org.quantint8.kernels.Int8Matrix;
 import org.quantint8.kernels.PackedInt8Matrix;
 import org.quantint8.kernels.QuantMath;
 import org.quantint8.kernels.QuantizedStorage;
+import org.quantint8.kernels.RowEpilogue;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -36,6 +38,9 @@ final class GemmOps {
             }
             float[] b = biasOperand(ops, bias, n, out);
             checkPostStep(ops, out, n);
+            if (out.getResidual() != null) {
+                throw new IllegalArgumentException("linear: a residual output is for conv2d only");
+            }
             QuantInt8NDArray a = ops.activation("input", input);
             int m = Math.toIntExact(inShape.size() / k);
             QuantInt8NDArray acc = ops.temporary(new Shape(m, n), DataType.INT32, null);
@@ -74,6 +79,12 @@ final class GemmOps {
         }
     }
 
+    /**
+     * The convolution as one GEMM per image and group, {@code C[channel][position] =
+     * W[channel][k] x patches[position][k]}: the weights are the left operand as stored, the
+     * patches the packed right one, so C's rows are the NCHW output planes and the epilogue is
+     * per row (in the native kernels' registers for FP32 output); nothing is transposed after.
+     */
     static NDArray conv2d(
             NDArray input,
             NDArray weight,
@@ -86,35 +97,75 @@ final class GemmOps {
             float[] b = biasOperand(ops, bias, s.outChannels(), out);
             checkPostStep(ops, out, s.outChannels());
             QuantInt8NDArray a = ops.activation("input", input);
-            int patchLength = s.groupInChannels() * s.kernelH() * s.kernelW();
-            int positions = s.outH() * s.outW();
+            ConvWindow window = s.window();
+            int positions = window.positions();
+            int patchLength = window.patchLength();
             int groupOut = s.outChannels() / s.groups();
-            QuantInt8NDArray patches =
-                    ops.temporary(new Shape(positions, patchLength), a.getDataType(), null);
-            QuantInt8NDArray acc =
-                    ops.temporary(new Shape(positions, groupOut), DataType.INT32, null);
-            QuantInt8NDArray result =
-                    ops.result(s.outputShape(), out.getDataType(), out.getQuantization());
+            QuantizationParameters q = out.getQuantization();
+            QuantInt8NDArray real = q == null ? null
+                    : ops.temporary(new Shape(groupOut, positions), DataType.FLOAT32, null);
+            QuantInt8NDArray result = ops.result(s.outputShape(), out.getDataType(), q);
             Epilogue epilogue = new Epilogue(a, w, b, out);
+            MemorySegment residual = residualOperand(ops, out, s.outputShape());
             Int8Kernels kernels = Int8Kernels.best();
-            // The weights are the packed operand (B, one row per output channel), packed once
-            // per group and kept with the weight array; the patches are A.
-            PackedInt8Matrix[] packed = w.packed(kernels, s.groups(), g -> kernels.pack(matrix(w,
-                    (long) g * groupOut * patchLength, groupOut, patchLength,
-                    groupZeroPoints(w, g, groupOut))));
+            boolean signed = a.getDataType() == DataType.INT8;
+            int zero = a.getQuantization().getZeroPoint(0);
             for (int batch = 0; batch < s.batch(); batch++) {
                 for (int g = 0; g < s.groups(); g++) {
-                    s.im2col(a, batch, g, patches.getDataSegment());
-                    Int8Matrix pm = matrix(patches, 0, positions, patchLength,
-                            a.getQuantization().getZeroPoints());
-                    kernels.gemm(pm, packed[g], acc.getDataSegment());
-                    // The accumulator is [position, channel]; NCHW wants [channel, position].
-                    long offset = ((long) batch * s.outChannels() + (long) g * groupOut) * positions;
-                    epilogue.apply(acc.getDataSegment(), positions, groupOut, g * groupOut,
-                            result.getDataSegment(), offset, 1, positions);
+                    long in = ((long) batch * s.inChannels() + (long) g * s.groupInChannels())
+                            * s.inH() * s.inW();
+                    long first = ((long) batch * s.outChannels() + (long) g * groupOut)
+                            * positions;
+                    Int8Matrix weights = matrix(w, (long) g * groupOut * patchLength, groupOut,
+                            patchLength, groupZeroPoints(w, g, groupOut));
+                    long bytes = out.getDataType().getNumOfBytes();
+                    MemorySegment dst = result.getDataSegment()
+                            .asSlice(first * bytes, (long) groupOut * positions * bytes);
+                    MemorySegment shortcut = residual == null ? null
+                            : residual.asSlice(4 * first, 4L * groupOut * positions);
+                    try (PackedInt8Matrix patches = kernels.packPatches(a.getDataSegment()
+                            .asSlice(in, window.inputBytes()), signed, zero, window)) {
+                        if (out.getDataType() == DataType.INT32) {
+                            kernels.gemm(weights, patches, dst);
+                        } else if (q == null) {
+                            kernels.gemmF32(weights, patches,
+                                    epilogue.rows(g * groupOut, groupOut, shortcut), dst);
+                        } else {
+                            kernels.gemmF32(weights, patches,
+                                    epilogue.rows(g * groupOut, groupOut, null),
+                                    real.getDataSegment());
+                            requantize(real.getDataSegment(), (long) groupOut * positions, q,
+                                    dst);
+                        }
+                    }
                 }
             }
             return ops.inEngineOf(input, result);
+        }
+    }
+
+    /** The residual's FP32 values, checked against the output shape; null without one. */
+    private static MemorySegment residualOperand(Operands ops, Int8Output out, Shape shape) {
+        NDArray residual = out.getResidual();
+        if (residual == null) {
+            return null;
+        }
+        if (residual.getDataType() != DataType.FLOAT32 || !residual.getShape().equals(shape)) {
+            throw new IllegalArgumentException(ops.op() + ": the residual must be FLOAT32 of the"
+                    + " output shape " + shape + ", got " + residual.getDataType() + " "
+                    + residual.getShape());
+        }
+        return ops.own(residual).getDataSegment();
+    }
+
+    /** Quantizes {@code count} FP32 values to the per-tensor 8-bit parameters {@code q}. */
+    private static void requantize(MemorySegment real, long count, QuantizationParameters q,
+            MemorySegment dst) {
+        QuantizedStorage storage = Int8Ops.storage(q);
+        for (long i = 0; i < count; i++) {
+            float x = real.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i);
+            storage.set(dst, i, QuantMath.quantize(x, q.getScale(0), q.getZeroPoint(0),
+                    storage.min(), storage.max()));
         }
     }
 
@@ -173,13 +224,6 @@ final class GemmOps {
      */
     private record Epilogue(float inputScale, float[] weightScales, float[] bias, Int8Output out) {
 
-        /** Accumulators per tile of the convolution epilogue (256 KB). */
-        private static final int TILE = 1 << 16;
-        /** Channels transposed together: 16 accumulators, one 64-byte cache line. */
-        private static final int CHANNEL_RUN = 16;
-        /** Positions per tile at least, so that each channel's run is not too short. */
-        private static final int MIN_TILE_ROWS = 64;
-
         Epilogue(QuantInt8NDArray a, QuantInt8NDArray w, float[] bias, Int8Output out) {
             this(a.getQuantization().getScale(0), w.getQuantization().getScales(), bias, out);
         }
@@ -199,10 +243,6 @@ final class GemmOps {
                 long colStride) {
             if (out.getDataType() == DataType.FLOAT32 && colStride == 1) {
                 applyRowsFloat32(acc, rows, cols, channelOffset, dst, dstOffset, rowStride);
-                return;
-            }
-            if (out.getQuantization() == null && rowStride == 1) {
-                applyColumns(acc, rows, cols, channelOffset, dst, dstOffset, colStride);
                 return;
             }
             float[] scales = scales(channelOffset, cols);
@@ -255,60 +295,13 @@ final class GemmOps {
         }
 
         /**
-         * The FP32 or INT32 epilogue of a convolution: accumulator rows are positions, and each
-         * output channel is a contiguous plane ({@code rowStride = 1}). The same arithmetic as the
-         * general loop, transposed on the heap one tile of positions at a time (at most {@value
-         * #TILE} accumulators, at least {@value #MIN_TILE_ROWS} positions) so that the segments
-         * are read and written in runs and no large array is allocated per call; value by value
-         * through memory-segment accessors it was 8% of a ResNet-50 forward pass, and a whole
-         * transposed output allocated per call cost as much again.
+         * The FP32 epilogue of {@code count} channels from {@code channelOffset}, one a row, with
+         * their slice of the residual (or null).
          */
-        private void applyColumns(MemorySegment acc, int rows, int cols, int channelOffset,
-                MemorySegment dst, long dstOffset, long colStride) {
-            boolean int32 = out.getDataType() == DataType.INT32;
-            float[] scales = int32 ? null : scales(channelOffset, cols);
-            float[] offsets = int32 ? null : offsets(channelOffset, cols);
-            PostStep post = PostStep.of(out, channelOffset, cols);
-            int tile = Math.min(rows, Math.max(MIN_TILE_ROWS, TILE / cols));
-            int[] sums = new int[tile * cols];
-            int[] codes = int32 ? new int[tile * cols] : null;
-            float[] real = int32 ? null : new float[tile * cols];
-            for (int r0 = 0; r0 < rows; r0 += tile) {
-                int n = Math.min(tile, rows - r0);
-                MemorySegment.copy(acc, ValueLayout.JAVA_INT_UNALIGNED, (long) r0 * cols * 4,
-                        sums, 0, n * cols);
-                // A few channels at a time: each position's run of them is one cache line, where
-                // one channel at a time read the tile with a power-of-two stride that thrashes
-                // the L1 sets.
-                for (int c0 = 0; c0 < cols; c0 += CHANNEL_RUN) {
-                    int c1 = Math.min(cols, c0 + CHANNEL_RUN);
-                    if (int32) {
-                        transposeCodes(sums, cols, n, c0, c1, codes);
-                    } else {
-                        post.transposeReal(sums, cols, n, c0, c1, scales, offsets, real);
-                    }
-                }
-                for (int c = 0; c < cols; c++) {
-                    long o = (dstOffset + c * colStride + r0) * 4;
-                    if (int32) {
-                        MemorySegment.copy(codes, c * n, dst, ValueLayout.JAVA_INT_UNALIGNED, o, n);
-                    } else {
-                        MemorySegment.copy(
-                                real, c * n, dst, ValueLayout.JAVA_FLOAT_UNALIGNED, o, n);
-                    }
-                }
-            }
-        }
-
-        /** Transposes channels [c0, c1) of a tile of {@code n} rows into planes of n codes. */
-        private static void transposeCodes(int[] sums, int cols, int n, int c0, int c1,
-                int[] codes) {
-            for (int r = 0; r < n; r++) {
-                int from = r * cols;
-                for (int c = c0; c < c1; c++) {
-                    codes[c * n + r] = sums[from + c];
-                }
-            }
+        RowEpilogue rows(int channelOffset, int count, MemorySegment residual) {
+            PostStep post = PostStep.of(out, channelOffset, count);
+            return new RowEpilogue(scales(channelOffset, count), offsets(channelOffset, count),
+                    post.scale(), post.shift(), residual, post.relu());
         }
 
         /** {@code scaleA * scaleW[c]} for the given channels, rounded to FP32 as before. */
@@ -362,39 +355,6 @@ final class GemmOps {
             }
             for (int c = 0; c < row.length; c++) {
                 row[c] = apply(row[c], c);
-            }
-        }
-
-        /**
-         * Writes channels [c0, c1) of a tile of {@code n} accumulator rows as planes of n real
-         * values, {@code sum * scales[c] + offsets[c]} and then the step, in one pass.
-         */
-        void transposeReal(int[] sums, int cols, int n, int c0, int c1, float[] scales,
-                float[] offsets, float[] real) {
-            // One loop per case, so that each inner loop stays branch-free.
-            if (scale == null && !relu) {
-                for (int r = 0; r < n; r++) {
-                    int from = r * cols;
-                    for (int c = c0; c < c1; c++) {
-                        real[c * n + r] = sums[from + c] * scales[c] + offsets[c];
-                    }
-                }
-            } else if (scale == null) {
-                for (int r = 0; r < n; r++) {
-                    int from = r * cols;
-                    for (int c = c0; c < c1; c++) {
-                        float y = sums[from + c] * scales[c] + offsets[c];
-                        real[c * n + r] = y < 0f ? 0f : y;
-                    }
-                }
-            } else {
-                for (int r = 0; r < n; r++) {
-                    int from = r * cols;
-                    for (int c = c0; c < c1; c++) {
-                        float y = (sums[from + c] * scales[c] + offsets[c]) * scale[c] + shift[c];
-                        real[c * n + r] = relu && y < 0f ? 0f : y;
-                    }
-                }
             }
         }
     }

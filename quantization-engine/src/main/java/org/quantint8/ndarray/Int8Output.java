@@ -1,32 +1,35 @@
 package org.quantint8.ndarray;
 
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
 
 /**
  * What an INT8 operator returns: real values (FP32), the raw INT32 accumulator, or values
  * requantized to 8 bits under given per-tensor parameters. Real values may go on through a
- * per-channel affine step and a Relu (a batch normalization and activation folded into the
- * operator, so that the output is written once).
+ * per-channel affine step, the addition of a residual and a Relu (a batch normalization, a ResNet
+ * shortcut and an activation folded into the operator, so that the output is written once).
  */
 public final class Int8Output {
 
     private static final Int8Output FLOAT32 =
-            new Int8Output(DataType.FLOAT32, null, null, null, false);
+            new Int8Output(DataType.FLOAT32, null, null, null, null, false);
     private static final Int8Output INT32 =
-            new Int8Output(DataType.INT32, null, null, null, false);
+            new Int8Output(DataType.INT32, null, null, null, null, false);
 
     private final DataType dataType;
     private final float[] postScale;
     private final float[] postShift;
+    private final NDArray residual;
     private final boolean relu;
     private final QuantizationParameters quantization;
 
     private Int8Output(DataType dataType, QuantizationParameters quantization, float[] postScale,
-            float[] postShift, boolean relu) {
+            float[] postShift, NDArray residual, boolean relu) {
         this.dataType = dataType;
         this.quantization = quantization;
         this.postScale = postScale;
         this.postShift = postShift;
+        this.residual = residual;
         this.relu = relu;
     }
 
@@ -59,7 +62,25 @@ public final class Int8Output {
                     + " and " + (shift == null ? "none" : shift.length));
         }
         return new Int8Output(DataType.FLOAT32, null, scale == null ? null : scale.clone(),
-                shift == null ? null : shift.clone(), relu);
+                shift == null ? null : shift.clone(), null, relu);
+    }
+
+    /**
+     * Returns this FP32 output with {@code residual} added after the affine step and before the
+     * Relu, value by value (a ResNet block's shortcut; {@link Int8Ops#conv2d} only). The residual
+     * must be FP32 of exactly the operator's output shape, which the operator checks; it must
+     * stay open while the operator runs.
+     *
+     * @param residual the values to add
+     * @return the output kind
+     * @throws IllegalStateException if this output is not FP32 or already has a residual
+     */
+    public Int8Output withResidual(NDArray residual) {
+        if (dataType != DataType.FLOAT32 || this.residual != null) {
+            throw new IllegalStateException("Only an FP32 output without one takes a residual,"
+                    + " this is " + this);
+        }
+        return new Int8Output(dataType, null, postScale, postShift, residual, relu);
     }
 
     /**
@@ -86,7 +107,7 @@ public final class Int8Output {
                     "A quantized output needs per-tensor INT8 or UINT8 parameters, got "
                             + parameters);
         }
-        return new Int8Output(type, parameters, null, null, false);
+        return new Int8Output(type, parameters, null, null, null, false);
     }
 
     /**
@@ -126,7 +147,16 @@ public final class Int8Output {
     }
 
     /**
-     * Returns whether negative FP32 outputs become 0 (after the affine step).
+     * Returns the residual added before the Relu, or null without one.
+     *
+     * @return the residual or null
+     */
+    public NDArray getResidual() {
+        return residual;
+    }
+
+    /**
+     * Returns whether negative FP32 outputs become 0 (after the affine step and residual).
      *
      * @return whether a Relu follows
      */
@@ -141,6 +171,6 @@ public final class Int8Output {
             return quantization.toString();
         }
         return dataType + (postScale != null ? " with per-channel affine step" : "")
-                + (relu ? " and Relu" : "");
+                + (residual != null ? " plus residual" : "") + (relu ? " and Relu" : "");
     }
 }

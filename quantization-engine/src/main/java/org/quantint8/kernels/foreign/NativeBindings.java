@@ -18,13 +18,15 @@ import java.lang.invoke.MethodHandle;
 final class NativeBindings {
 
     /** The C interface version this Java code was written against. */
-    static final int ABI_VERSION = 2;
+    static final int ABI_VERSION = 3;
 
     final MethodHandle abiVersion;
     final MethodHandle bestIsa;
     final MethodHandle packedSize;
     final MethodHandle pack;
     final MethodHandle gemmTile;
+    final MethodHandle gemmTileF32;
+    final MethodHandle packPatches;
     final MethodHandle gemvF32;
     final MethodHandle rangeF32;
     final MethodHandle quantizeF32;
@@ -42,6 +44,12 @@ final class NativeBindings {
         gemmTile = bind(linker, lookup, "qi8_gemm_tile", FunctionDescriptor.of(
                 JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT,
                 JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_LONG));
+        gemmTileF32 = bind(linker, lookup, "qi8_gemm_tile_f32", FunctionDescriptor.of(
+                JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT,
+                JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS,
+                ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT));
+        packPatches = bind(linker, lookup, "qi8_pack_patches", FunctionDescriptor.of(
+                JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
         gemvF32 = bind(linker, lookup, "qi8_gemv_f32", FunctionDescriptor.of(
                 JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, ADDRESS,
                 JAVA_INT, JAVA_INT, ADDRESS));

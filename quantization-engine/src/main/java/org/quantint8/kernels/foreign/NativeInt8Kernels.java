@@ -1,10 +1,12 @@
 package org.quantint8.kernels.foreign;
 
+import org.quantint8.kernels.ConvWindow;
 import org.quantint8.kernels.FloatRange;
 import org.quantint8.kernels.Int8Kernels;
 import org.quantint8.kernels.Int8Matrix;
 import org.quantint8.kernels.PackedInt8Matrix;
 import org.quantint8.kernels.QuantizedStorage;
+import org.quantint8.kernels.RowEpilogue;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -114,13 +116,38 @@ public final class NativeInt8Kernels implements Int8Kernels {
     /** {@inheritDoc} */
     @Override
     public void gemm(Int8Matrix a, PackedInt8Matrix b, MemorySegment c) {
+        Int8Kernels.checkGemm(a, b.rows(), b.cols(), c);
+        gemmTiles(a, nativePacked(b), c, null);
+    }
+
+    /** {@inheritDoc} The epilogue runs in the AVX-512 kernel's registers, else in C per tile. */
+    @Override
+    public void gemmF32(Int8Matrix a, PackedInt8Matrix b, RowEpilogue epilogue, MemorySegment c) {
+        Int8Kernels.checkGemmF32(a, b, epilogue, c);
+        gemmTiles(a, nativePacked(b), c, epilogue);
+    }
+
+    /** {@inheritDoc} Written in C straight from the input into the panel layout. */
+    @Override
+    public PackedInt8Matrix packPatches(MemorySegment input, boolean signed, int zeroPoint,
+            ConvWindow window) {
+        Int8Kernels.checkPatches(input, signed, zeroPoint, window);
+        return NativePackedInt8Matrix.patches(this, bindings, input, signed, zeroPoint, window);
+    }
+
+    private static NativePackedInt8Matrix nativePacked(PackedInt8Matrix b) {
         if (!(b instanceof NativePackedInt8Matrix packed)) {
             throw new IllegalArgumentException(
                     "gemm: weights packed by the " + b.kernels().name() + " kernels, not native");
         }
-        Int8Kernels.checkGemm(a, b.rows(), b.cols(), c);
+        return packed;
+    }
+
+    /** Runs the checked GEMM tile by tile, INT32 out without an epilogue, else FP32. */
+    private void gemmTiles(Int8Matrix a, NativePackedInt8Matrix packed, MemorySegment c,
+            RowEpilogue epilogue) {
         int m = a.rows();
-        int n = b.rows();
+        int n = packed.rows();
         int k = a.cols();
         if (m == 0 || n == 0) {
             return;
@@ -136,6 +163,8 @@ public final class NativeInt8Kernels implements Int8Kernels {
         MemorySegment av = Segments.shareable(Segments.input(a.data(), (long) m * k, 1, arena));
         MemorySegment out = Segments.output(c, 4L * m * n, 4, arena);
         MemorySegment cv = Segments.shareable(out);
+        MemorySegment[] ep = epilogue == null ? null
+                : epilogueSegments(epilogue, 4L * m * n, arena);
         int signed = a.signed() ? 1 : 0;
         int level = isa.ordinal();
         Tiles tiles = Tiles.plan(m, n, (long) m * n * k);
@@ -144,10 +173,34 @@ public final class NativeInt8Kernels implements Int8Kernels {
             int m1 = tiles.m1(t);
             int n0 = tiles.n0(t);
             int n1 = tiles.n1(t);
-            bindings.check("gemm", () -> (int) bindings.gemmTile.invokeExact(level, av, signed,
-                    za, weights, n, k, m0, m1, n0, n1, cv, (long) n));
+            if (ep == null) {
+                bindings.check("gemm", () -> (int) bindings.gemmTile.invokeExact(level, av,
+                        signed, za, weights, n, k, m0, m1, n0, n1, cv, (long) n));
+            } else {
+                bindings.check("gemmF32", () -> (int) bindings.gemmTileF32.invokeExact(level,
+                        av, signed, za, weights, n, k, m0, m1, n0, n1, cv, (long) n, ep[0],
+                        ep[1], ep[2], ep[3], ep[4], (long) n, epilogue.relu() ? 1 : 0));
+            }
         });
         Segments.copyBack(out, c, 4L * m * n);
+    }
+
+    /**
+     * The epilogue's arrays in native memory (NULL for an absent post step or residual); the
+     * residual, {@code 4 * m * n} bytes checked by the caller, is copied only if it is not native.
+     */
+    private static MemorySegment[] epilogueSegments(RowEpilogue e, long residualBytes,
+            Arena arena) {
+        return new MemorySegment[] {floats(e.scale(), arena), floats(e.offset(), arena),
+            e.postScale() == null ? MemorySegment.NULL : floats(e.postScale(), arena),
+            e.postShift() == null ? MemorySegment.NULL : floats(e.postShift(), arena),
+            e.residual() == null ? MemorySegment.NULL
+                    : Segments.shareable(Segments.input(e.residual(), residualBytes, 4, arena))};
+    }
+
+    private static MemorySegment floats(float[] values, Arena arena) {
+        return values.length == 0 ? arena.allocate(4, 4)
+                : arena.allocateFrom(ValueLayout.JAVA_FLOAT, values);
     }
 
     /** {@inheritDoc} */

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Activation;
 
 import org.quantint8.ndarray.Int8Ops;
 import org.quantint8.ndarray.Int8Output;
@@ -81,16 +82,18 @@ final class QuantizedConv {
 
     /**
      * The fused form of {@code DynamicQuantizeLinear -> ConvInteger -> Cast -> Mul(x_scale *
-     * w_scale)}, optionally followed by {@code Add(B)}, {@code BatchNormalization} and {@code Relu}
-     * ({@link IntegerLinearFusion}, {@link ConvTail}): inputs X (FP32), W (8-bit), w_scale (scalar
-     * or per output channel), then optional w_zero_point, B (FP32, one value per channel) and
-     * the four normalization parameters; the convolution's attributes plus {@code epsilon} and
-     * {@code relu}. Each step rounds to FP32 as the unfused operator does, so both give the same
-     * values.
+     * w_scale)}, optionally followed by {@code Add(B)}, {@code BatchNormalization}, {@code
+     * Add(residual)}, {@code Relu} and {@code MaxPool} ({@link IntegerLinearFusion}, {@link
+     * ConvTail}): inputs X (FP32), W (8-bit), w_scale (scalar or per output channel), then
+     * optional w_zero_point, B (FP32, one value per channel), the four normalization parameters
+     * and the residual (FP32); the convolution's attributes plus {@code epsilon}, {@code relu},
+     * the MaxPool's as {@code pool_*} and {@code output_in_engine} (1: the FP32 output stays a
+     * QuantInt8 array). Each step rounds to FP32 as the unfused operator does, so both give the
+     * same values.
      */
     static NDList dynamicQuantizeConv(
             OperatorContext context, OnnxNode node, List<NDArray> inputs) {
-        try (QuantizedScope s = new QuantizedScope("DynamicQuantizeConv", context, inputs, 3, 9)) {
+        try (QuantizedScope s = new QuantizedScope("DynamicQuantizeConv", context, inputs, 3, 10)) {
             NDArray x = s.input(0, "X");
             NDArray w = s.input(1, "W");
             DataType wType = QuantizedArguments.requireType(s, "W", w, EIGHT_BIT);
@@ -104,13 +107,41 @@ final class QuantizedConv {
             float[][] affine = normalization(s, node, channels);
             QuantInt8NDArray xq = QuantizedConversions.quantizeDynamicInput(s, x);
             boolean relu = node.getInt(IntegerLinearFusion.RELU, 0) == 1;
-            Int8Output out = affine == null ? Int8Output.float32(null, null, relu)
-                    : Int8Output.float32(affine[0], affine[1], relu);
+            NDArray residual = s.optionalInput(ConvTail.RESIDUAL_INPUT);
+            // A residual of another shape (a broadcasting Add), or of a 1-D convolution, is added
+            // after the convolution.
+            boolean fuseResidual = residual != null && residual.getDataType() == DataType.FLOAT32
+                    && x.getShape().dimension() == 4
+                    && residual.getShape().equals(g.outputShape(x.getShape(), w.getShape()));
+            boolean fusedRelu = relu && (residual == null || fuseResidual);
+            Int8Output out = affine == null ? Int8Output.float32(null, null, fusedRelu)
+                    : Int8Output.float32(affine[0], affine[1], fusedRelu);
+            if (fuseResidual) {
+                out = out.withResidual(s.own(residual));
+            }
             NDArray y;
             try (xq) {
                 y = conv(s, xq, weight, bias, g, out);
             }
-            return s.result(y);
+            if (residual != null && !fuseResidual) {
+                try (NDArray conv = y; NDArray sum = conv.add(residual)) {
+                    y = relu ? Activation.relu(sum) : sum.duplicate();
+                }
+            }
+            long[] pool = node.getInts(ConvTail.POOL + "kernel_shape", null);
+            if (pool != null) {
+                // In QuantInt8, on the FP32 output: no round trip to the FP32 engine for it.
+                long[] pads = node.getInts(ConvTail.POOL + "pads", null);
+                try (NDArray full = y) {
+                    y = Int8Ops.maxPool2d(full, new Shape(pool),
+                            new Shape(node.getInts(ConvTail.POOL + "strides", null)),
+                            new Shape(pads[0], pads[1]),
+                            node.getInt(ConvTail.POOL + "ceil_mode", 0) != 0);
+                }
+            }
+            // When only the next convolutions' quantizers read it, the output stays where they
+            // read it: moving it to the FP32 engine and back copied every activation twice.
+            return node.getInt(ConvTail.OUTPUT_IN_ENGINE, 0) == 1 ? new NDList(y) : s.result(y);
         }
     }
 

@@ -79,6 +79,16 @@ record QuantizedConvGeometry(
         return span < 0 ? 0 : Math.toIntExact(span / strides[axis] + 1);
     }
 
+    /** Returns the output shape, [N, M, H', W'] or [N, M, L'], for input x and weight w. */
+    Shape outputShape(Shape x, Shape w) {
+        int[] in = spatial(x);
+        int[] kernel = spatial(w);
+        int width = outputSize(1, in[1], kernel[1]);
+        return x.dimension() == 4
+                ? new Shape(x.get(0), w.get(0), outputSize(0, in[0], kernel[0]), width)
+                : new Shape(x.get(0), w.get(0), width);
+    }
+
     /** The height and width of a shape [N, C, H, W] or [N, C, L] (height 1). */
     static int[] spatial(Shape shape) {
         int n = shape.dimension();

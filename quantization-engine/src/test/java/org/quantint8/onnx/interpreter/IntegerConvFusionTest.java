@@ -55,6 +55,78 @@ public class IntegerConvFusionTest {
         return OnnxQuantizer.builder().build().quantize(fp32).model();
     }
 
+    /**
+     * Two residual blocks: x -> Conv 3x3 -> BatchNormalization -> Relu -> Conv 1x1 (bias), plus a
+     * shortcut Conv 1x1 (bias) of x computed after it (so the shortcut conv, not the main one,
+     * takes the Add), -> Add -> Relu; then Conv 1x1 -> Add(block input) -> Relu. No normalization
+     * right before an Add: a fused normalization not followed by its Relu differs from the
+     * interpreter's unfused one in the last bit now and then (so it did before residuals were
+     * fused), which the equality below would catch instead of what it is for.
+     */
+    private static OnnxModel quantizedResidualBlocks(Random random) {
+        OnnxGraph.Builder g = OnnxGraph.builder()
+                .addInput(OnnxValueInfo.tensor("x", OnnxDataType.FLOAT, INPUT))
+                .addOutput(OnnxValueInfo.tensor("y", OnnxDataType.FLOAT, 2, 4, 9, 9))
+                .addInitializer(OnnxTensor.of("w1", normal(random, 8 * 3 * 9, 0.5f), 8, 3, 3, 3))
+                .addInitializer(OnnxTensor.of("w2", normal(random, 4 * 8, 0.5f), 4, 8, 1, 1))
+                .addInitializer(OnnxTensor.of("b2", normal(random, 4, 0.5f), 4))
+                .addInitializer(OnnxTensor.of("ws", normal(random, 4 * 3, 0.5f), 4, 3, 1, 1))
+                .addInitializer(OnnxTensor.of("bs", normal(random, 4, 0.5f), 4))
+                .addInitializer(OnnxTensor.of("w3", normal(random, 4 * 4, 0.5f), 4, 4, 1, 1))
+                .addNode(conv("c1", "x", "w1", null).addOutput("h")
+                        .addAttribute(OnnxAttribute.ofInts("pads", 1, 1, 1, 1)).build());
+        batchNorm(g, random, "h", "n", 8);
+        g.addNode(node("Relu", "r", "n"))
+                .addNode(conv("c2", "r", "w2", "b2").addOutput("h2").build())
+                .addNode(conv("cs", "x", "ws", "bs").addOutput("ns").build())
+                .addNode(node("Add", "s1", "h2", "ns"))
+                .addNode(node("Relu", "y1", "s1"))
+                .addNode(conv("c3", "y1", "w3", null).addOutput("h3").build())
+                .addNode(node("Add", "s2", "h3", "y1"))
+                .addNode(node("Relu", "y", "s2"));
+        OnnxModel fp32 = OnnxModel.builder().setGraph(g.build()).addOpsetImport("", 13).build();
+        return OnnxQuantizer.builder().build().quantize(fp32).model();
+    }
+
+    /** x -> Conv 3x3 -> BatchNormalization -> Relu -> MaxPool 3x3 stride 2 -> Conv 1x1 -> Relu. */
+    private static OnnxModel quantizedStem(Random random) {
+        OnnxGraph.Builder g = OnnxGraph.builder()
+                .addInput(OnnxValueInfo.tensor("x", OnnxDataType.FLOAT, INPUT))
+                .addOutput(OnnxValueInfo.tensor("y", OnnxDataType.FLOAT, 2, 4, 5, 5))
+                .addInitializer(OnnxTensor.of("w1", normal(random, 8 * 3 * 9, 0.5f), 8, 3, 3, 3))
+                .addInitializer(OnnxTensor.of("w2", normal(random, 4 * 8, 0.5f), 4, 8, 1, 1))
+                .addNode(conv("c1", "x", "w1", null).addOutput("h")
+                        .addAttribute(OnnxAttribute.ofInts("pads", 1, 1, 1, 1)).build());
+        batchNorm(g, random, "h", "n", 8);
+        g.addNode(node("Relu", "r", "n"))
+                .addNode(OnnxNode.builder().setOpType("MaxPool").addInput("r").addOutput("p")
+                        .addAttribute(OnnxAttribute.ofInts("kernel_shape", 3, 3))
+                        .addAttribute(OnnxAttribute.ofInts("strides", 2, 2))
+                        .addAttribute(OnnxAttribute.ofInts("pads", 1, 1, 1, 1)).build())
+                .addNode(conv("c2", "p", "w2", null).addOutput("h2").build())
+                .addNode(node("Relu", "y", "h2"));
+        OnnxModel fp32 = OnnxModel.builder().setGraph(g.build()).addOpsetImport("", 13).build();
+        return OnnxQuantizer.builder().build().quantize(fp32).model();
+    }
+
+    /** Adds an inference-mode normalization with random statistics of {@code channels}. */
+    private static void batchNorm(OnnxGraph.Builder g, Random random, String x, String y,
+            int channels) {
+        String p = y + "_";
+        g.addInitializer(OnnxTensor.of(p + "gamma", uniform(random, channels, 0.5f, 1.5f),
+                channels));
+        g.addInitializer(OnnxTensor.of(p + "beta", normal(random, channels, 0.3f), channels));
+        g.addInitializer(OnnxTensor.of(p + "mean", normal(random, channels, 0.3f), channels));
+        g.addInitializer(OnnxTensor.of(p + "var", uniform(random, channels, 0.2f, 2f),
+                channels));
+        g.addNode(OnnxNode.builder().setOpType("BatchNormalization")
+                .addInput(x, p + "gamma", p + "beta", p + "mean", p + "var").addOutput(y).build());
+    }
+
+    private static OnnxNode node(String opType, String output, String... inputs) {
+        return OnnxNode.builder().setOpType(opType).addInput(inputs).addOutput(output).build();
+    }
+
     private static OnnxNode.Builder conv(String name, String x, String w, String b) {
         OnnxNode.Builder node = OnnxNode.builder().setOpType("Conv").optName(name).addInput(x, w);
         return b == null ? node : node.addInput(b);
@@ -73,23 +145,51 @@ public class IntegerConvFusionTest {
         Assert.assertEquals(nodes.get(0).getInt(IntegerLinearFusion.RELU, 0), 1);
         Assert.assertEquals(nodes.get(0).getInputs().size(), 9, nodes.get(0).toString());
         Assert.assertEquals(nodes.get(1).getOutputs().get(0), "y");
-        float[] x = normal(random, (int) (INPUT[0] * INPUT[1] * INPUT[2] * INPUT[3]), 1f);
-        try (QuantInt8NDManager manager =
-                (QuantInt8NDManager) Engine.getEngine("QuantInt8").newBaseManager()) {
-            float[] expected = run(OnnxBlock.newInstance(model, "t", manager,
-                    OperatorRegistry.builtIn(), false), manager, x);
-            float[] actual = run(OnnxBlock.newInstance(model, "t", manager,
-                    OperatorRegistry.builtIn(), true), manager, x);
-            Assert.assertEquals(actual.length, expected.length);
-            boolean someNegativeClamped = false;
-            for (int i = 0; i < actual.length; i++) {
-                // Same FP32 steps in the same order: equal values (the sign of a zero may differ).
-                Assert.assertEquals(actual[i], expected[i], 0f, "element " + i);
-                someNegativeClamped |= actual[i] == 0f;
-            }
-            Assert.assertTrue(someNegativeClamped, "the test should exercise the fused Relu");
-            assertMatchesOrt(actual, model, x);
+        // The first output feeds only the second's quantizer, so it stays in QuantInt8; the
+        // graph output goes to the FP32 engine.
+        Assert.assertEquals(nodes.get(0).getInt(ConvTail.OUTPUT_IN_ENGINE, 0), 1);
+        Assert.assertEquals(nodes.get(1).getInt(ConvTail.OUTPUT_IN_ENGINE, 0), 0);
+        float[] actual = fusedEqualsUnfused(model, random);
+        boolean someNegativeClamped = false;
+        for (float v : actual) {
+            someNegativeClamped |= v == 0f;
         }
+        Assert.assertTrue(someNegativeClamped, "the test should exercise the fused Relu");
+    }
+
+    @Test
+    public void fusedResidualAddsGiveTheValuesOfTheChain() throws Exception {
+        Random random = new Random(13);
+        OnnxModel model = quantizedResidualBlocks(random);
+        OnnxModel fused = IntegerLinearFusion.apply(model);
+        List<OnnxNode> nodes = fused.getGraph().getNodes();
+        // Every Add and Relu went into a convolution: the shortcut conv took the first Add (the
+        // main one runs before the shortcut exists), the last conv the second.
+        Assert.assertEquals(count(fused, IntegerLinearFusion.FUSED_CONV), 4);
+        Assert.assertEquals(nodes.size(), 4, fused.getGraph().toString());
+        Assert.assertEquals(nodes.get(2).getInputs().get(ConvTail.RESIDUAL_INPUT), "h2");
+        Assert.assertEquals(nodes.get(3).getInputs().get(ConvTail.RESIDUAL_INPUT), "y1");
+        Assert.assertEquals(nodes.get(1).getInputs().size(), 5, "c2 keeps only its bias");
+        float[] actual = fusedEqualsUnfused(model, random);
+        int clamped = 0;
+        for (float v : actual) {
+            clamped += v == 0f ? 1 : 0;
+        }
+        Assert.assertTrue(clamped > 0 && clamped < actual.length, "Relu should clamp some");
+    }
+
+    @Test
+    public void fusedMaxPoolGivesTheValuesOfThePool() throws Exception {
+        Random random = new Random(14);
+        OnnxModel model = quantizedStem(random);
+        OnnxModel fused = IntegerLinearFusion.apply(model);
+        List<OnnxNode> nodes = fused.getGraph().getNodes();
+        Assert.assertEquals(nodes.size(), 2, fused.getGraph().toString());
+        Assert.assertEquals(nodes.get(0).getInts(ConvTail.POOL + "kernel_shape", null),
+                new long[] {3, 3});
+        Assert.assertEquals(nodes.get(0).getOutputs().get(0), "p");
+        Assert.assertEquals(nodes.get(0).getInt(ConvTail.OUTPUT_IN_ENGINE, 0), 1);
+        fusedEqualsUnfused(model, random);
     }
 
     @Test
@@ -109,6 +209,25 @@ public class IntegerConvFusionTest {
         Assert.assertEquals(count(fused, IntegerLinearFusion.FUSED_CONV), 2);
         Assert.assertEquals(count(fused, "Relu"), 1, fused.getGraph().toString());
         Assert.assertEquals(count(fused, "BatchNormalization"), 0);
+    }
+
+    /**
+     * Runs the model unfused and fused on a random input and returns the fused output, after
+     * checking both are equal (the same FP32 steps in the same order; the sign of a zero may
+     * differ) and close to ONNX Runtime.
+     */
+    private static float[] fusedEqualsUnfused(OnnxModel model, Random random) throws Exception {
+        float[] x = normal(random, (int) (INPUT[0] * INPUT[1] * INPUT[2] * INPUT[3]), 1f);
+        try (QuantInt8NDManager manager =
+                (QuantInt8NDManager) Engine.getEngine("QuantInt8").newBaseManager()) {
+            float[] expected = run(OnnxBlock.newInstance(model, "t", manager,
+                    OperatorRegistry.builtIn(), false), manager, x);
+            float[] actual = run(OnnxBlock.newInstance(model, "t", manager,
+                    OperatorRegistry.builtIn(), true), manager, x);
+            Assert.assertEquals(actual, expected, 0f);
+            assertMatchesOrt(actual, model, x);
+            return actual;
+        }
     }
 
     private static long count(OnnxModel model, String opType) {
