@@ -7,9 +7,9 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * Chooses which layers to keep in FP32 so that an accuracy budget holds: rank layers by
- * sensitivity, quantize all, then move the most sensitive back to FP32 one at a time until the
- * budget is met.
+ * Chooses which layers to keep in FP32 (or in another {@link BudgetFallback} form, as the model
+ * runs them) so that an accuracy budget holds: rank layers by sensitivity, quantize all, then move
+ * the most sensitive back to the fallback one at a time until the budget is met.
  *
  * <p>Costs {@code 1 + L} model runs for the ranking and at most {@code L + 1} more for the
  * search, where {@code L} is the number of layers. The greedy order is optimal when layer errors
@@ -32,7 +32,7 @@ public final class MixedPrecisionPlanner {
         if (layers.isEmpty()) {
             throw new IllegalArgumentException("Mixed precision: the model has no quantizable layers");
         }
-        List<float[]> reference = model.run(Set.of());
+        List<float[]> reference = model.runReference();
         if (reference.isEmpty()) {
             throw new IllegalArgumentException(
                     "Mixed precision: the model produced no outputs (empty calibration set)");
