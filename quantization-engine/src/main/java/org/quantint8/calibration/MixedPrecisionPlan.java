@@ -8,7 +8,8 @@ import java.util.Set;
  * budget holds.
  *
  * @param budget the budget that was searched for
- * @param sensitivities every layer's sensitivity, most sensitive first
+ * @param sensitivities every layer's sensitivity, most sensitive first; empty when the budget
+ *     holds with every layer quantized (nothing was ranked)
  * @param quantizedLayers the layers to quantize
  * @param fp32Layers the layers kept in FP32 (or in the model's other {@link BudgetFallback}
  *     form), in the order they were moved back

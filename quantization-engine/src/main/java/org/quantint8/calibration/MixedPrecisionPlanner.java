@@ -11,8 +11,9 @@ import java.util.Set;
  * runs them) so that an accuracy budget holds: rank layers by sensitivity, quantize all, then move
  * the most sensitive back to the fallback one at a time until the budget is met.
  *
- * <p>Costs {@code 1 + L} model runs for the ranking and at most {@code L + 1} more for the
- * search, where {@code L} is the number of layers. The greedy order is optimal when layer errors
+ * <p>Costs two model runs when the budget holds with every layer quantized (then nothing is
+ * ranked), else {@code L} more for the ranking and at most {@code L} more for the search, where
+ * {@code L} is the number of layers. The greedy order is optimal when layer errors
  * add up independently, a good approximation for quantization noise.
  */
 public final class MixedPrecisionPlanner {
@@ -39,11 +40,13 @@ public final class MixedPrecisionPlanner {
         }
         OutputMetric metric = budget.getMetric();
         double fp32Score = metric.score(reference, reference);
-        List<LayerSensitivity> ranking = SensitivityAnalysis.rank(model, metric, reference);
-
         Set<String> quantized = new LinkedHashSet<>(layers);
         List<String> fp32 = new ArrayList<>();
         double score = metric.score(reference, model.run(Set.copyOf(quantized)));
+        // Ranking costs a model run per layer: only worth it when something must fall back.
+        List<LayerSensitivity> ranking = budget.isMet(fp32Score, score)
+                ? List.of()
+                : SensitivityAnalysis.rank(model, metric, reference);
         for (LayerSensitivity next : ranking) {
             if (budget.isMet(fp32Score, score)) {
                 break;
