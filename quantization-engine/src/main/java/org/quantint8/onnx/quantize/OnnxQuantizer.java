@@ -130,11 +130,8 @@ public final class OnnxQuantizer {
             } else {
                 rewriter.rewrite(site, weight, activation, perToken);
             }
-            String mode = gather || weightOnly ? "weight-only"
-                    : perTokenReason != null ? "dynamic per token: " + perTokenReason
-                    : dynamic ? "dynamic" : "static";
             reports.add(new LayerReport(site.layerName(), node.getOpType(), true,
-                    mode, gather || weightOnly ? "" : activationSource(site, activation, perToken),
+                    mode(gather || weightOnly, perTokenReason, dynamic), gather || weightOnly ? "" : activationSource(site, activation, perToken),
                     weight.parameters(), activation, weight.sqnrDb(), Double.NaN,
                     shared ? 0 : OnnxTensor.elementCount(site.weight().getDims())));
         }
@@ -145,6 +142,17 @@ public final class OnnxQuantizer {
                 .optProducerName("QuantInt8").optProducerVersion("0.1.0");
         out.addMetadataProp("quantint8.mode", config.getMode().name());
         return new QuantizedOnnxModel(out.build(), new QuantizationReport(reports), unsupported);
+    }
+
+    /** How the report names a quantized site's mode. */
+    private static String mode(boolean weightOnly, String perTokenReason, boolean dynamic) {
+        if (weightOnly) {
+            return "weight-only";
+        }
+        if (perTokenReason != null) {
+            return "dynamic per token: " + perTokenReason;
+        }
+        return dynamic ? "dynamic" : "static";
     }
 
     /**
