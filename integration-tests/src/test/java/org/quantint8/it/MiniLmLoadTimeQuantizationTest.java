@@ -11,6 +11,7 @@ import ai.djl.repository.zoo.ZooModel;
 import org.quantint8.demo.BertInputs;
 import org.quantint8.demo.EmbeddingRunner;
 import org.quantint8.engine.QuantInt8Model;
+import org.quantint8.engine.QuantizationOptions;
 import org.testng.Assert;
 import org.testng.annotations.Test;
 
@@ -51,16 +52,7 @@ public class MiniLmLoadTimeQuantizationTest {
             try (ZooModel<NDList, NDList> model = load(dir, cache, "dynamic")) {
                 first = System.nanoTime() - first;
                 double cosine = meanCosine(model, tokenizer, sentences, expected);
-                Path exported = cache.resolve("exported.onnx");
-                ((QuantInt8Model) model.getWrappedModel()).export(exported);
-                double exportCosine = 0;
-                try (EmbeddingRunner ort = new EmbeddingRunner(exported, tokenizerFile)) {
-                    for (int i = 0; i < sentences.size(); i++) {
-                        exportCosine += EmbeddingRunner.cosine(expected.get(i),
-                                ort.embed(sentences.get(i)));
-                    }
-                }
-                exportCosine /= sentences.size();
+                double exportCosine = exportedCosine(model, cache, tokenizerFile, sentences, expected);
                 // The best of three cached loads: one load on a busy machine can be descheduled
                 // for longer than the whole load takes.
                 long second = Long.MAX_VALUE;
@@ -80,32 +72,67 @@ public class MiniLmLoadTimeQuantizationTest {
                 Assert.assertTrue(second < first / 5, "cached load " + second + " of " + first);
             }
             try (ZooModel<NDList, NDList> model = load(dir, cache, "static")) {
-                QuantInt8Model quantInt8 = (QuantInt8Model) model.getWrappedModel();
-                List<NDList> samples = new ArrayList<>();
-                NDManager manager = model.getNDManager();
-                for (String s : TestAssets.sotuSentences(200)) {
-                    samples.add(BertInputs.of(manager, tokenizer.encode(s)));
-                }
-                quantInt8.calibrate(samples);
+                calibrate(model, tokenizerFile);
                 double cosine = meanCosine(model, tokenizer, sentences, expected);
                 System.out.printf(Locale.ROOT, "%s static INT8 (calibrated on 200 other"
                         + " sentences) in QuantInt8: mean cosine %.5f over %d sentences%n",
                         name, cosine, sentences.size());
                 Assert.assertTrue(cosine >= 0.985, "cosine " + cosine);
             }
+            // Static with the per-token budget fallback: calibrated per-tensor layers and
+            // per-token ones in one file, which QuantInt8 and ONNX Runtime must run alike.
+            double budget = OnnxQuantizerAccuracyTest.STATIC_BUDGET_DB;
+            try (ZooModel<NDList, NDList> model = load(dir, cache, "static",
+                    QuantizationOptions.MIN_SQNR_DB, Double.toString(budget),
+                    QuantizationOptions.BUDGET_FALLBACK, "token")) {
+                calibrate(model, tokenizerFile);
+                double cosine = meanCosine(model, tokenizer, sentences, expected);
+                double exportCosine =
+                        exportedCosine(model, cache, tokenizerFile, sentences, expected);
+                System.out.printf(Locale.ROOT, "%s static INT8, budget %.0f dB with per-token"
+                        + " fallback, in QuantInt8: mean cosine %.5f over %d sentences (its"
+                        + " export in ONNX Runtime %.5f)%n",
+                        name, budget, cosine, sentences.size(), exportCosine);
+                Assert.assertTrue(Math.abs(cosine - exportCosine) < 0.001, cosine + " vs " + exportCosine);
+                Assert.assertTrue(cosine >= 0.99, "cosine " + cosine);
+            }
         }
     }
 
-    private static ZooModel<NDList, NDList> load(Path dir, Path cache, String mode)
-            throws Exception {
-        return Criteria.builder()
+    /** Loads MiniLM with a mode and more options as key, value pairs. */
+    private static ZooModel<NDList, NDList> load(Path dir, Path cache, String mode,
+            String... options) throws Exception {
+        Criteria.Builder<NDList, NDList> criteria = Criteria.builder()
                 .setTypes(NDList.class, NDList.class)
                 .optEngine("QuantInt8")
                 .optModelPath(dir)
                 .optOption("quantization", mode)
-                .optOption("quantizationCacheDir", cache.toString())
-                .build()
-                .loadModel();
+                .optOption("quantizationCacheDir", cache.toString());
+        for (int i = 0; i < options.length; i += 2) {
+            criteria.optOption(options[i], options[i + 1]);
+        }
+        return criteria.build().loadModel();
+    }
+
+    private static void calibrate(ZooModel<NDList, NDList> model, Path tokenizerFile)
+            throws Exception {
+        ((QuantInt8Model) model.getWrappedModel()).calibrate(
+                OnnxQuantizerAccuracyTest.calibrationSamples(model.getNDManager(), tokenizerFile,
+                        OnnxQuantizerAccuracyTest.CALIBRATION));
+    }
+
+    /** Exports the model and returns the mean cosine to FP32 of the export in ONNX Runtime. */
+    private static double exportedCosine(ZooModel<NDList, NDList> model, Path cache,
+            Path tokenizerFile, List<String> sentences, List<float[]> expected) throws Exception {
+        Path exported = cache.resolve("exported-" + System.nanoTime() + ".onnx");
+        ((QuantInt8Model) model.getWrappedModel()).export(exported);
+        double sum = 0;
+        try (EmbeddingRunner ort = new EmbeddingRunner(exported, tokenizerFile)) {
+            for (int i = 0; i < sentences.size(); i++) {
+                sum += EmbeddingRunner.cosine(expected.get(i), ort.embed(sentences.get(i)));
+            }
+        }
+        return sum / sentences.size();
     }
 
     private static double meanCosine(ZooModel<NDList, NDList> model,

@@ -18,10 +18,21 @@ public interface LayerwiseQuantizableModel {
     List<String> getQuantizableLayers();
 
     /**
-     * Runs every calibration sample with the given layers quantized and all others in FP32.
+     * Runs every calibration sample with the given layers quantized and all others in their
+     * fallback form: FP32, unless the model was built with another {@link BudgetFallback}.
      *
-     * @param quantizedLayers the layers to quantize; empty for the FP32 reference
+     * @param quantizedLayers the layers to quantize; empty for all in the fallback form
      * @return one flattened output per calibration sample, in a stable order
      */
     List<float[]> run(Set<String> quantizedLayers);
+
+    /**
+     * Runs every calibration sample with the whole model in FP32: the reference that outputs are
+     * scored against. By default {@code run(Set.of())}, which is FP32 when the fallback is.
+     *
+     * @return one flattened output per calibration sample, in the order of {@link #run}
+     */
+    default List<float[]> runReference() {
+        return run(Set.of());
+    }
 }

@@ -8,9 +8,11 @@ import java.util.Set;
  * budget holds.
  *
  * @param budget the budget that was searched for
- * @param sensitivities every layer's sensitivity, most sensitive first
+ * @param sensitivities every layer's sensitivity, most sensitive first; empty when the budget
+ *     holds with every layer quantized (nothing was ranked)
  * @param quantizedLayers the layers to quantize
- * @param fp32Layers the layers kept in FP32, in the order they were moved back
+ * @param fp32Layers the layers kept in FP32 (or in the model's other {@link BudgetFallback}
+ *     form), in the order they were moved back
  * @param fp32Score the metric on the FP32 outputs
  * @param score the metric with {@code quantizedLayers} quantized
  * @param budgetMet whether {@code score} satisfies the budget; {@code false} only if even keeping
@@ -42,7 +44,8 @@ public record MixedPrecisionPlan(
                         .findFirst()
                         .orElseThrow();
         return String.format(
-                "sensitivity rank %d (metric %.2f when quantized alone); needed for %s",
+                "sensitivity rank %d (metric %.2f with it alone quantized as configured); needed"
+                        + " for %s",
                 sensitivities.indexOf(sensitivity) + 1, sensitivity.score(), budget);
     }
 

@@ -7,12 +7,13 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * Chooses which layers to keep in FP32 so that an accuracy budget holds: rank layers by
- * sensitivity, quantize all, then move the most sensitive back to FP32 one at a time until the
- * budget is met.
+ * Chooses which layers to keep in FP32 (or in another {@link BudgetFallback} form, as the model
+ * runs them) so that an accuracy budget holds: rank layers by sensitivity, quantize all, then move
+ * the most sensitive back to the fallback one at a time until the budget is met.
  *
- * <p>Costs {@code 1 + L} model runs for the ranking and at most {@code L + 1} more for the
- * search, where {@code L} is the number of layers. The greedy order is optimal when layer errors
+ * <p>Costs two model runs when the budget holds with every layer quantized (then nothing is
+ * ranked), else {@code L} more for the ranking and at most {@code L} more for the search, where
+ * {@code L} is the number of layers. The greedy order is optimal when layer errors
  * add up independently, a good approximation for quantization noise.
  */
 public final class MixedPrecisionPlanner {
@@ -32,18 +33,20 @@ public final class MixedPrecisionPlanner {
         if (layers.isEmpty()) {
             throw new IllegalArgumentException("Mixed precision: the model has no quantizable layers");
         }
-        List<float[]> reference = model.run(Set.of());
+        List<float[]> reference = model.runReference();
         if (reference.isEmpty()) {
             throw new IllegalArgumentException(
                     "Mixed precision: the model produced no outputs (empty calibration set)");
         }
         OutputMetric metric = budget.getMetric();
         double fp32Score = metric.score(reference, reference);
-        List<LayerSensitivity> ranking = SensitivityAnalysis.rank(model, metric, reference);
-
         Set<String> quantized = new LinkedHashSet<>(layers);
         List<String> fp32 = new ArrayList<>();
         double score = metric.score(reference, model.run(Set.copyOf(quantized)));
+        // Ranking costs a model run per layer: only worth it when something must fall back.
+        List<LayerSensitivity> ranking = budget.isMet(fp32Score, score)
+                ? List.of()
+                : SensitivityAnalysis.rank(model, metric, reference);
         for (LayerSensitivity next : ranking) {
             if (budget.isMet(fp32Score, score)) {
                 break;

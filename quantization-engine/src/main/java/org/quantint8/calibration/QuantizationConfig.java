@@ -21,7 +21,8 @@ import java.util.OptionalDouble;
  *       all a per-call range can afford); weight observer {@link ObserverFactory#minMax()}
  *       (weights are known exactly and per-channel ranges are already tight);
  *   <li>every layer and operator type selected, none excluded;
- *   <li>no accuracy budget (no FP32 fallback search, which costs a model run per layer) and no
+ *   <li>no accuracy budget (no FP32 fallback search, which costs a model run per layer; with a
+ *       budget, the layers it cannot afford stay in {@link BudgetFallback#FP32}) and no
  *       SmoothQuant.
  * </ul>
  */
@@ -39,6 +40,7 @@ public final class QuantizationConfig {
     private final ObserverFactory weightObserver;
     private final LayerFilter layerFilter;
     private final AccuracyBudget accuracyBudget;
+    private final BudgetFallback budgetFallback;
     private final Double smoothQuantAlpha;
 
     private QuantizationConfig(Builder builder) {
@@ -61,6 +63,7 @@ public final class QuantizationConfig {
                         List.copyOf(builder.includedOpTypes),
                         List.copyOf(builder.excludedOpTypes));
         accuracyBudget = builder.accuracyBudget;
+        budgetFallback = builder.budgetFallback;
         smoothQuantAlpha = builder.smoothQuantAlpha;
     }
 
@@ -157,6 +160,16 @@ public final class QuantizationConfig {
     }
 
     /**
+     * Returns what happens to a layer the accuracy budget cannot afford: it stays in FP32 (the
+     * default), or stays INT8 with its input quantized per token.
+     *
+     * @return the fallback
+     */
+    public BudgetFallback getBudgetFallback() {
+        return budgetFallback;
+    }
+
+    /**
      * Returns the SmoothQuant migration strength, if SmoothQuant is enabled.
      *
      * @return alpha, empty when disabled
@@ -180,6 +193,7 @@ public final class QuantizationConfig {
         private final List<String> includedOpTypes = new ArrayList<>();
         private final List<String> excludedOpTypes = new ArrayList<>();
         private AccuracyBudget accuracyBudget;
+        private BudgetFallback budgetFallback = BudgetFallback.FP32;
         private Double smoothQuantAlpha;
 
         Builder() {}
@@ -321,6 +335,22 @@ public final class QuantizationConfig {
         }
 
         /**
+         * Sets what happens to the layers the accuracy budget cannot afford. {@link
+         * BudgetFallback#PER_TOKEN} keeps every weight in INT8: the sensitive layers quantize
+         * their input per token on every call while the others keep the configured per-tensor
+         * activations (calibrated in static mode), so it needs a budget and per-tensor
+         * activations, and is not for weight-only mode.
+         *
+         * @param fallback {@link BudgetFallback#FP32} (the default) or {@link
+         *     BudgetFallback#PER_TOKEN}
+         * @return this builder
+         */
+        public Builder optBudgetFallback(BudgetFallback fallback) {
+            this.budgetFallback = fallback;
+            return this;
+        }
+
+        /**
          * Enables SmoothQuant with a migration strength.
          *
          * @param alpha the share of the activation range moved into weights, in {@code [0, 1]}
@@ -344,6 +374,7 @@ public final class QuantizationConfig {
             requireSet(weightGranularity, "weight granularity");
             requireSet(weightObserver, "weight observer");
             requireSet(activationGranularity, "activation granularity");
+            requireSet(budgetFallback, "budget fallback");
             checkCombinations();
             if (smoothQuantAlpha != null) {
                 SmoothQuant.checkAlpha(smoothQuantAlpha);
@@ -373,6 +404,24 @@ public final class QuantizationConfig {
                 throw new IllegalArgumentException("Per-token activation quantization measures"
                         + " each row's range on every call, so it needs dynamic mode; " + mode
                         + " mode fixes activation ranges at calibration, per tensor");
+            }
+            if (budgetFallback == BudgetFallback.PER_TOKEN) {
+                checkPerTokenFallback();
+            }
+        }
+
+        private void checkPerTokenFallback() {
+            String problem = accuracyBudget == null
+                    ? "needs an accuracy budget to choose the layers"
+                    : mode == QuantizationMode.WEIGHT_ONLY
+                            ? "quantizes activations, which weight-only mode keeps in FP32"
+                            : activationGranularity != Granularity.PER_TENSOR
+                                    ? "is for per-tensor activations; every layer is per token"
+                                            + " already"
+                                    : null;
+            if (problem != null) {
+                throw new IllegalArgumentException(
+                        "The per-token budget fallback " + problem);
             }
         }
 

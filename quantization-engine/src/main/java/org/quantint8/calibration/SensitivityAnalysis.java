@@ -15,7 +15,7 @@ public final class SensitivityAnalysis {
      *
      * @param model the model
      * @param metric the output metric, higher is better
-     * @param reference the FP32 outputs, {@code model.run(Set.of())}
+     * @param reference the FP32 outputs, {@code model.runReference()}
      * @return the layers, most sensitive (lowest score) first; ties keep the model's order
      */
     public static List<LayerSensitivity> rank(

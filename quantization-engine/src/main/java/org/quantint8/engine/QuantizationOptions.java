@@ -1,6 +1,7 @@
 package org.quantint8.engine;
 
 import org.quantint8.calibration.AccuracyBudget;
+import org.quantint8.calibration.BudgetFallback;
 import org.quantint8.calibration.Granularity;
 import org.quantint8.calibration.ObserverFactory;
 import org.quantint8.calibration.QuantizationConfig;
@@ -32,6 +33,9 @@ import java.util.TreeMap;
  *       <td>none</td></tr>
  *   <tr><td>{@code smoothQuant}</td><td>alpha in [0, 1]</td><td>off</td></tr>
  *   <tr><td>{@code minSqnrDb}</td><td>the output SQNR budget of mixed precision</td><td>off</td></tr>
+ *   <tr><td>{@code budgetFallback}</td><td>{@code fp32} (the layers the budget cannot afford stay
+ *       FP32), {@code token} (they stay INT8 and quantize their input per token, measured per
+ *       call; needs {@code minSqnrDb} and per-tensor activations)</td><td>{@code fp32}</td></tr>
  *   <tr><td>{@code quantizationCache}</td><td>{@code true}, {@code false}</td><td>{@code true}</td></tr>
  *   <tr><td>{@code quantizationCacheDir}</td><td>a folder</td><td>DJL's cache folder</td></tr>
  *   <tr><td>{@code requantize}</td><td>{@code true}, {@code false}: whether a model that is
@@ -57,6 +61,8 @@ public final class QuantizationOptions {
     public static final String SMOOTH_QUANT = "smoothQuant";
     /** The option setting the SQNR budget of mixed precision. */
     public static final String MIN_SQNR_DB = "minSqnrDb";
+    /** The option choosing what the layers that the SQNR budget cannot afford become. */
+    public static final String BUDGET_FALLBACK = "budgetFallback";
     /** The option turning the quantized-model cache on or off. */
     public static final String CACHE = "quantizationCache";
     /** The option choosing the cache folder. */
@@ -66,7 +72,7 @@ public final class QuantizationOptions {
 
     private static final String[] QUANTIZATION_KEYS = {
         MODE, ACTIVATION_OBSERVER, WEIGHT_GRANULARITY, ACTIVATION_GRANULARITY, EXCLUDE_LAYERS,
-        EXCLUDE_OP_TYPES, SMOOTH_QUANT, MIN_SQNR_DB
+        EXCLUDE_OP_TYPES, SMOOTH_QUANT, MIN_SQNR_DB, BUDGET_FALLBACK
     };
 
     private final Map<String, String> values;
@@ -239,12 +245,25 @@ public final class QuantizationOptions {
         if (samples && values.containsKey(MIN_SQNR_DB)) {
             b.optAccuracyBudget(AccuracyBudget.minSqnrDb(number(MIN_SQNR_DB)));
         }
+        BudgetFallback fallback = budgetFallback();
+        if (samples) {
+            b.optBudgetFallback(fallback); // without samples there is no budget to fall back from
+        }
         try {
             return b.build();
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("Invalid quantization options " + values + ": "
                     + e.getMessage(), e);
         }
+    }
+
+    private BudgetFallback budgetFallback() {
+        String value = values.getOrDefault(BUDGET_FALLBACK, "fp32");
+        return switch (value.toLowerCase(Locale.ROOT)) {
+            case "fp32" -> BudgetFallback.FP32;
+            case "token" -> BudgetFallback.PER_TOKEN;
+            default -> throw invalid(BUDGET_FALLBACK, value, "fp32 or token");
+        };
     }
 
     private String mode() {

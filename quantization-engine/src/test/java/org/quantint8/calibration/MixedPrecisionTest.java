@@ -60,6 +60,20 @@ public class MixedPrecisionTest {
     }
 
     @Test
+    public void budgetMetByAllQuantizedRanksNothing() {
+        ToyModel model = new ToyModel(new Random(24), 16, 0);
+        List<float[]> reference = model.run(Set.of());
+        double allQuantized =
+                QuantizationError.sqnrDb(reference, model.run(Set.copyOf(ToyModel.LAYERS)));
+        MixedPrecisionPlan plan =
+                MixedPrecisionPlanner.plan(model, AccuracyBudget.minSqnrDb(allQuantized - 1));
+        assertTrue(plan.budgetMet());
+        assertTrue(plan.fp32Layers().isEmpty());
+        assertTrue(plan.sensitivities().isEmpty(), "no ranking needed: " + plan.sensitivities());
+        assertEquals(plan.quantizedLayers(), Set.copyOf(ToyModel.LAYERS));
+    }
+
+    @Test
     public void unreachableBudgetIsReported() {
         // Output noise of 1e-2 on every run caps the SQNR even with every layer in FP32.
         ToyModel model = new ToyModel(new Random(23), 16, 1e-2);

@@ -4,6 +4,7 @@ import static org.testng.Assert.assertEquals;
 import static org.testng.Assert.assertFalse;
 import static org.testng.Assert.assertThrows;
 import static org.testng.Assert.assertTrue;
+import static org.testng.Assert.expectThrows;
 
 import org.testng.annotations.Test;
 
@@ -83,5 +84,35 @@ public class QuantizationConfigTest {
         assertThrows(IllegalArgumentException.class, () -> QuantizationConfig.builder()
                 .optMode(QuantizationMode.WEIGHT_ONLY).optActivationGranularity(Granularity.PER_TOKEN)
                 .build());
+    }
+
+    @Test
+    public void perTokenFallbackNeedsABudgetAndPerTensorActivations() {
+        assertEquals(QuantizationConfig.builder().build().getBudgetFallback(), BudgetFallback.FP32);
+        AccuracyBudget budget = AccuracyBudget.minSqnrDb(20);
+        QuantizationConfig ok = QuantizationConfig.builder().optAccuracyBudget(budget)
+                .optBudgetFallback(BudgetFallback.PER_TOKEN).build();
+        assertEquals(ok.getBudgetFallback(), BudgetFallback.PER_TOKEN);
+        String[][] cases = {
+            {"STATIC", "none", "needs an accuracy budget"},
+            {"WEIGHT_ONLY", "budget", "weight-only"},
+            {"DYNAMIC", "budget token", "per token already"}
+        };
+        for (String[] c : cases) {
+            QuantizationConfig.Builder b = QuantizationConfig.builder()
+                    .optMode(QuantizationMode.valueOf(c[0]))
+                    .optBudgetFallback(BudgetFallback.PER_TOKEN);
+            if (c[1].startsWith("budget")) {
+                b.optAccuracyBudget(budget);
+            }
+            if (c[1].endsWith("token")) {
+                b.optActivationGranularity(Granularity.PER_TOKEN);
+            }
+            IllegalArgumentException e = expectThrows(IllegalArgumentException.class, b::build);
+            assertTrue(e.getMessage().contains(c[2]), e.getMessage());
+        }
+        IllegalArgumentException e = expectThrows(IllegalArgumentException.class,
+                () -> QuantizationConfig.builder().optBudgetFallback(null).build());
+        assertTrue(e.getMessage().contains("budget fallback"), e.getMessage());
     }
 }

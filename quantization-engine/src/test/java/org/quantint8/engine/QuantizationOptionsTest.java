@@ -1,5 +1,6 @@
 package org.quantint8.engine;
 
+import org.quantint8.calibration.BudgetFallback;
 import org.quantint8.calibration.Granularity;
 import org.quantint8.calibration.QuantizationMode;
 import org.testng.Assert;
@@ -53,7 +54,7 @@ public class QuantizationOptionsTest {
             {"quantization", "int4"}, {"activationObserver", "median"},
             {"activationObserver", "percentile:x"}, {"weightGranularity", "row"},
             {"activationGranularity", "channel"},
-            {"smoothQuant", "half"}, {"minSqnrDb", "many"}
+            {"smoothQuant", "half"}, {"minSqnrDb", "many"}, {"budgetFallback", "int4"}
         };
         for (String[] c : cases) {
             IllegalArgumentException e = Assert.expectThrows(IllegalArgumentException.class,
@@ -86,6 +87,21 @@ public class QuantizationOptionsTest {
         // calibrate() turns plain dynamic options into static ones: not with per-token rows.
         Assert.expectThrows(IllegalArgumentException.class,
                 () -> token.toConfig(QuantizationMode.STATIC));
+    }
+
+    @Test
+    public void budgetFallbackIsReadAndFingerprinted() {
+        QuantizationOptions token = QuantizationOptions.of(Map.of(
+                "quantization", "static", "minSqnrDb", "20", "budgetFallback", "token"));
+        Assert.assertEquals(token.toConfig().getBudgetFallback(), BudgetFallback.PER_TOKEN);
+        Assert.assertEquals(token.toConfigWithoutSamples().getBudgetFallback(), BudgetFallback.FP32);
+        QuantizationOptions fp32 = QuantizationOptions.of(Map.of(
+                "quantization", "static", "minSqnrDb", "20"));
+        Assert.assertEquals(fp32.toConfig().getBudgetFallback(), BudgetFallback.FP32);
+        Assert.assertNotEquals(token.fingerprint(), fp32.fingerprint());
+        IllegalArgumentException e = Assert.expectThrows(IllegalArgumentException.class,
+                () -> QuantizationOptions.of(Map.of("budgetFallback", "token")));
+        Assert.assertTrue(e.getMessage().contains("needs an accuracy budget"), e.getMessage());
     }
 
     @Test

@@ -28,7 +28,7 @@ import java.util.Set;
  * <p>In weight-only mode ({@link #rewriteWeightOnly}) the FP32 operator stays and reads its weight
  * dequantized from the stored INT8 codes.
  *
- * <p>With per-token activations, a {@code MatMul} or {@code Gemm} reads its input quantized row by
+ * <p>Per token (all sites, or the ones the caller picks), a {@code MatMul} or {@code Gemm} reads its input quantized row by
  * row by {@link PerTokenActivations} (once per input, however many sites read it) and removes the
  * row zero points from the accumulator exactly, in INT32, through constant column sums of the
  * weight; see {@link #rewritePerToken}.
@@ -57,18 +57,15 @@ final class IntegerOpsRewriter {
      * @param graph receives the nodes and initializers of the integer forms
      * @param usedNames the value and node names already taken, extended with new prefixes
      * @param opset the model's default opset
-     * @param perToken whether dynamic {@code MatMul} and {@code Gemm} sites quantize their input
-     *     per token rather than per tensor
      */
     IntegerOpsRewriter(OnnxGraph source, OnnxGraph.Builder graph, Set<String> usedNames,
-            long opset, boolean perToken) {
+            long opset) {
         this.source = source;
         this.graph = graph;
         this.usedNames = usedNames;
         this.opset = opset;
-        this.tokens = perToken
-                ? new PerTokenActivations(graph, uniquePrefix("per_token_constants"), opset)
-                : null;
+        // Its shared constants are added only if some site is quantized per token.
+        this.tokens = new PerTokenActivations(graph, uniquePrefix("per_token_constants"), opset);
     }
 
     /**
@@ -77,15 +74,18 @@ final class IntegerOpsRewriter {
      * @param site the site
      * @param weight its quantized weight
      * @param activation static activation parameters, or null for dynamic quantization
+     * @param perToken whether a dynamic {@code MatMul} or {@code Gemm} site quantizes its input
+     *     per token rather than per tensor (ignored for {@code Conv}, which stays per tensor)
      */
-    void rewrite(QuantizableSite site, QuantizedWeight weight, QuantizationParameters activation) {
+    void rewrite(QuantizableSite site, QuantizedWeight weight, QuantizationParameters activation,
+            boolean perToken) {
         String p = uniquePrefix(site.layerName());
         if (site.kind() == QuantizableSite.Kind.GATHER) {
             rewriteGather(site, weight, p);
             return;
         }
         String input = site.node().getInputs().get(0);
-        if (activation == null && tokens != null && site.kind() != QuantizableSite.Kind.CONV) {
+        if (activation == null && perToken && site.kind() != QuantizableSite.Kind.CONV) {
             rewritePerToken(site, weight, tokens.quantize(input, p + "token/"), p);
             return;
         }

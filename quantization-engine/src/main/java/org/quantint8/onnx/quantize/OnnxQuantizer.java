@@ -23,7 +23,9 @@ import java.util.Set;
  * accepts gets INT8 weights (per output channel by default) and runs as an integer operator, with
  * activations quantized per call (dynamic; per tensor, or per token when the configuration's
  * activation granularity says so) or with calibrated parameters (static); in weight-only mode the
- * operators stay FP32 and read INT8 weights dequantized.
+ * operators stay FP32 and read INT8 weights dequantized. Chosen layers can also quantize their
+ * input per token whatever the mode ({@link Builder#optPerTokenLayers}): the per-token fallback of
+ * automatic mixed precision.
  *
  * <pre>{@code
  * QuantizedOnnxModel q = OnnxQuantizer.builder()
@@ -37,11 +39,13 @@ public final class OnnxQuantizer {
     private final QuantizationConfig config;
     private final Map<String, QuantizationParameters> activations;
     private final Map<String, String> keepInFp32;
+    private final Map<String, String> perTokenLayers;
 
     private OnnxQuantizer(Builder builder) {
         this.config = builder.config;
         this.activations = Map.copyOf(builder.activations);
         this.keepInFp32 = Map.copyOf(builder.keepInFp32);
+        this.perTokenLayers = Map.copyOf(builder.perTokenLayers);
     }
 
     /**
@@ -66,7 +70,8 @@ public final class OnnxQuantizer {
         long opset = model.getDefaultOpsetVersion().orElse(1);
         boolean dynamic = config.getMode() == QuantizationMode.DYNAMIC;
         boolean weightOnly = config.getMode() == QuantizationMode.WEIGHT_ONLY;
-        long needed = dynamic ? 11 : 10;
+        // Per-token quantization, like DynamicQuantizeLinear, needs opset 11.
+        long needed = dynamic || !perTokenLayers.isEmpty() ? 11 : 10;
         if (opset < needed) {
             throw new IllegalArgumentException(
                     "Quantization needs opset " + needed + " or later, the model has " + opset);
@@ -80,7 +85,7 @@ public final class OnnxQuantizer {
                     config.getLayerFilter().accepts(site.layerName(), site.node().getOpType());
             String keep = !accepted
                     ? "excluded by the configuration"
-                    : keepInFp32.get(site.layerName());
+                    : keepInFp32.getOrDefault(site.layerName(), convWithoutPerToken(site));
             if (keep != null) {
                 kept.put(site.node(), keep);
             }
@@ -90,9 +95,9 @@ public final class OnnxQuantizer {
         Set<OnnxNode> replacedTransposes = replacedTransposes(source, sites, rewritten);
         // The source's initializers come at the end, once it is known which ones are still read.
         OnnxGraph.Builder graph = source.toBuilderWithoutNodes(t -> false);
-        boolean perToken = config.getActivationGranularity() == Granularity.PER_TOKEN;
+        boolean allPerToken = config.getActivationGranularity() == Granularity.PER_TOKEN;
         IntegerOpsRewriter rewriter =
-                new IntegerOpsRewriter(source, graph, valueNames(source), opset, perToken);
+                new IntegerOpsRewriter(source, graph, valueNames(source), opset);
         List<LayerReport> reports = new ArrayList<>();
         Map<String, QuantizedWeight> weights = new HashMap<>();
         for (OnnxNode node : source.getNodes()) {
@@ -110,8 +115,10 @@ public final class OnnxQuantizer {
                 continue;
             }
             boolean gather = site.kind() == QuantizableSite.Kind.GATHER;
+            String perTokenReason = perTokenLayers.get(site.layerName());
+            boolean perToken = allPerToken || perTokenReason != null;
             QuantizationParameters activation =
-                    dynamic || gather || weightOnly ? null : activationOf(site);
+                    dynamic || gather || weightOnly || perToken ? null : activationOf(site);
             boolean perChannel = QuantizedWeight.perChannel(site, config, opset);
             String key = QuantizedWeight.sharingKey(site, perChannel);
             // A table shared by a Gather and a tied head is stored, and reported, once.
@@ -121,11 +128,10 @@ public final class OnnxQuantizer {
             if (weightOnly) {
                 rewriter.rewriteWeightOnly(site, weight);
             } else {
-                rewriter.rewrite(site, weight, activation);
+                rewriter.rewrite(site, weight, activation, perToken);
             }
-            String mode = gather || weightOnly ? "weight-only" : dynamic ? "dynamic" : "static";
             reports.add(new LayerReport(site.layerName(), node.getOpType(), true,
-                    mode, gather || weightOnly ? "" : activationSource(site, dynamic, perToken),
+                    mode(gather || weightOnly, perTokenReason, dynamic), gather || weightOnly ? "" : activationSource(site, activation, perToken),
                     weight.parameters(), activation, weight.sqnrDb(), Double.NaN,
                     shared ? 0 : OnnxTensor.elementCount(site.weight().getDims())));
         }
@@ -138,9 +144,33 @@ public final class OnnxQuantizer {
         return new QuantizedOnnxModel(out.build(), new QuantizationReport(reports), unsupported);
     }
 
+    /** How the report names a quantized site's mode. */
+    private static String mode(boolean weightOnly, String perTokenReason, boolean dynamic) {
+        if (weightOnly) {
+            return "weight-only";
+        }
+        if (perTokenReason != null) {
+            return "dynamic per token: " + perTokenReason;
+        }
+        return dynamic ? "dynamic" : "static";
+    }
+
+    /**
+     * Why a site chosen for the per-token fallback stays FP32 instead: a {@code Conv} input stays
+     * per tensor. Null for every other site.
+     */
+    private String convWithoutPerToken(QuantizableSite site) {
+        String reason = perTokenLayers.get(site.layerName());
+        if (reason == null || site.kind() != QuantizableSite.Kind.CONV) {
+            return null;
+        }
+        return reason + "; kept in FP32: a Conv input is not quantized per token";
+    }
+
     /** How the report describes where a site's activation range comes from. */
-    private static String activationSource(QuantizableSite site, boolean dynamic, boolean perToken) {
-        if (!dynamic) {
+    private static String activationSource(QuantizableSite site,
+            QuantizationParameters calibrated, boolean perToken) {
+        if (calibrated != null) {
             return "calibrated";
         }
         boolean rows = perToken && site.kind() != QuantizableSite.Kind.CONV;
@@ -231,6 +261,7 @@ public final class OnnxQuantizer {
                 QuantizationConfig.builder().optMode(QuantizationMode.DYNAMIC).build();
         private final Map<String, QuantizationParameters> activations = new HashMap<>();
         private final Map<String, String> keepInFp32 = new HashMap<>();
+        private final Map<String, String> perTokenLayers = new HashMap<>();
 
         Builder() {}
 
@@ -243,6 +274,20 @@ public final class OnnxQuantizer {
          */
         public Builder optKeepInFp32(Map<String, String> reasons) {
             keepInFp32.putAll(reasons);
+            return this;
+        }
+
+        /**
+         * Quantizes the input of the named layers per token, measured on every call, whatever
+         * the mode and activation granularity: their weights stay INT8. A named {@code Conv}
+         * layer stays in FP32 instead (its input is not quantized per token); a layer also kept
+         * in FP32 by {@link #optKeepInFp32} stays FP32.
+         *
+         * @param reasons why each layer is quantized per token, by layer name, for the report
+         * @return this builder
+         */
+        public Builder optPerTokenLayers(Map<String, String> reasons) {
+            perTokenLayers.putAll(reasons);
             return this;
         }
 

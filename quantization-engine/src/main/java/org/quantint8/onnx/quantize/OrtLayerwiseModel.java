@@ -2,6 +2,7 @@ package org.quantint8.onnx.quantize;
 
 import ai.djl.ndarray.NDList;
 
+import org.quantint8.calibration.BudgetFallback;
 import org.quantint8.calibration.LayerwiseQuantizableModel;
 import org.quantint8.calibration.QuantizationConfig;
 import org.quantint8.ndarray.QuantizationParameters;
@@ -16,7 +17,8 @@ import java.util.Set;
 /**
  * An ONNX model whose layers can be quantized one at a time, run by ONNX Runtime on calibration
  * samples: the view that sensitivity analysis and mixed-precision planning work on. Each output is
- * the model's first output, flattened.
+ * the model's first output, flattened. The layers left out of a run are in the configuration's
+ * {@link BudgetFallback} form: FP32, or INT8 with per-token inputs.
  */
 final class OrtLayerwiseModel implements LayerwiseQuantizableModel {
 
@@ -48,17 +50,33 @@ final class OrtLayerwiseModel implements LayerwiseQuantizableModel {
     /** {@inheritDoc} */
     @Override
     public List<float[]> run(Set<String> quantizedLayers) {
-        OnnxModel variant = model;
-        if (!quantizedLayers.isEmpty()) {
-            Map<String, String> keep = new HashMap<>();
-            for (String layer : layers) {
-                if (!quantizedLayers.contains(layer)) {
-                    keep.put(layer, "sensitivity analysis");
-                }
-            }
-            variant = OnnxQuantizer.builder().optConfig(config).optActivationParameters(activations)
-                    .optKeepInFp32(keep).build().quantize(model).model();
+        boolean perToken = config.getBudgetFallback() == BudgetFallback.PER_TOKEN;
+        if (quantizedLayers.isEmpty() && !perToken) {
+            return runReference();
         }
+        Map<String, String> fallback = new HashMap<>();
+        for (String layer : layers) {
+            if (!quantizedLayers.contains(layer)) {
+                fallback.put(layer, "sensitivity analysis");
+            }
+        }
+        OnnxQuantizer.Builder quantizer =
+                OnnxQuantizer.builder().optConfig(config).optActivationParameters(activations);
+        if (perToken) {
+            quantizer.optPerTokenLayers(fallback);
+        } else {
+            quantizer.optKeepInFp32(fallback);
+        }
+        return outputs(quantizer.build().quantize(model).model());
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public List<float[]> runReference() {
+        return outputs(model);
+    }
+
+    private List<float[]> outputs(OnnxModel variant) {
         String output = model.getGraph().getOutputs().get(0).getName();
         List<float[]> outputs = new ArrayList<>(samples.size());
         try (OrtGraphRunner runner = new OrtGraphRunner(variant, List.of(), 1)) {

@@ -3,6 +3,7 @@ package org.quantint8.onnx.quantize;
 import ai.djl.ndarray.NDList;
 import ai.djl.util.Progress;
 
+import org.quantint8.calibration.BudgetFallback;
 import org.quantint8.calibration.MixedPrecisionPlan;
 import org.quantint8.calibration.MixedPrecisionPlanner;
 import org.quantint8.calibration.QuantizationConfig;
@@ -21,7 +22,8 @@ import java.util.OptionalDouble;
  * Post-training quantization of an ONNX model from start to end, as the configuration asks:
  * SmoothQuant (calibrated on the samples), then static calibration of the layer inputs or dynamic
  * quantization, then, with an accuracy budget, mixed precision (the most sensitive layers stay in
- * FP32 until the budget holds on the samples), then the rewrite into integer operators.
+ * FP32, or quantize their input per token, until the budget holds on the samples), then the
+ * rewrite into integer operators.
  */
 public final class PostTrainingQuantizer {
 
@@ -85,12 +87,21 @@ public final class PostTrainingQuantizer {
             quantizer.optActivationParameters(activations);
         }
         if (config.getAccuracyBudget().isPresent()) {
-            quantizer.optKeepInFp32(planMixedPrecision(prepared, config, activations, samples));
+            Map<String, String> sensitive =
+                    planMixedPrecision(prepared, config, activations, samples);
+            if (config.getBudgetFallback() == BudgetFallback.PER_TOKEN) {
+                quantizer.optPerTokenLayers(sensitive);
+            } else {
+                quantizer.optKeepInFp32(sensitive);
+            }
         }
         return quantizer.build().quantize(prepared);
     }
 
-    /** The layers to keep in FP32 so that the budget holds, each with its reason. */
+    /**
+     * The layers to move to the configured fallback (FP32, or per-token inputs) so that the
+     * budget holds, each with its reason.
+     */
     private static Map<String, String> planMixedPrecision(OnnxModel model,
             QuantizationConfig config, Map<String, QuantizationParameters> activations,
             List<NDList> samples) {
@@ -104,8 +115,8 @@ public final class PostTrainingQuantizer {
                 new OrtLayerwiseModel(model, config, activations, subset),
                 config.getAccuracyBudget().get());
         if (!plan.budgetMet()) {
-            LOGGER.warn("The accuracy budget is not met even with {} layer(s) in FP32: {}",
-                    plan.fp32Layers().size(), plan.summary());
+            LOGGER.warn("The accuracy budget is not met even with {} layer(s) in fallback {}: {}",
+                    plan.fp32Layers().size(), config.getBudgetFallback(), plan.summary());
         }
         Map<String, String> keep = new LinkedHashMap<>();
         for (String layer : plan.fp32Layers()) {

@@ -37,7 +37,7 @@ public class PerTokenQuantizationTest {
     private static final int N = 8;
 
     /** x [2, 3, 16] -> MatMul w [16, 8] -> y, and x -> MatMul v [16, 4] -> z: one shared input. */
-    private static OnnxModel twoHeads(long opset, Random random) {
+    static OnnxModel twoHeads(long opset, Random random) {
         OnnxGraph graph = OnnxGraph.builder()
                 .addInput(OnnxValueInfo.tensor("x", OnnxDataType.FLOAT, 2, 3, K))
                 .addOutput(OnnxValueInfo.tensor("y", OnnxDataType.FLOAT, 2, 3, N))
