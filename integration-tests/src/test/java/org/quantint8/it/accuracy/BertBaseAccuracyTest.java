@@ -26,8 +26,8 @@ import java.util.Map;
  * FP32 vs INT8 features) and masked-LM pseudo-perplexity on held-out State of the Union sentences.
  * FP32 is the {@code fp32} artifact on ONNX Runtime; INT8 is the {@code int8} artifact (dynamic)
  * and the {@code fp32} artifact quantized by QuantInt8 at load time: dynamic with per-token
- * activations, and static calibrated on representative sentences, on random token ids and on a
- * single sentence (the calibration mistake).
+ * activations, static calibrated on representative sentences, on random token ids and on a
+ * single sentence (the calibration mistake), and static with the per-token budget fallback.
  */
 public class BertBaseAccuracyTest {
 
@@ -107,12 +107,15 @@ public class BertBaseAccuracyTest {
         variant.run("fp32 artifact, QuantInt8 INT8 dynamic, per-token activations",
                 zoo("fp32", "QuantInt8"),
                 Map.of("quantization", "dynamic", "activationGranularity", "token"), List.of());
-        for (Map.Entry<String, List<long[]>> set
-                : BertSamples.calibrationSets(tokenizer).entrySet()) {
+        Map<String, List<long[]>> sets = BertSamples.calibrationSets(tokenizer);
+        for (Map.Entry<String, List<long[]>> set : sets.entrySet()) {
             variant.run(STATIC + set.getKey(), zoo("fp32", "QuantInt8"),
                     Map.of("quantization", "static", "activationObserver", "mse"),
                     set.getValue());
         }
+        variant.run("fp32 artifact, " + BertSamples.STATIC_WITH_FALLBACK
+                        + BertSamples.REPRESENTATIVE, zoo("fp32", "QuantInt8"),
+                BertSamples.STATIC_WITH_FALLBACK_OPTIONS, sets.get(BertSamples.REPRESENTATIVE));
         String body = report(probe, pppl, loadSeconds);
         System.out.println(body);
         AccuracyReport.publish("bert-base", "BERT-base-uncased, real weights", body);

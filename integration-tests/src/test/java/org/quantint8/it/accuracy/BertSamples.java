@@ -34,6 +34,16 @@ final class BertSamples {
     static final String NOISE = "200 random token sequences (mistake)";
     /** Row label of static INT8 calibrated on one sentence. */
     static final String SINGLE = "a single sentence (mistake)";
+    /** Row label prefix of static INT8 whose flagged layers quantize their input per token. */
+    static final String STATIC_WITH_FALLBACK =
+            "QuantInt8 INT8 static (MSE) + per-token fallback (budget 22 dB), ";
+    /**
+     * Load options of static INT8 with the per-token budget fallback (docs/quantization.md): the
+     * layers whose per-tensor range costs the model more than 22 dB of output SQNR quantize their
+     * input per token instead; every weight stays INT8.
+     */
+    static final Map<String, String> STATIC_WITH_FALLBACK_OPTIONS = Map.of("quantization",
+            "static", "activationObserver", "mse", "minSqnrDb", "22", "budgetFallback", "token");
 
     // In the uncased BERT vocabulary ids below 999 are [PAD], [unusedN], [UNK], [CLS], [SEP] and
     // [MASK]; word pieces start at 999 ("!").

@@ -17,7 +17,8 @@ import java.util.Map;
  * What INT8 costs on a sentence classification task (issue: accuracy suites, BERT part): the
  * sentiment probe with FP32 features (ONNX Runtime) against the features of the same model
  * quantized by QuantInt8 dynamically (per-tensor and per-token activations) and statically
- * (calibrated on 200 State of the Union sentences, which the probe never sees), with ONNX
+ * (calibrated on 200 State of the Union sentences, which the probe never sees; per-tensor, and
+ * with the layers an output-SQNR budget flags quantized per token), with ONNX
  * Runtime's own INT8 twin as the peer. The calibration mistake is made visible: the same static
  * quantization calibrated on random token ids and on a single sentence.
  */
@@ -45,12 +46,15 @@ public class SentimentAccuracyTest {
             score(probe, "QuantInt8 INT8 dynamic, per-token activations", dir, tokenizer,
                     Map.of("quantization", "dynamic", "activationGranularity", "token"),
                     List.of());
-            for (Map.Entry<String, List<long[]>> set
-                    : BertSamples.calibrationSets(tokenizer).entrySet()) {
+            Map<String, List<long[]>> sets = BertSamples.calibrationSets(tokenizer);
+            for (Map.Entry<String, List<long[]>> set : sets.entrySet()) {
                 score(probe, STATIC + set.getKey(), dir, tokenizer,
                         Map.of("quantization", "static", "activationObserver", "mse"),
                         set.getValue());
             }
+            score(probe, BertSamples.STATIC_WITH_FALLBACK + BertSamples.REPRESENTATIVE, dir,
+                    tokenizer, BertSamples.STATIC_WITH_FALLBACK_OPTIONS,
+                    sets.get(BertSamples.REPRESENTATIVE));
             try (EmbeddingRunner twin = new EmbeddingRunner(
                     twinDir.resolve(TestAssets.MINILM_Q + ".onnx"), tokenizerFile)) {
                 probe.score("ONNX Runtime's INT8 twin (peer)", twin::embed);
