@@ -4,6 +4,11 @@ import static org.testng.Assert.assertEquals;
 import static org.testng.Assert.assertTrue;
 import static org.testng.Assert.expectThrows;
 
+import ai.djl.Model;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.core.Linear;
+
 import org.testng.annotations.Test;
 
 import java.io.IOException;
@@ -51,6 +56,37 @@ public class TrainedParameterCacheTest {
         IOException truncated = expectThrows(IOException.class,
                 () -> TrainedParameterCache.read(file, MAGIC, "k1"));
         assertEquals(truncated.getMessage(), file + ": length differs from the header's 4 bytes");
+    }
+
+    @Test
+    public void trainsOnceThenLoadsAndRetrainsOverADamagedFile() throws IOException {
+        Path file = Files.createTempDirectory("trained-cache").resolve("linear.params");
+        float[] trained = outcomeOf(file, true);
+        assertEquals(outcomeOf(file, false), trained, "the second block loads the first's values");
+        byte[] bytes = Files.readAllBytes(file);
+        bytes[bytes.length - 1] ^= 1;
+        Files.write(file, bytes);
+        assertEquals(outcomeOf(file, true), trained, "a damaged file is trained over");
+    }
+
+    /** Runs loadOrTrain on a fresh Linear block; training sets its weight to 1, 2, 3, 4. */
+    private static float[] outcomeOf(Path file, boolean expectTraining) throws IOException {
+        try (Model model = Model.newInstance("linear", "PyTorch")) {
+            Linear linear = Linear.builder().setUnits(2).optBias(false).build();
+            model.setBlock(linear);
+            boolean[] trainedNow = {false};
+            TrainedParameterCache.Outcome outcome = TrainedParameterCache.loadOrTrain(file, MAGIC,
+                    "linear", linear, model.getNDManager(), new Shape(1, 2), () -> {
+                        linear.initialize(model.getNDManager(), DataType.FLOAT32,
+                                new Shape(1, 2));
+                        linear.getParameters().get("weight").getArray()
+                                .set(new float[] {1, 2, 3, 4});
+                        trainedNow[0] = true;
+                    });
+            assertEquals(outcome.fromCache(), !expectTraining);
+            assertEquals(trainedNow[0], expectTraining);
+            return linear.getParameters().get("weight").getArray().toFloatArray();
+        }
     }
 
     private static Path written(String key, byte[] payload) throws IOException {
