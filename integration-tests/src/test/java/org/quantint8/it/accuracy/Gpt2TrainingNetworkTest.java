@@ -9,6 +9,8 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Parameter;
+import ai.djl.training.initializer.NormalInitializer;
 import ai.djl.translate.NoopTranslator;
 
 import org.quantint8.onnx.OnnxModelWriter;
@@ -40,11 +42,10 @@ public class Gpt2TrainingNetworkTest {
         Map<String, float[]> weights;
         try (Model model = Model.newInstance("tiny-gpt2", "PyTorch")) {
             model.setBlock(network);
+            // Every parameter normal(0.1), biases and LayerNorm included, so a misplaced one
+            // shows.
+            network.setInitializer(new NormalInitializer(0.1f), Parameter.Type.WEIGHT);
             network.initialize(model.getNDManager(), DataType.FLOAT32, new Shape(1, CONTEXT));
-            // Non-zero biases and LayerNorm parameters, so a misplaced one shows.
-            network.getParameters().values().forEach(p -> p.getArray().addi(
-                    model.getNDManager().randomNormal(0, 0.1f, p.getArray().getShape(),
-                            DataType.FLOAT32)));
             try (Predictor<NDList, NDList> predictor = model.newPredictor(new NoopTranslator());
                     NDManager manager = model.getNDManager().newSubManager()) {
                 djl = predictor.predict(new NDList(manager.create(ids, new Shape(1, ids.length))))
