@@ -7,10 +7,8 @@ import ai.djl.inference.Predictor;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.repository.zoo.Criteria;
 import ai.djl.repository.zoo.ZooModel;
 
-import org.quantint8.engine.QuantInt8Model;
 import org.quantint8.onnx.OnnxModelWriter;
 import org.testng.annotations.Test;
 
@@ -84,8 +82,8 @@ public class FashionMnistAccuracyTest {
         double trainingSeconds;
         try (SmallResNetTrainer trainer = new SmallResNetTrainer(CONFIG)) {
             trainer.trainOrLoad(work, train, mean, std);
-            cached = trainer.fromCache();
-            trainingSeconds = trainer.trainingSeconds();
+            cached = trainer.outcome().fromCache();
+            trainingSeconds = trainer.outcome().trainingSeconds();
             scores.put("FP32, DJL PyTorch (the trained model)",
                     score(trainer::logits, testImages, test));
             Files.createDirectories(onnx.getParent());
@@ -170,29 +168,15 @@ public class FashionMnistAccuracyTest {
 
     private static Score scoreQuantInt8(Path onnx, Map<String, String> options,
             List<float[]> calibration, float[] images, FashionMnist.Split split) throws Exception {
-        Map<String, String> all = new LinkedHashMap<>(options);
-        // Each variant quantizes afresh: a cached static model must not stand in for another
-        // calibration set.
-        all.put("quantizationCache", "false");
-        return scoreOnEngine(onnx, "QuantInt8", all, calibration, images, split);
+        return scoreOnEngine(onnx, "QuantInt8", CalibratedModels.uncached(options), calibration,
+                images, split);
     }
 
     private static Score scoreOnEngine(Path onnx, String engine, Map<String, String> options,
             List<float[]> calibration, float[] images, FashionMnist.Split split) throws Exception {
-        Criteria.Builder<NDList, NDList> criteria = Criteria.builder()
-                .setTypes(NDList.class, NDList.class).optEngine(engine).optModelPath(onnx);
-        options.forEach(criteria::optOption);
-        try (ZooModel<NDList, NDList> model = criteria.build().loadModel()) {
-            if (!calibration.isEmpty()) {
-                try (NDManager manager = model.getNDManager().newSubManager()) {
-                    List<NDList> samples = new ArrayList<>();
-                    for (float[] batch : calibration) {
-                        samples.add(new NDList(manager.create(batch,
-                                imageShape(batch.length / FashionMnist.PIXELS))));
-                    }
-                    ((QuantInt8Model) model.getWrappedModel()).calibrate(samples);
-                }
-            }
+        try (ZooModel<NDList, NDList> model = CalibratedModels.load(onnx, engine, options,
+                calibration, (manager, batch) -> new NDList(manager.create(batch,
+                        imageShape(batch.length / FashionMnist.PIXELS))))) {
             try (Predictor<NDList, NDList> predictor = model.newPredictor()) {
                 return score((batch, n) -> {
                     try (NDManager manager = model.getNDManager().newSubManager()) {

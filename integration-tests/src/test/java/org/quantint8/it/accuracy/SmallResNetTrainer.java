@@ -30,20 +30,8 @@ import ai.djl.translate.NoopTranslator;
 
 import org.quantint8.zoo.architectures.ResNet;
 
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
-import java.io.DataInputStream;
-import java.io.DataOutputStream;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -101,8 +89,7 @@ final class SmallResNetTrainer implements AutoCloseable {
     private final Config config;
     private final Model model;
     private final Map<String, Block> named = new LinkedHashMap<>();
-    private double trainingSeconds;
-    private boolean fromCache;
+    private TrainedParameterCache.Outcome outcome;
 
     /**
      * Creates the (untrained) DJL model.
@@ -130,47 +117,18 @@ final class SmallResNetTrainer implements AutoCloseable {
      */
     void trainOrLoad(Path cacheDir, FashionMnist.Split train, float mean, float std)
             throws IOException {
-        Path file = cacheDir.resolve(config.key() + ".params");
-        Block block = model.getBlock();
-        if (Files.exists(file)) {
-            try {
-                byte[] payload = readCache(file);
-                block.initialize(model.getNDManager(), DataType.FLOAT32, inputShape(1));
-                block.loadParameters(model.getNDManager(),
-                        new DataInputStream(new ByteArrayInputStream(payload)));
-                fromCache = true;
-                return;
-            } catch (IOException | RuntimeException | ai.djl.MalformedModelException e) {
-                System.err.println("SmallResNetTrainer: cache " + file + " is unusable ("
-                        + e.getMessage() + "); training again");
-            }
-        }
-        long start = System.nanoTime();
-        train(train, mean, std);
-        trainingSeconds = (System.nanoTime() - start) / 1e9;
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        try (DataOutputStream out = new DataOutputStream(bytes)) {
-            block.saveParameters(out);
-        }
-        writeCache(file, bytes.toByteArray());
+        outcome = TrainedParameterCache.loadOrTrain(cacheDir.resolve(config.key() + ".params"),
+                MAGIC, config.key(), model.getBlock(), model.getNDManager(), inputShape(1),
+                () -> train(train, mean, std));
     }
 
     /**
-     * Returns whether the parameters came from the cache.
+     * Returns where the parameters came from, once {@link #trainOrLoad} has run.
      *
-     * @return {@code true} when training was skipped
+     * @return the outcome
      */
-    boolean fromCache() {
-        return fromCache;
-    }
-
-    /**
-     * Returns how long training took, stored in the cache with the parameters.
-     *
-     * @return seconds
-     */
-    double trainingSeconds() {
-        return trainingSeconds;
+    TrainedParameterCache.Outcome outcome() {
+        return outcome;
     }
 
     /**
@@ -296,67 +254,5 @@ final class SmallResNetTrainer implements AutoCloseable {
         named.put(conv, convolution);
         named.put(bn, norm);
         return new SequentialBlock().add(convolution).add(norm);
-    }
-
-    private void writeCache(Path file, byte[] payload) throws IOException {
-        Files.createDirectories(file.getParent());
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        try (DataOutputStream out = new DataOutputStream(bytes)) {
-            out.writeInt(MAGIC);
-            out.writeUTF(config.key());
-            out.writeDouble(trainingSeconds);
-            out.writeInt(payload.length);
-            out.write(sha256(payload));
-            out.write(payload);
-        }
-        Path temporary = Files.createTempFile(file.getParent(), ".trained-", ".tmp");
-        try {
-            try (FileChannel channel = FileChannel.open(temporary, StandardOpenOption.WRITE)) {
-                ByteBuffer buffer = ByteBuffer.wrap(bytes.toByteArray());
-                while (buffer.hasRemaining()) {
-                    channel.write(buffer);
-                }
-                channel.force(true);
-            }
-            Files.move(temporary, file, StandardCopyOption.REPLACE_EXISTING,
-                    StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            Files.deleteIfExists(temporary);
-        }
-    }
-
-    private byte[] readCache(Path file) throws IOException {
-        try (DataInputStream in = new DataInputStream(Files.newInputStream(file))) {
-            if (in.readInt() != MAGIC) {
-                throw new IOException("not a trained-parameters file");
-            }
-            String key = in.readUTF();
-            if (!key.equals(config.key())) {
-                throw new IOException("trained for " + key + ", not " + config.key());
-            }
-            trainingSeconds = in.readDouble();
-            int length = in.readInt();
-            if (length < 0 || length > Files.size(file)) {
-                throw new IOException("header gives " + length + " bytes of parameters, the file"
-                        + " has " + Files.size(file));
-            }
-            byte[] digest = in.readNBytes(32);
-            byte[] payload = in.readNBytes(length);
-            if (payload.length != length || in.read() != -1) {
-                throw new IOException("length differs from the header's " + length + " bytes");
-            }
-            if (!Arrays.equals(digest, sha256(payload))) {
-                throw new IOException("SHA-256 mismatch");
-            }
-            return payload;
-        }
-    }
-
-    private static byte[] sha256(byte[] bytes) {
-        try {
-            return MessageDigest.getInstance("SHA-256").digest(bytes);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is part of every JDK", e);
-        }
     }
 }

@@ -1,0 +1,223 @@
+package org.quantint8.it.accuracy;
+
+import ai.djl.Model;
+import ai.djl.inference.Predictor;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.training.DefaultTrainingConfig;
+import ai.djl.training.GradientCollector;
+import ai.djl.training.Trainer;
+import ai.djl.training.loss.Loss;
+import ai.djl.training.optimizer.Adam;
+import ai.djl.training.tracker.CosineTracker;
+import ai.djl.training.tracker.WarmUpTracker;
+import ai.djl.translate.NoopTranslator;
+import ai.djl.translate.TranslateException;
+
+import org.quantint8.zoo.architectures.Gpt2;
+import org.quantint8.zoo.nlp.Gpt2Tokenizer;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+
+/**
+ * Trains, with DJL's PyTorch engine, a small GPT-2 ({@link Gpt2TrainingNetwork}: the graph
+ * {@link Gpt2}'s builder emits, with the full GPT-2 vocabulary and tied head) on a token stream,
+ * by next-token cross-entropy over random windows of the context length; hands its parameters
+ * over under the builder's names. The trained parameters are cached ({@link
+ * TrainedParameterCache}) in a file keyed by the configuration, so a rerun skips training.
+ */
+final class SmallGpt2Trainer implements AutoCloseable {
+
+    private static final int MAGIC = 0x51475031; // "QGP1"
+
+    /**
+     * What is trained, and how; {@link #key()} names the cache file.
+     *
+     * @param numLayers transformer blocks
+     * @param hidden the hidden size
+     * @param numHeads attention heads
+     * @param context the context length, also the training window
+     * @param steps optimizer steps
+     * @param batchSize windows per step
+     * @param learningRate Adam's peak learning rate, reached after a linear warm-up of 5% of the
+     *     steps, then decayed to 1% along a cosine
+     * @param seed the seed of DJL's engine (initialization) and of the window sampling
+     */
+    record Config(int numLayers, int hidden, int numHeads, int context, int steps, int batchSize,
+            float learningRate, int seed) {
+
+        /**
+         * Returns the cache key: every field, so another configuration never reuses weights.
+         *
+         * @return a file-name-safe key
+         */
+        String key() {
+            return String.format(Locale.ROOT, "gpt2-l%d-h%d-a%d-c%d-n%d-b%d-lr%s-s%d", numLayers,
+                    hidden, numHeads, context, steps, batchSize, Float.toString(learningRate),
+                    seed);
+        }
+
+        /**
+         * Returns the ONNX builder for this architecture, without weights.
+         *
+         * @return the builder
+         */
+        Gpt2.Builder onnxBuilder() {
+            return Gpt2.builder().optNumLayers(numLayers).optHiddenSize(hidden)
+                    .optNumHeads(numHeads).optVocabSize(Gpt2Tokenizer.VOCAB_SIZE)
+                    .optContextLength(context);
+        }
+    }
+
+    private final Config config;
+    private final Model model;
+    private final Gpt2TrainingNetwork network;
+    private TrainedParameterCache.Outcome outcome;
+    private float finalLoss = Float.NaN;
+
+    /**
+     * Creates the (untrained) DJL model.
+     *
+     * @param config the configuration
+     */
+    SmallGpt2Trainer(Config config) {
+        this.config = config;
+        this.network = new Gpt2TrainingNetwork(config.numLayers(), config.hidden(),
+                config.numHeads(), Gpt2Tokenizer.VOCAB_SIZE, config.context());
+        this.model = Model.newInstance("sotu-" + config.key(), "PyTorch");
+        model.setBlock(network);
+    }
+
+    /**
+     * Loads the parameters from the cache, or trains and caches them.
+     *
+     * @param cacheDir the cache folder
+     * @param tokens the training token stream, longer than the context
+     * @throws IOException if the cache cannot be written
+     */
+    void trainOrLoad(Path cacheDir, long[] tokens) throws IOException {
+        outcome = TrainedParameterCache.loadOrTrain(cacheDir.resolve(config.key() + ".params"),
+                MAGIC, config.key(), network, model.getNDManager(), windowShape(1),
+                () -> train(tokens));
+    }
+
+    /**
+     * Returns where the parameters came from, once {@link #trainOrLoad} has run.
+     *
+     * @return the outcome
+     */
+    TrainedParameterCache.Outcome outcome() {
+        return outcome;
+    }
+
+    /**
+     * Returns the mean training loss of the last 5% of the steps of this run's training.
+     *
+     * @return nats per token; NaN when the parameters came from the cache
+     */
+    float finalLoss() {
+        return finalLoss;
+    }
+
+    /**
+     * Returns the trained parameters under the ONNX builder's names.
+     *
+     * @return the values by name, row-major
+     */
+    Map<String, float[]> onnxWeights() {
+        return network.onnxWeights();
+    }
+
+    /**
+     * Returns the DJL model's logits for one window.
+     *
+     * @param ids the token ids, at most the context length
+     * @return {@code ids.length * vocab} logits
+     * @throws TranslateException if the forward pass fails
+     */
+    float[] logits(long[] ids) throws TranslateException {
+        try (Predictor<NDList, NDList> predictor = model.newPredictor(new NoopTranslator());
+                NDManager manager = model.getNDManager().newSubManager()) {
+            NDArray x = manager.create(ids, new Shape(1, ids.length));
+            return predictor.predict(new NDList(x)).singletonOrThrow().toFloatArray();
+        }
+    }
+
+    @Override
+    public void close() {
+        model.close();
+    }
+
+    private void train(long[] tokens) {
+        if (tokens.length <= config.context() + 1) {
+            throw new IllegalArgumentException("the training text has " + tokens.length
+                    + " tokens, not more than the context " + config.context());
+        }
+        ai.djl.engine.Engine.getInstance().setRandomSeed(config.seed());
+        int warmUp = Math.max(1, config.steps() / 20);
+        Adam adam = Adam.builder().optLearningRateTracker(WarmUpTracker.builder()
+                .optWarmUpSteps(warmUp).optWarmUpBeginValue(0f)
+                .setMainTracker(CosineTracker.builder().setBaseValue(config.learningRate())
+                        .optFinalValue(config.learningRate() / 100)
+                        .setMaxUpdates(config.steps() - warmUp).build())
+                .build()).build();
+        DefaultTrainingConfig trainingConfig =
+                new DefaultTrainingConfig(Loss.softmaxCrossEntropyLoss()).optOptimizer(adam);
+        Random random = new Random(config.seed());
+        int rows = config.batchSize() * config.context();
+        long start = System.nanoTime();
+        double tail = 0;
+        int tailSteps = Math.max(1, config.steps() / 20);
+        try (Trainer trainer = model.newTrainer(trainingConfig)) {
+            trainer.initialize(windowShape(config.batchSize()));
+            for (int step = 0; step < config.steps(); step++) {
+                long[] input = new long[rows];
+                long[] target = new long[rows];
+                for (int b = 0; b < config.batchSize(); b++) {
+                    int from = random.nextInt(tokens.length - config.context());
+                    System.arraycopy(tokens, from, input, b * config.context(), config.context());
+                    System.arraycopy(tokens, from + 1, target, b * config.context(),
+                            config.context());
+                }
+                float loss = step(trainer, input, target);
+                if (step >= config.steps() - tailSteps) {
+                    tail += loss;
+                }
+                if ((step + 1) % 50 == 0 || step + 1 == config.steps()) {
+                    System.out.printf(Locale.ROOT, "SmallGpt2Trainer: step %d/%d, loss %.3f,"
+                            + " %.0f s%n", step + 1, config.steps(), loss,
+                            (System.nanoTime() - start) / 1e9);
+                }
+            }
+        }
+        finalLoss = (float) (tail / tailSteps);
+    }
+
+    /** One optimizer step on a batch of windows; returns the batch's mean cross-entropy. */
+    private float step(Trainer trainer, long[] input, long[] target) {
+        try (NDManager batch = trainer.getManager().newSubManager()) {
+            NDArray x = batch.create(input, windowShape(config.batchSize()));
+            NDArray y = batch.create(target, new Shape(target.length));
+            float loss;
+            try (GradientCollector collector = trainer.newGradientCollector()) {
+                NDArray logits = trainer.forward(new NDList(x)).singletonOrThrow();
+                NDArray value = trainer.getLoss().evaluate(new NDList(y),
+                        new NDList(logits.reshape(target.length, Gpt2Tokenizer.VOCAB_SIZE)));
+                collector.backward(value);
+                loss = value.getFloat();
+            }
+            trainer.step();
+            return loss;
+        }
+    }
+
+    private Shape windowShape(long batch) {
+        return new Shape(batch, config.context());
+    }
+}
