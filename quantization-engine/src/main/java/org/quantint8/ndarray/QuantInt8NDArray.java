@@ -179,9 +179,7 @@ public class QuantInt8NDArray extends NDArrayAdapter {
         manager.detachInternal(getUid());
         manager = target;
         target.attachInternal(getUid(), this);
-        NDManager alternative = target instanceof QuantInt8NDManager q ? q.alternative() : null;
-        // As DJL does: a manager without an alternative serves as its own.
-        alternativeManager = alternative != null ? alternative : target;
+        useAlternativeOf(target);
     }
 
     /** {@inheritDoc} */
@@ -190,6 +188,19 @@ public class QuantInt8NDArray extends NDArrayAdapter {
         moveMemoryTo(QuantInt8NDManager.getSystemManager());
         manager.detachInternal(getUid());
         manager = QuantInt8NDManager.getSystemManager();
+        useAlternativeOf(manager);
+    }
+
+    /**
+     * Takes the fallback engine's manager of a new home. The PyTorch copy that DJL's adapter
+     * caches for fallback ops lives in the old home's, which may close before this array does (a
+     * forward pass's manager, whose results move to the caller): it is dropped, not reused.
+     */
+    private void useAlternativeOf(NDManager home) {
+        NDManager alternative = home instanceof QuantInt8NDManager q ? q.alternative() : null;
+        // As DJL does: a manager without an alternative serves as its own.
+        alternativeManager = alternative != null ? alternative : home;
+        alternativeArray = null;
     }
 
     private void moveMemoryTo(NDManager target) {

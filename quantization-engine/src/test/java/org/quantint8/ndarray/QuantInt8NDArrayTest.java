@@ -77,6 +77,26 @@ public class QuantInt8NDArrayTest {
     }
 
     @Test
+    public void fallbackOpsWorkAfterTheArrayOutlivesItsFirstManager() {
+        NDArray moved;
+        NDArray detached;
+        try (NDManager run = manager.newSubManager()) {
+            moved = run.create(new float[] {1f, 2f, 3f, 6f});
+            detached = run.create(new float[] {4f, 8f});
+            // A fallback op caches a PyTorch copy in the run's alternative manager.
+            Assert.assertEquals(moved.mean().getFloat(), 3f);
+            Assert.assertEquals(detached.mean().getFloat(), 6f);
+            moved.attach(manager);
+            detached.detach();
+        }
+        // The run's PyTorch manager is closed: the arrays must not reach for its copies.
+        Assert.assertEquals(moved.mean().getFloat(), 3f);
+        Assert.assertEquals(detached.mean().getFloat(), 6f);
+        moved.close();
+        detached.close();
+    }
+
+    @Test
     public void closedArrayRefusesAccess() {
         QuantInt8NDArray x = (QuantInt8NDArray) manager.create(new float[] {1f});
         x.close();
