@@ -34,6 +34,9 @@ import java.util.Set;
  *   <li>{@code LayerNormalization} of a residual {@code Add} becomes {@code
  *       org.quantint8:AddLayerNormalization}, with the sum as a second output when something else
  *       reads it;
+ *   <li>multi-head attention, from the heads' {@code Reshape} and {@code Transpose} through
+ *       the scores, scale, mask, {@code Softmax} and context product to the heads' merging
+ *       {@code Transpose}, becomes {@code org.quantint8:Attention} ({@link AttentionFusion});
  *   <li>a fused projection whose readers all run in Java gets {@code keepInQuantInt8 = 1}: its
  *       result is not copied into PyTorch.
  * </ul>
@@ -48,9 +51,9 @@ final class TransformerFusion {
     private static final double CONSTANT_TOLERANCE = 1e-6;
 
     private final OnnxGraph graph;
-    private final Map<String, OnnxNode> producers = new HashMap<>();
-    private final Map<String, List<OnnxNode>> readers = new HashMap<>();
-    private final Set<String> graphOutputs = new HashSet<>();
+    final Map<String, OnnxNode> producers = new HashMap<>();
+    final Map<String, List<OnnxNode>> readers = new HashMap<>();
+    final Set<String> graphOutputs = new HashSet<>();
     private final Map<OnnxNode, OnnxNode> fusedAt = new HashMap<>();
     private final Set<OnnxNode> removed = new HashSet<>();
 
@@ -85,7 +88,12 @@ final class TransformerFusion {
                 fusion.residual(node);
             }
         });
-        return stage(residuals, TransformerFusion::keepInQuantInt8);
+        OnnxModel attention = stage(residuals, (fusion, node) -> {
+            if (isDefault(node, "Softmax")) {
+                AttentionFusion.match(fusion, node);
+            }
+        });
+        return stage(attention, TransformerFusion::keepInQuantInt8);
     }
 
     /** One pass over the graph: {@code match} records fusions, which then replace their nodes. */
@@ -309,7 +317,7 @@ final class TransformerFusion {
     }
 
     /** Records a fusion unless one of its nodes already belongs to another. */
-    private void replace(List<OnnxNode> chain, OnnxNode last, OnnxNode fused) {
+    void replace(List<OnnxNode> chain, OnnxNode last, OnnxNode fused) {
         if (chain.stream().anyMatch(n -> removed.contains(n) || fusedAt.containsKey(n))) {
             return;
         }
@@ -330,7 +338,7 @@ final class TransformerFusion {
     }
 
     /** The only reader of the node's single output, if it is {@code opType}, else null. */
-    private OnnxNode soleReader(OnnxNode node, String opType) {
+    OnnxNode soleReader(OnnxNode node, String opType) {
         String value = node.getOutputs().get(0);
         List<OnnxNode> all = readers.getOrDefault(value, List.of());
         return node.getOutputs().size() == 1 && all.size() == 1 && !graphOutputs.contains(value)
@@ -341,7 +349,7 @@ final class TransformerFusion {
      * The producer of {@code value} if it is of the type (any, for null) and {@code reader} is
      * its only reader (or whatever reads it, for a null reader).
      */
-    private OnnxNode producerOf(String value, String opType, OnnxNode reader) {
+    OnnxNode producerOf(String value, String opType, OnnxNode reader) {
         OnnxNode node = value == null ? null : producers.get(value);
         if (node == null || opType != null && !isDefault(node, opType) || reader != null
                 && !IntegerLinearFusion.onlyReader(value, reader, readers, graphOutputs)) {
@@ -375,7 +383,7 @@ final class TransformerFusion {
     }
 
     /** A one-element FP32 constant's value, or null. */
-    private Float scalar(String value) {
+    Float scalar(String value) {
         OnnxTensor t = constant(value);
         if (t == null || t.getElementCount() != 1 || t.getDataType() != OnnxDataType.FLOAT) {
             return null;
