@@ -3,8 +3,9 @@ package org.quantint8.kernels;
 /**
  * The FP32 loops of a transformer layer that run between its INT8 projections: layer
  * normalization, the two GELU forms, and the attention's softmax and products. They are bound by
- * memory, not arithmetic, so plain Java over heap arrays serves them: running them here instead of as a chain of PyTorch operators saves
- * a round trip (and an intermediate tensor) per step, which dominates GPT-2 decoding at one token.
+ * memory, not arithmetic, so plain Java over heap arrays serves them: running them here instead of
+ * as a chain of PyTorch operators saves a round trip (and an intermediate tensor) per step, which
+ * dominates GPT-2 decoding at one token.
  *
  * <p>The loops are written without branches or calls C2 cannot inline, so that it vectorizes
  * them (no JVM flag: the Vector API is an incubator module the engine must not require).

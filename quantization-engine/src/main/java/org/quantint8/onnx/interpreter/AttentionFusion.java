@@ -33,8 +33,17 @@ final class AttentionFusion {
 
     private AttentionFusion() {}
 
-    /** A head-split input: the projection, the Reshape target, and the past it follows if any. */
-    private record Split(String source, String shape, String past, String present) {}
+    /**
+     * A head-split input: the projection, the Reshape target, the past it follows if any, and
+     * the equal-parts Split of the last axis the projection is part {@code part} of, if any.
+     */
+    private record Split(String source, String shape, String past, String present,
+            OnnxNode packed, int part) {
+
+        Split withPast(String pastName, String presentName) {
+            return new Split(source, shape, pastName, presentName, packed, part);
+        }
+    }
 
     /**
      * Records the fusion of the attention around a {@code Softmax}, if it matches.
@@ -74,7 +83,8 @@ final class AttentionFusion {
                 || (k.past == null) != (v.past == null)) {
             return;
         }
-        fused.addInput(q.source, q.shape, k.source, k.shape, v.source, v.shape, mask[0]);
+        String[] in = sources(chain, q, k, v, fused);
+        fused.addInput(in[0], q.shape, in[1], k.shape, in[2], v.shape, mask[0]);
         fused.addOutput(merge.getOutputs().get(0));
         fused.addAttribute(OnnxAttribute.ofString(AttentionOperator.MASK_KIND, mask[1]));
         if (k.past != null) {
@@ -173,7 +183,7 @@ final class AttentionFusion {
                 return null;
             }
             chain.add(node);
-            return new Split(fresh.source, fresh.shape, node.getInputs().get(0), value);
+            return fresh.withPast(node.getInputs().get(0), value);
         }
         OnnxNode t = f.producerOf(value, "Transpose", reader);
         return t == null || !perm(t, SPLIT) ? null : reshape(f, t, chain, t);
@@ -188,7 +198,45 @@ final class AttentionFusion {
         }
         chain.add(transpose);
         chain.add(r);
-        return new Split(r.getInputs().get(0), r.getInputs().get(1), null, null);
+        String source = r.getInputs().get(0);
+        OnnxNode split = f.producerOf(source, "Split", r);
+        int part = split == null ? -1 : split.getOutputs().indexOf(source);
+        return new Split(source, r.getInputs().get(1), null, null,
+                thirds(f, split) ? split : null, part);
+    }
+
+    /** Whether a Split cuts the last of 3 axes into three equal parts (GPT-2's Q, K, V). */
+    private static boolean thirds(TransformerFusion f, OnnxNode split) {
+        if (split == null || split.getOutputs().size() != 3) {
+            return false;
+        }
+        long axis = split.getInt("axis", 0);
+        long[] sizes = split.getInts("split", null);
+        if (sizes == null && split.getInputs().size() > 1
+                && !split.getInputs().get(1).isEmpty()) {
+            var t = f.constant(split.getInputs().get(1));
+            sizes = t == null ? new long[0] : t.toLongArray();
+        }
+        return (axis == 2 || axis == -1)
+                && (sizes == null || sizes.length == 3 && sizes[0] == sizes[1]
+                        && sizes[1] == sizes[2]);
+    }
+
+    /**
+     * Reads Q, K and V from the tensor a Split cut them from when all three are its parts in
+     * order (adds the Split to the chain and sets {@code packed}); else from the parts.
+     */
+    private static String[] sources(List<OnnxNode> chain, Split q, Split k, Split v,
+            OnnxNode.Builder fused) {
+        OnnxNode split = q.packed;
+        if (split != null && k.packed == split && v.packed == split && q.part == 0
+                && k.part == 1 && v.part == 2) {
+            chain.add(split);
+            fused.addAttribute(OnnxAttribute.ofInt(AttentionOperator.PACKED, 1));
+            String all = split.getInputs().get(0);
+            return new String[] {all, all, all};
+        }
+        return new String[] {q.source, k.source, v.source};
     }
 
     private static boolean perm(OnnxNode transpose, long[] expected) {

@@ -48,6 +48,8 @@ final class AttentionOperator {
     static final String MASK_KIND = "mask_kind";
     /** The value {@code "where"} puts at masked scores. */
     static final String MASK_FILL = "mask_fill";
+    /** 1 when Q, K and V are the same tensor, its last axis their three equal parts. */
+    static final String PACKED = "packed";
 
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
 
@@ -59,9 +61,11 @@ final class AttentionOperator {
 
     /** The operator: checks the shapes, then runs each (batch, head). */
     static NDList attention(OperatorContext context, OnnxNode node, List<NDArray> inputs) {
-        Heads q = Heads.of("Q", input(inputs, 0), input(inputs, 1), node);
-        Heads k = Heads.of("K", input(inputs, 2), input(inputs, 3), node);
-        Heads v = Heads.of("V", input(inputs, 4), input(inputs, 5), node);
+        boolean packed = node.getInt(PACKED, 0) == 1;
+        int parts = packed ? 3 : 1;
+        Heads q = Heads.of("Q", input(inputs, 0), input(inputs, 1), parts, 0);
+        Heads k = Heads.of("K", input(inputs, 2), input(inputs, 3), parts, packed ? 1 : 0);
+        Heads v = Heads.of("V", input(inputs, 4), input(inputs, 5), parts, packed ? 2 : 0);
         NDArray pastKey = optionalInput(inputs, 7);
         NDArray pastValue = optionalInput(inputs, 8);
         if (k.heads != q.heads || v.heads != q.heads || k.size != q.size || v.size != q.size
@@ -139,23 +143,39 @@ final class AttentionOperator {
         return MemorySegment.ofBuffer(x.toByteBuffer(true));
     }
 
-    /** Q, K or V with its heads: {@code [batch, seq, heads, size]} over contiguous memory. */
-    private record Heads(MemorySegment data, long batch, long seq, long heads, long size) {
+    /**
+     * Q, K or V with its heads, {@code [batch, seq, heads, size]}: row (b, s) at {@code (b seq +
+     * s) stride + column} of the memory, where {@code stride} is the source's last dimension.
+     */
+    private record Heads(MemorySegment data, long batch, long seq, long heads, long size,
+            long stride, long column) {
 
-        static Heads of(String name, NDArray x, NDArray shape, OnnxNode node) {
-            Shape split = ShapeOperators.resolveShape(x.getShape(), longs(shape),
-                    false);
-            if (split.dimension() != 4 || x.getShape().dimension() != 3) {
-                throw new IllegalArgumentException("Attention: " + name + " " + x.getShape()
-                        + " must be [batch, seq, hidden] and split into [batch, seq, heads,"
-                        + " head size], got " + split);
+        /**
+         * The heads of {@code x} (or, with {@code parts} = 3, of its third {@code part} along the
+         * last axis) split by the Reshape target {@code shape}.
+         */
+        static Heads of(String name, NDArray x, NDArray shape, int parts, int part) {
+            Shape whole = x.getShape();
+            if (whole.dimension() != 3 || whole.get(2) % parts != 0) {
+                throw new IllegalArgumentException("Attention: " + name + " " + whole
+                        + " must be [batch, seq, hidden]"
+                        + (parts > 1 ? " with hidden a multiple of " + parts : ""));
             }
-            return new Heads(floats(x), split.get(0), split.get(1), split.get(2), split.get(3));
+            long width = whole.get(2) / parts;
+            Shape split = ShapeOperators.resolveShape(
+                    new Shape(whole.get(0), whole.get(1), width), longs(shape), false);
+            if (split.dimension() != 4 || split.get(0) != whole.get(0)
+                    || split.get(1) != whole.get(1)) {
+                throw new IllegalArgumentException("Attention: " + name + " " + whole
+                        + " must split into [batch, seq, heads, head size], got " + split);
+            }
+            return new Heads(floats(x), split.get(0), split.get(1), split.get(2), split.get(3),
+                    whole.get(2), part * width);
         }
 
         /** The first value of a head's row, in values. */
         long offset(long b, long s, long h) {
-            return ((b * seq + s) * heads + h) * size;
+            return (b * seq + s) * stride + column + h * size;
         }
 
         @Override

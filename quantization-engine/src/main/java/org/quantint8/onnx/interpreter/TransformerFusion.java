@@ -155,18 +155,20 @@ final class TransformerFusion {
 
     /**
      * Marks the fused projections whose every reader runs in Java on QuantInt8 memory (GELU, the
-     * normalizations, another projection) or is the caller (as a graph output, or through an
-     * {@code Identity}): their FP32 result then stays a
-     * QuantInt8 array instead of being copied into PyTorch.
+     * normalizations, the attention, another projection, a Shape) or is the caller (as a graph
+     * output, or through an {@code Identity}): their FP32 result then stays a QuantInt8 array
+     * instead of being copied into PyTorch.
      */
     private void keepInQuantInt8(OnnxNode matMul) {
         if (!isFusedMatMul(matMul) || matMul.getInt(TransformerOperators.KEEP, 0) == 1) {
             return;
         }
         List<OnnxNode> uses = readers.getOrDefault(matMul.getOutputs().get(0), List.of());
-        // Identity hands the array on as it is (GPT-2's logits).
+        // Identity hands the array on as it is (GPT-2's logits); Shape reads only the shape
+        // (Hugging Face's head-split targets).
         boolean java = uses.stream().allMatch(n -> isDefault(n, "LayerNormalization")
-                || isDefault(n, "Identity") || n.getDomain().equals(IntegerLinearFusion.DOMAIN));
+                || isDefault(n, "Identity") || isDefault(n, "Shape")
+                || n.getDomain().equals(IntegerLinearFusion.DOMAIN));
         if (java) {
             OnnxNode.Builder b = OnnxNode.builder().setOpType(matMul.getOpType())
                     .optDomain(matMul.getDomain()).optName(matMul.getName());
@@ -399,7 +401,7 @@ final class TransformerFusion {
     }
 
     /** An initializer, or the value of a {@code Constant} node; null for anything else. */
-    private OnnxTensor constant(String value) {
+    OnnxTensor constant(String value) {
         if (value == null) {
             return null;
         }

@@ -30,8 +30,8 @@ import java.util.Map;
 import java.util.Random;
 
 /**
- * Attention chains as the zoo's BERT (additive padding mask) and GPT-2 (causal {@code Where}
- * mask, key/value cache concatenated) write them become one {@code Attention} node that agrees
+ * Attention chains as the zoo's BERT (additive padding mask) and GPT-2 (Q, K, V split from one
+ * projection, causal {@code Where} mask, key/value cache concatenated) write them become one {@code Attention} node that agrees
  * with ONNX Runtime on the unfused file, for a prompt (several rows) and a one-token step.
  */
 public class AttentionFusionTest {
@@ -50,14 +50,17 @@ public class AttentionFusionTest {
     }
 
     /** Split heads, scores, scale, mask, softmax, context, merge, as TransformerLayers emits. */
-    private static OnnxGraph.Builder attention(OnnxGraph.Builder g, boolean causal) {
+    private static OnnxGraph.Builder attention(OnnxGraph.Builder g, boolean causal,
+            boolean huggingFace) {
         g.addInitializer(OnnxTensor.of("split", new long[] {0, 0, HEADS, SIZE}, 4))
                 .addInitializer(OnnxTensor.of("merged", new long[] {0, 0, -1}, 3))
                 .addInitializer(OnnxTensor.of("root", new float[] {(float) Math.sqrt(SIZE)}))
                 .addInitializer(OnnxTensor.of("fill", new float[] {-Float.MAX_VALUE}));
         for (String x : List.of("q", "k", "v")) {
-            g.addNode(node("Reshape", x + "r", x, "split"))
-                    .addNode(transpose(x + "h", x + "r", 0, 2, 1, 3));
+            g.addNode(node("Reshape", x + "r", x, "split"));
+            if (!huggingFace || !x.equals("k")) {
+                g.addNode(transpose(x + "h", x + "r", 0, 2, 1, 3));
+            }
         }
         String keys = causal ? "present_k" : "kh";
         String values = causal ? "present_v" : "vh";
@@ -68,9 +71,15 @@ public class AttentionFusionTest {
                         .addAttribute(OnnxAttribute.ofInt("axis", 2)).build());
             }
         }
-        return g.addNode(transpose("kt", keys, 0, 1, 3, 2))
-                .addNode(node("MatMul", "scores", "qh", "kt"))
-                .addNode(node("Div", "scaled", "scores", "root"))
+        if (huggingFace) { // K^T straight from K's Reshape; scaled by a product
+            g.addNode(transpose("kt", "kr", 0, 2, 3, 1))
+                    .addInitializer(OnnxTensor.of("inverse", new float[] {0.35f}))
+                    .addNode(node("Mul", "scaled", "inverse", "scores"));
+        } else {
+            g.addNode(transpose("kt", keys, 0, 1, 3, 2))
+                    .addNode(node("Div", "scaled", "scores", "root"));
+        }
+        return g.addNode(node("MatMul", "scores", "qh", "kt"))
                 .addNode(causal ? node("Where", "masked", "allowed", "scaled", "fill")
                         : node("Add", "masked", "scaled", "mask"))
                 .addNode(OnnxNode.builder().setOpType("Softmax").addInput("masked")
@@ -86,10 +95,19 @@ public class AttentionFusionTest {
                 .mapToObj(d -> d < 0 ? OnnxDimension.unknown() : OnnxDimension.of(d)).toList());
     }
 
-    private static OnnxModel model(boolean causal) {
+    private static OnnxModel model(boolean causal, boolean huggingFace) {
         OnnxGraph.Builder g = OnnxGraph.builder();
-        for (String x : List.of("q", "k", "v")) {
-            g.addInput(info(x, OnnxDataType.FLOAT, -1, -1, HIDDEN));
+        if (causal) { // GPT-2 projects Q, K and V at once and splits them
+            g.addInput(info("qkv", OnnxDataType.FLOAT, -1, -1, 3 * HIDDEN))
+                    .addInitializer(OnnxTensor.of("thirds", new long[] {HIDDEN, HIDDEN, HIDDEN},
+                            3))
+                    .addNode(OnnxNode.builder().setOpType("Split").addInput("qkv", "thirds")
+                            .addOutput("q", "k", "v")
+                            .addAttribute(OnnxAttribute.ofInt("axis", 2)).build());
+        } else {
+            for (String x : List.of("q", "k", "v")) {
+                g.addInput(info(x, OnnxDataType.FLOAT, -1, -1, HIDDEN));
+            }
         }
         g.addOutput(info("y", OnnxDataType.FLOAT, -1, -1, HIDDEN));
         if (causal) {
@@ -102,13 +120,21 @@ public class AttentionFusionTest {
         } else {
             g.addInput(info("mask", OnnxDataType.FLOAT, -1, 1, 1, -1));
         }
-        return OnnxModel.builder().setGraph(attention(g, causal).build())
+        return OnnxModel.builder().setGraph(attention(g, causal, huggingFace).build())
                 .addOpsetImport("", 17).build();
     }
 
     @Test
     public void bertAttentionWithPaddingIsOneNodeAndAgreesWithOrt() throws Exception {
-        OnnxModel model = model(false);
+        bert(model(false, false));
+    }
+
+    @Test
+    public void huggingFaceKeyTransposeAndProductScaleAreFusedToo() throws Exception {
+        bert(model(false, true));
+    }
+
+    private static void bert(OnnxModel model) throws Exception {
         Assert.assertEquals(opTypes(TransformerFusion.apply(model)),
                 List.of(AttentionOperator.ATTENTION, "Reshape"));
         Random random = new Random(11);
@@ -128,7 +154,7 @@ public class AttentionFusionTest {
 
     @Test
     public void gpt2AttentionWithCacheIsOneNodeAndAgreesWithOrt() throws Exception {
-        OnnxModel model = model(true);
+        OnnxModel model = model(true, false);
         Assert.assertEquals(opTypes(TransformerFusion.apply(model)),
                 List.of(AttentionOperator.ATTENTION, "Reshape"));
         Random random = new Random(12);
@@ -136,9 +162,8 @@ public class AttentionFusionTest {
             int seq = step[0];
             int past = step[1];
             Map<String, Object[]> in = new LinkedHashMap<>();
-            for (String x : List.of("q", "k", "v")) {
-                in.put(x, floats(FusionRuns.normal(random, seq * HIDDEN, 2f), 1, seq, HIDDEN));
-            }
+            in.put("qkv", floats(FusionRuns.normal(random, seq * 3 * HIDDEN, 2f),
+                    1, seq, 3 * HIDDEN));
             boolean[] allowed = new boolean[seq * (past + seq)];
             for (int s = 0; s < seq; s++) {
                 for (int t = 0; t <= past + s; t++) {
