@@ -189,21 +189,55 @@ public final class FloatKernels {
      * @param n the row's length
      */
     public static void softmax(float[] x, int offset, int n) {
-        float max = Float.NEGATIVE_INFINITY;
-        for (int i = 0; i < n; i++) {
-            max = Math.max(max, x[offset + i]);
-        }
+        float max = max(x, offset, n);
         for (int i = 0; i < n; i++) {
             x[offset + i] = exp(x[offset + i] - max);
         }
-        float sum = 0f;
-        for (int i = 0; i < n; i++) {
-            sum += x[offset + i];
-        }
-        float inv = 1f / sum;
+        float inv = 1f / sum(x, offset, n);
         for (int i = 0; i < n; i++) {
             x[offset + i] *= inv;
         }
+    }
+
+    /**
+     * The maximum of n values in four interleaved partial maxima: C2 does not vectorize this
+     * reduction, and a single chain waits for each comparison.
+     */
+    private static float max(float[] x, int offset, int n) {
+        float m0 = Float.NEGATIVE_INFINITY;
+        float m1 = m0;
+        float m2 = m0;
+        float m3 = m0;
+        int i = 0;
+        for (; i + 4 <= n; i += 4) {
+            m0 = Math.max(m0, x[offset + i]);
+            m1 = Math.max(m1, x[offset + i + 1]);
+            m2 = Math.max(m2, x[offset + i + 2]);
+            m3 = Math.max(m3, x[offset + i + 3]);
+        }
+        for (; i < n; i++) {
+            m0 = Math.max(m0, x[offset + i]);
+        }
+        return Math.max(Math.max(m0, m1), Math.max(m2, m3));
+    }
+
+    /** The FP32 sum of n values in four interleaved partial sums, as {@link #max}. */
+    private static float sum(float[] x, int offset, int n) {
+        float s0 = 0f;
+        float s1 = 0f;
+        float s2 = 0f;
+        float s3 = 0f;
+        int i = 0;
+        for (; i + 4 <= n; i += 4) {
+            s0 += x[offset + i];
+            s1 += x[offset + i + 1];
+            s2 += x[offset + i + 2];
+            s3 += x[offset + i + 3];
+        }
+        for (; i < n; i++) {
+            s0 += x[offset + i];
+        }
+        return (s0 + s1) + (s2 + s3);
     }
 
     /**

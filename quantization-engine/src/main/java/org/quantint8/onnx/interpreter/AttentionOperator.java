@@ -5,7 +5,9 @@ import static org.quantint8.onnx.interpreter.OperatorSupport.longs;
 import static org.quantint8.onnx.interpreter.OperatorSupport.optionalInput;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 
@@ -52,6 +54,12 @@ final class AttentionOperator {
     static final String PACKED = "packed";
 
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    /**
+     * From this many scores per head (sequence times total sequence) the products run batched
+     * on the alternative engine; below (a decoding step: one row) in Java, where a call into it
+     * would cost more than the arithmetic.
+     */
+    private static final long BATCHED_SCORES = 1024;
 
     private AttentionOperator() {}
 
@@ -85,14 +93,18 @@ final class AttentionOperator {
         }
         QuantInt8NDArray keys = cache(context, k, pastKey, present);
         QuantInt8NDArray values = cache(context, v, pastValue, present);
-        Mask mask = Mask.of(node, optionalInput(inputs, 6), q, present.get(2));
         QuantInt8NDArray out = context.quantManager().create(
                 new Shape(q.batch, q.seq, q.heads, q.size), DataType.FLOAT32);
-        Head head = new Head(node, (int) q.seq, (int) present.get(2), (int) q.size);
-        for (int b = 0; b < q.batch; b++) {
-            for (int h = 0; h < q.heads; h++) {
-                head.run(q, keys.getDataSegment(), values.getDataSegment(), mask,
-                        out.getDataSegment(), b, h);
+        if (q.seq * present.get(2) >= BATCHED_SCORES) {
+            batched(context, node, optionalInput(inputs, 6), q, keys, values, out);
+        } else {
+            Mask mask = Mask.of(node, optionalInput(inputs, 6), q, present.get(2));
+            Head head = new Head(node, mask, (int) q.seq, (int) present.get(2), (int) q.size);
+            for (int b = 0; b < q.batch; b++) {
+                for (int h = 0; h < q.heads; h++) {
+                    head.run(q, keys.getDataSegment(), values.getDataSegment(),
+                            out.getDataSegment(), b, h);
+                }
             }
         }
         if (pastKey != null) {
@@ -101,6 +113,55 @@ final class AttentionOperator {
         keys.close();
         values.close();
         return new NDList(out);
+    }
+
+    /**
+     * Every head at once on the alternative engine (its batched GEMM and vectorized softmax),
+     * over the heads gathered here: for a prompt or an encoder, where the products are most of
+     * the work and C2's loops reach only a few GFLOP/s. The steps are the exported chain's.
+     */
+    private static void batched(OperatorContext context, OnnxNode node, NDArray mask, Heads q,
+            QuantInt8NDArray keys, QuantInt8NDArray values, QuantInt8NDArray out) {
+        Shape queries = new Shape(q.batch, q.heads, q.seq, q.size);
+        float scale = node.getFloat(SCALE, 1f);
+        String kind = mask == null ? "none" : node.getString(MASK_KIND, "none");
+        try (QuantInt8NDArray qh = cache(context, q, null, queries);
+                NDManager scope = context.manager().newSubManager()) {
+            NDArray scores = view(scope, qh).matMul(view(scope, keys).transpose(0, 1, 3, 2));
+            scores = node.getInt(DIVIDE, 0) == 1 ? scores.div(scale) : scores.mul(scale);
+            if (kind.equals("add")) {
+                scores = scores.add(local(scope, mask));
+            } else if (kind.equals("where")) {
+                NDArray allowed = OperatorSupport.broadcastTo(
+                        local(scope, mask).toType(DataType.BOOLEAN, false), scores.getShape());
+                scores = NDArrays.where(allowed, scores,
+                        scope.full(scores.getShape(), node.getFloat(MASK_FILL, 0f)));
+            }
+            NDArray product = scores.softmax(-1).matMul(view(scope, values));
+            MemorySegment c = MemorySegment.ofBuffer(product.toByteBuffer(true));
+            long row = q.size * 4;
+            for (long b = 0; b < q.batch; b++) { // [b, h, s] to [b, s, h]
+                for (long h = 0; h < q.heads; h++) {
+                    for (long s = 0; s < q.seq; s++) {
+                        MemorySegment.copy(c, ((b * q.heads + h) * q.seq + s) * row,
+                                out.getDataSegment(), ((b * q.seq + s) * q.heads + h) * row, row);
+                    }
+                }
+            }
+        }
+    }
+
+    /** The mask on the alternative engine: QuantInt8 memory wrapped, others as they are. */
+    private static NDArray local(NDManager scope, NDArray x) {
+        if (x instanceof QuantInt8NDArray qx && !qx.isQuantized()) {
+            return scope.create(qx.toByteBuffer(true), qx.getShape(), qx.getDataType());
+        }
+        return x.getManager().getEngine() == scope.getEngine() ? x : scope.from(x);
+    }
+
+    /** The alternative engine's view of QuantInt8 memory (wrapped, not copied). */
+    private static NDArray view(NDManager scope, QuantInt8NDArray x) {
+        return scope.create(x.toByteBuffer(true), x.getShape(), DataType.FLOAT32);
     }
 
     /**
@@ -223,7 +284,7 @@ final class AttentionOperator {
         }
 
         /** Applies the mask to one row of scores. */
-        void apply(float[] row, int n, long b, long h, long s) {
+        void apply(float[] row, int offset, int n, long b, long h, long s) {
             if (add == null && allowed == null) {
                 return;
             }
@@ -231,13 +292,15 @@ final class AttentionOperator {
             int step = (int) strides[3];
             for (int t = 0; t < n; t++) {
                 int at = base + t * step;
-                row[t] = add != null ? row[t] + add[at] : allowed[at] != 0 ? row[t] : fill;
+                float v = row[offset + t];
+                row[offset + t] = add != null ? v + add[at] : allowed[at] != 0 ? v : fill;
             }
         }
     }
 
     /** The per-head work and its heap buffers, reused across heads. */
     private static final class Head {
+        private final Mask mask;
         private final int seq;
         private final int total;
         private final int size;
@@ -249,7 +312,8 @@ final class AttentionOperator {
         private final float[] scores;
         private final float[] context;
 
-        Head(OnnxNode node, int seq, int total, int size) {
+        Head(OnnxNode node, Mask mask, int seq, int total, int size) {
+            this.mask = mask;
             this.seq = seq;
             this.total = total;
             this.size = size;
@@ -262,8 +326,17 @@ final class AttentionOperator {
             context = new float[size];
         }
 
-        void run(Heads q, MemorySegment keys, MemorySegment vals, Mask mask, MemorySegment out,
-                int b, int h) {
+        /** Scales, masks and normalizes the score row (b, h, s) at {@code offset}. */
+        void probabilities(float[] rows, int offset, int b, int h, int s) {
+            for (int t = offset; t < offset + total; t++) {
+                rows[t] = divide ? rows[t] / scale : rows[t] * scale;
+            }
+            mask.apply(rows, offset, total, b, h, s);
+            FloatKernels.softmax(rows, offset, total);
+        }
+
+        void run(Heads q, MemorySegment keys, MemorySegment vals, MemorySegment out, int b,
+                int h) {
             int heads = (int) q.heads;
             long block = ((long) b * heads + h) * total * size * 4L;
             MemorySegment.copy(vals, F32, block, values, 0, total * size);
@@ -280,11 +353,7 @@ final class AttentionOperator {
                 for (int d = 0; d < size; d++) {
                     FloatKernels.axpy(query[s * size + d], keysT, d * total, scores, 0, total);
                 }
-                for (int t = 0; t < total; t++) {
-                    scores[t] = divide ? scores[t] / scale : scores[t] * scale;
-                }
-                mask.apply(scores, total, b, h, s);
-                FloatKernels.softmax(scores, 0, total);
+                probabilities(scores, 0, b, h, s);
                 java.util.Arrays.fill(context, 0f);
                 for (int t = 0; t < total; t++) {
                     FloatKernels.axpy(scores[t], values, t * size, context, 0, size);

@@ -126,20 +126,24 @@ public class AttentionFusionTest {
 
     @Test
     public void bertAttentionWithPaddingIsOneNodeAndAgreesWithOrt() throws Exception {
-        bert(model(false, false));
+        bert(model(false, false), 5);
+    }
+
+    @Test
+    public void longSequencesRunTheProductsBatchedAndAgreeWithOrt() throws Exception {
+        bert(model(false, false), 40); // 40 x 40 scores per head: the batched products
     }
 
     @Test
     public void huggingFaceKeyTransposeAndProductScaleAreFusedToo() throws Exception {
-        bert(model(false, true));
+        bert(model(false, true), 5);
     }
 
-    private static void bert(OnnxModel model) throws Exception {
+    private static void bert(OnnxModel model, int seq) throws Exception {
         Assert.assertEquals(opTypes(TransformerFusion.apply(model)),
                 List.of(AttentionOperator.ATTENTION, "Reshape"));
         Random random = new Random(11);
         int batch = 2;
-        int seq = 5;
         float[] mask = new float[batch * seq];
         mask[seq - 1] = -3.4028235e38f; // the first sequence's last token is padding
         mask[seq - 2] = -3.4028235e38f;
@@ -158,7 +162,8 @@ public class AttentionFusionTest {
         Assert.assertEquals(opTypes(TransformerFusion.apply(model)),
                 List.of(AttentionOperator.ATTENTION, "Reshape"));
         Random random = new Random(12);
-        for (int[] step : new int[][] {{4, 0}, {1, 4}, {3, 2}}) { // prompt, decoding, both
+        // prompt, decoding, both; and a long prompt with a past, whose products run batched
+        for (int[] step : new int[][] {{4, 0}, {1, 4}, {3, 2}, {40, 3}}) {
             int seq = step[0];
             int past = step[1];
             Map<String, Object[]> in = new LinkedHashMap<>();
