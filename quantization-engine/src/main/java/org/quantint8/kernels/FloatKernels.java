@@ -182,7 +182,7 @@ public final class FloatKernels {
     /**
      * Softmax of a row in place, with the maximum subtracted first (so exp never overflows and a
      * row of equal scores, even all masked to -FLT_MAX, gives equal probabilities), as ONNX
-     * Runtime computes it; exp from {@link #exp} (within 2 units in the last place).
+     * Runtime computes it; exp from {@link #exp}.
      *
      * @param x the rows' values
      * @param offset the first value of the row
@@ -241,10 +241,12 @@ public final class FloatKernels {
     }
 
     /**
-     * e^x in FP32 for x at most 0 (softmax's arguments), vectorizable like {@link #erf}: x = n ln 2
+     * e^x in FP32 for x at most 0 (softmax's arguments; scalar: C2 does not vectorize the
+     * reinterpretation of the exponent bits, so long rows go to the alternative engine): x = n ln 2
      * + r with |r| at most ln 2 / 2, e^r by its Taylor series to degree 7 (truncation below 5e-9
-     * relative), 2^n built in the exponent bits. Arguments below ln(FLT_MIN) give about 1e-38
-     * instead of a subnormal or 0.
+     * relative), 2^n built in the exponent bits: within 1.2 units in the last place of e^x on a
+     * sweep of [-87.3, 0] in steps of 1e-4. Arguments below ln(FLT_MIN) give about 1e-38 instead
+     * of a subnormal or 0 (the softmax weight of a masked score, against sums of at least 1).
      *
      * @param x the argument, at most 0
      * @return e^x

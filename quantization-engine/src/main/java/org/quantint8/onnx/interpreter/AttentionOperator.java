@@ -37,6 +37,11 @@ import java.util.List;
  * mask) or {@code "none"}. With a past, the keys and values are appended to it along the sequence
  * ({@code Concat} on axis 2) and the results are the present outputs, which the products read.
  * The context is the heads merged back, as {@code Transpose(perm = 0, 2, 1, 3)} left it.
+ *
+ * <p>A decoding step (fewer than {@value #BATCHED_SCORES} scores per head) runs in Java: per head
+ * and row, the scores as sums of K^T rows, scale, mask, a max-subtracted softmax, the context as
+ * a sum of V rows, in FP32. Longer sequences gather the heads into QuantInt8 memory and run the
+ * chain's steps batched over all heads on the alternative engine, which wraps that memory.
  */
 final class AttentionOperator {
 
@@ -59,7 +64,7 @@ final class AttentionOperator {
      * on the alternative engine; below (a decoding step: one row) in Java, where a call into it
      * would cost more than the arithmetic.
      */
-    private static final long BATCHED_SCORES = 1024;
+    static final long BATCHED_SCORES = 1024;
 
     private AttentionOperator() {}
 
