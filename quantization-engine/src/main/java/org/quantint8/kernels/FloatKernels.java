@@ -182,7 +182,7 @@ public final class FloatKernels {
     /**
      * Softmax of a row in place, with the maximum subtracted first (so exp never overflows and a
      * row of equal scores, even all masked to -FLT_MAX, gives equal probabilities), as ONNX
-     * Runtime computes it; exp from {@link #exp}.
+     * Runtime does; the exponentials ({@link #exp}) are summed in double.
      *
      * @param x the rows' values
      * @param offset the first value of the row
@@ -193,7 +193,7 @@ public final class FloatKernels {
         for (int i = 0; i < n; i++) {
             x[offset + i] = exp(x[offset + i] - max);
         }
-        float inv = 1f / sum(x, offset, n);
+        float inv = (float) (1 / sum(x, offset, n, 0f, false));
         for (int i = 0; i < n; i++) {
             x[offset + i] *= inv;
         }
@@ -219,25 +219,6 @@ public final class FloatKernels {
             m0 = Math.max(m0, x[offset + i]);
         }
         return Math.max(Math.max(m0, m1), Math.max(m2, m3));
-    }
-
-    /** The FP32 sum of n values in four interleaved partial sums, as {@link #max}. */
-    private static float sum(float[] x, int offset, int n) {
-        float s0 = 0f;
-        float s1 = 0f;
-        float s2 = 0f;
-        float s3 = 0f;
-        int i = 0;
-        for (; i + 4 <= n; i += 4) {
-            s0 += x[offset + i];
-            s1 += x[offset + i + 1];
-            s2 += x[offset + i + 2];
-            s3 += x[offset + i + 3];
-        }
-        for (; i < n; i++) {
-            s0 += x[offset + i];
-        }
-        return (s0 + s1) + (s2 + s3);
     }
 
     /**
