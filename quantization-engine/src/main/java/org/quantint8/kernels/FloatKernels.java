@@ -2,9 +2,10 @@ package org.quantint8.kernels;
 
 /**
  * The FP32 loops of a transformer layer that run between its INT8 projections: layer
- * normalization and the two GELU forms. They are bound by memory, not arithmetic, so plain Java
- * over heap arrays serves them: running them here instead of as a chain of PyTorch operators saves
- * a round trip (and an intermediate tensor) per step, which dominates GPT-2 decoding at one token.
+ * normalization, the two GELU forms, and the attention's softmax and products. They are bound by
+ * memory, not arithmetic, so plain Java over heap arrays serves them: running them here instead of
+ * as a chain of PyTorch operators saves a round trip (and an intermediate tensor) per step, which
+ * dominates GPT-2 decoding at one token.
  *
  * <p>The loops are written without branches or calls C2 cannot inline, so that it vectorizes
  * them (no JVM flag: the Vector API is an incubator module the engine must not require).
@@ -167,5 +168,96 @@ public final class FloatKernels {
         float p = (((((R5 * t + R4) * t + R3) * t + R2) * t + R1) * t + R0);
         float q = (((S3 * t + S2) * t + S1) * t + 1f);
         return Math.min(Math.max(a * p / q, -1f), 1f);
+    }
+
+    /** Below ln(FLT_MIN) exp underflows; clamping keeps the exponent trick in range. */
+    private static final float EXP_LOW = -87.33654f;
+    private static final float LOG2E = 1.44269504f;
+    /** ln 2 in two parts (Cody and Waite): the high part times any n up to 2^8 is exact. */
+    private static final float LN2_HI = 0.693145752f;
+    private static final float LN2_LO = 1.42860677e-6f;
+    /** 1.5 * 2^23: adding it rounds to an integer, which then sits in the low mantissa bits. */
+    private static final float ROUNDER = 12582912f;
+
+    /**
+     * Softmax of a row in place, with the maximum subtracted first (so exp never overflows and a
+     * row of equal scores, even all masked to -FLT_MAX, gives equal probabilities), as ONNX
+     * Runtime does; the exponentials ({@link #exp}) are summed in double.
+     *
+     * @param x the rows' values
+     * @param offset the first value of the row
+     * @param n the row's length
+     */
+    public static void softmax(float[] x, int offset, int n) {
+        float max = max(x, offset, n);
+        for (int i = 0; i < n; i++) {
+            x[offset + i] = exp(x[offset + i] - max);
+        }
+        float inv = (float) (1 / sum(x, offset, n, 0f, false));
+        for (int i = 0; i < n; i++) {
+            x[offset + i] *= inv;
+        }
+    }
+
+    /**
+     * The maximum of n values in four interleaved partial maxima: C2 does not vectorize this
+     * reduction, and a single chain waits for each comparison.
+     */
+    private static float max(float[] x, int offset, int n) {
+        float m0 = Float.NEGATIVE_INFINITY;
+        float m1 = m0;
+        float m2 = m0;
+        float m3 = m0;
+        int i = 0;
+        for (; i + 4 <= n; i += 4) {
+            m0 = Math.max(m0, x[offset + i]);
+            m1 = Math.max(m1, x[offset + i + 1]);
+            m2 = Math.max(m2, x[offset + i + 2]);
+            m3 = Math.max(m3, x[offset + i + 3]);
+        }
+        for (; i < n; i++) {
+            m0 = Math.max(m0, x[offset + i]);
+        }
+        return Math.max(Math.max(m0, m1), Math.max(m2, m3));
+    }
+
+    /**
+     * e^x in FP32 for x at most 0 (softmax's arguments; scalar: C2 does not vectorize the
+     * reinterpretation of the exponent bits, so long rows go to the alternative engine): x = n ln 2
+     * + r with |r| at most ln 2 / 2, e^r by its Taylor series to degree 7 (truncation below 5e-9
+     * relative), 2^n built in the exponent bits: within 1.2 units in the last place of e^x on a
+     * sweep of [-87.3, 0] in steps of 1e-4. Arguments below ln(FLT_MIN) give about 1e-38 instead
+     * of a subnormal or 0 (the softmax weight of a masked score, against sums of at least 1).
+     *
+     * @param x the argument, at most 0
+     * @return e^x
+     */
+    public static float exp(float x) {
+        float a = Math.max(x, EXP_LOW);
+        float t = a * LOG2E + ROUNDER;
+        float n = t - ROUNDER;
+        float r = a - n * LN2_HI - n * LN2_LO;
+        float p = 1f + r * (1f + r * (1f / 2 + r * (1f / 6 + r * (1f / 24 + r * (1f / 120
+                + r * (1f / 720 + r * (1f / 5040)))))));
+        // t's low mantissa bits hold n (two's complement); n + 127 shifted is 2^n.
+        int bits = (Float.floatToRawIntBits(t) - Float.floatToRawIntBits(ROUNDER) + 127) << 23;
+        return p * Float.intBitsToFloat(bits);
+    }
+
+    /**
+     * {@code y[0, n) += a * x[xOffset, xOffset + n)}: the inner loop of the attention products
+     * (a score row from a transposed key block, a context row from a value block).
+     *
+     * @param a the factor
+     * @param x the added values
+     * @param xOffset the first added value
+     * @param y the accumulated values
+     * @param yOffset the first accumulated value
+     * @param n how many
+     */
+    public static void axpy(float a, float[] x, int xOffset, float[] y, int yOffset, int n) {
+        for (int i = 0; i < n; i++) {
+            y[yOffset + i] += a * x[xOffset + i];
+        }
     }
 }

@@ -108,4 +108,44 @@ public class FloatKernelsTest {
         }
         Assert.assertEquals(y[0], 0f, "values before the offset are untouched");
     }
+
+    @Test
+    public void expIsWithinItsStatedError() {
+        for (double x = 0; x > -87.3; x -= 1e-3) {
+            double exact = Math.exp((float) x);
+            double ulp = Math.ulp((float) exact);
+            Assert.assertTrue(Math.abs(FloatKernels.exp((float) x) - exact) <= 1.5 * ulp,
+                    "exp(" + x + ")");
+        }
+        Assert.assertTrue(FloatKernels.exp(-1000f) >= 0f && FloatKernels.exp(-1000f) < 2e-38f);
+    }
+
+    @Test
+    public void softmaxMatchesTheDefinitionAndSurvivesFullyMaskedRows() {
+        Random random = new Random(9);
+        float[] x = new float[3 + 37];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) random.nextGaussian() * 5;
+        }
+        float[] row = x.clone();
+        FloatKernels.softmax(row, 3, 37);
+        double max = Double.NEGATIVE_INFINITY;
+        for (int i = 3; i < x.length; i++) {
+            max = Math.max(max, x[i]);
+        }
+        double sum = 0;
+        for (int i = 3; i < x.length; i++) {
+            sum += Math.exp(x[i] - max);
+        }
+        for (int i = 0; i < x.length; i++) {
+            double expected = i < 3 ? x[i] : Math.exp(x[i] - max) / sum;
+            Assert.assertEquals(row[i], expected, 1e-6 * expected + 1e-12, "at " + i);
+        }
+        float[] masked = new float[8];
+        java.util.Arrays.fill(masked, -Float.MAX_VALUE);
+        FloatKernels.softmax(masked, 0, 8);
+        for (float p : masked) {
+            Assert.assertEquals(p, 0.125f, 1e-7f); // as ONNX Runtime: equal weights, not NaN
+        }
+    }
 }

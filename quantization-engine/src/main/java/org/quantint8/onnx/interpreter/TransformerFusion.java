@@ -34,6 +34,9 @@ import java.util.Set;
  *   <li>{@code LayerNormalization} of a residual {@code Add} becomes {@code
  *       org.quantint8:AddLayerNormalization}, with the sum as a second output when something else
  *       reads it;
+ *   <li>multi-head attention, from the heads' {@code Reshape} and {@code Transpose} through
+ *       the scores, scale, mask, {@code Softmax} and context product to the heads' merging
+ *       {@code Transpose}, becomes {@code org.quantint8:Attention} ({@link AttentionFusion});
  *   <li>a fused projection whose readers all run in Java gets {@code keepInQuantInt8 = 1}: its
  *       result is not copied into PyTorch.
  * </ul>
@@ -48,9 +51,9 @@ final class TransformerFusion {
     private static final double CONSTANT_TOLERANCE = 1e-6;
 
     private final OnnxGraph graph;
-    private final Map<String, OnnxNode> producers = new HashMap<>();
-    private final Map<String, List<OnnxNode>> readers = new HashMap<>();
-    private final Set<String> graphOutputs = new HashSet<>();
+    final Map<String, OnnxNode> producers = new HashMap<>();
+    final Map<String, List<OnnxNode>> readers = new HashMap<>();
+    final Set<String> graphOutputs = new HashSet<>();
     private final Map<OnnxNode, OnnxNode> fusedAt = new HashMap<>();
     private final Set<OnnxNode> removed = new HashSet<>();
 
@@ -85,7 +88,12 @@ final class TransformerFusion {
                 fusion.residual(node);
             }
         });
-        return stage(residuals, TransformerFusion::keepInQuantInt8);
+        OnnxModel attention = stage(residuals, (fusion, node) -> {
+            if (isDefault(node, "Softmax")) {
+                AttentionFusion.match(fusion, node);
+            }
+        });
+        return stage(attention, TransformerFusion::keepInQuantInt8);
     }
 
     /** One pass over the graph: {@code match} records fusions, which then replace their nodes. */
@@ -147,18 +155,20 @@ final class TransformerFusion {
 
     /**
      * Marks the fused projections whose every reader runs in Java on QuantInt8 memory (GELU, the
-     * normalizations, another projection) or is the caller (as a graph output, or through an
-     * {@code Identity}): their FP32 result then stays a
-     * QuantInt8 array instead of being copied into PyTorch.
+     * normalizations, the attention, another projection, a Shape) or is the caller (as a graph
+     * output, or through an {@code Identity}): their FP32 result then stays a QuantInt8 array
+     * instead of being copied into PyTorch.
      */
     private void keepInQuantInt8(OnnxNode matMul) {
         if (!isFusedMatMul(matMul) || matMul.getInt(TransformerOperators.KEEP, 0) == 1) {
             return;
         }
         List<OnnxNode> uses = readers.getOrDefault(matMul.getOutputs().get(0), List.of());
-        // Identity hands the array on as it is (GPT-2's logits).
+        // Identity hands the array on as it is (GPT-2's logits); Shape reads only the shape
+        // (Hugging Face's head-split targets).
         boolean java = uses.stream().allMatch(n -> isDefault(n, "LayerNormalization")
-                || isDefault(n, "Identity") || n.getDomain().equals(IntegerLinearFusion.DOMAIN));
+                || isDefault(n, "Identity") || isDefault(n, "Shape")
+                || n.getDomain().equals(IntegerLinearFusion.DOMAIN));
         if (java) {
             OnnxNode.Builder b = OnnxNode.builder().setOpType(matMul.getOpType())
                     .optDomain(matMul.getDomain()).optName(matMul.getName());
@@ -309,7 +319,7 @@ final class TransformerFusion {
     }
 
     /** Records a fusion unless one of its nodes already belongs to another. */
-    private void replace(List<OnnxNode> chain, OnnxNode last, OnnxNode fused) {
+    void replace(List<OnnxNode> chain, OnnxNode last, OnnxNode fused) {
         if (chain.stream().anyMatch(n -> removed.contains(n) || fusedAt.containsKey(n))) {
             return;
         }
@@ -330,7 +340,7 @@ final class TransformerFusion {
     }
 
     /** The only reader of the node's single output, if it is {@code opType}, else null. */
-    private OnnxNode soleReader(OnnxNode node, String opType) {
+    OnnxNode soleReader(OnnxNode node, String opType) {
         String value = node.getOutputs().get(0);
         List<OnnxNode> all = readers.getOrDefault(value, List.of());
         return node.getOutputs().size() == 1 && all.size() == 1 && !graphOutputs.contains(value)
@@ -341,7 +351,7 @@ final class TransformerFusion {
      * The producer of {@code value} if it is of the type (any, for null) and {@code reader} is
      * its only reader (or whatever reads it, for a null reader).
      */
-    private OnnxNode producerOf(String value, String opType, OnnxNode reader) {
+    OnnxNode producerOf(String value, String opType, OnnxNode reader) {
         OnnxNode node = value == null ? null : producers.get(value);
         if (node == null || opType != null && !isDefault(node, opType) || reader != null
                 && !IntegerLinearFusion.onlyReader(value, reader, readers, graphOutputs)) {
@@ -375,7 +385,7 @@ final class TransformerFusion {
     }
 
     /** A one-element FP32 constant's value, or null. */
-    private Float scalar(String value) {
+    Float scalar(String value) {
         OnnxTensor t = constant(value);
         if (t == null || t.getElementCount() != 1 || t.getDataType() != OnnxDataType.FLOAT) {
             return null;
@@ -391,7 +401,7 @@ final class TransformerFusion {
     }
 
     /** An initializer, or the value of a {@code Constant} node; null for anything else. */
-    private OnnxTensor constant(String value) {
+    OnnxTensor constant(String value) {
         if (value == null) {
             return null;
         }

@@ -50,6 +50,7 @@ final class TransformerOperators {
         registry.register(IntegerLinearFusion.DOMAIN, GELU, TransformerOperators::gelu);
         registry.register(IntegerLinearFusion.DOMAIN, ADD_LAYER_NORM,
                 TransformerOperators::addLayerNorm);
+        AttentionOperator.register(registry);
     }
 
     /**
