@@ -61,7 +61,9 @@ public final class Int8Ops {
             Shape shape = x.getShape();
             parameters.checkCompatible("quantize", shape, parameters.getDataType());
             QuantInt8NDArray real = ops.own(x);
-            QuantInt8NDArray result = ops.result(shape, parameters.getDataType(), parameters);
+            // Element-wise: every code is written (a NaN too).
+            QuantInt8NDArray result =
+                    ops.overwrittenResult(shape, parameters.getDataType(), parameters);
             long nans = ElementwiseKernels.quantize(
                     real.getDataSegment(),
                     result.getDataSegment(),
@@ -144,7 +146,7 @@ public final class Int8Ops {
         try (Operands ops = new Operands("dequantize", q)) {
             QuantInt8NDArray x = ops.quantized("input", q);
             QuantizationParameters p = x.getQuantization();
-            QuantInt8NDArray result = ops.result(x.getShape(), DataType.FLOAT32, null);
+            QuantInt8NDArray result = ops.overwrittenResult(x.getShape(), DataType.FLOAT32, null);
             ElementwiseKernels.dequantize(
                     x.getDataSegment(),
                     storage(p),

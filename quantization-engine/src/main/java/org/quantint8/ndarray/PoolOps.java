@@ -53,7 +53,9 @@ final class PoolOps {
                 throw new IllegalArgumentException(
                         "maxPool2d: kernel " + kernel + " does not fit input " + s);
             }
-            QuantInt8NDArray result = ops.result(new Shape(s.get(0), s.get(1), outH, outW),
+            // Every output position is the max of a window: all are written.
+            QuantInt8NDArray result = ops.overwrittenResult(
+                    new Shape(s.get(0), s.get(1), outH, outW),
                     x.getDataType(), real ? null : x.getQuantization());
             MemorySegment src = x.getDataSegment();
             MemorySegment dst = result.getDataSegment();

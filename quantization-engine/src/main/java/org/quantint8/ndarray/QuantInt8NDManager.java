@@ -184,6 +184,20 @@ public class QuantInt8NDManager extends BaseNDManager {
         return allocate(shape, dataType, parameters, true);
     }
 
+    /**
+     * Allocates an array whose memory is left as the pool has it (zero if fresh, else whatever
+     * the last array there held): for a kernel that writes every element before anything reads.
+     *
+     * @param shape the shape, with no unknown (negative) dimension
+     * @param dataType any fixed-size data type
+     * @param parameters the quantization parameters, or null
+     * @return the new array
+     */
+    QuantInt8NDArray allocateOverwritten(
+            Shape shape, DataType dataType, QuantizationParameters parameters) {
+        return allocate(shape, dataType, parameters, false);
+    }
+
     private QuantInt8NDArray allocate(Shape shape, DataType dataType,
             QuantizationParameters parameters, boolean zeroed) {
         OffHeapBlock memory = pool.allocate(byteSize(shape, dataType), zeroed);
