@@ -7,7 +7,7 @@
 
 #include <stdlib.h>
 
-#define QI8_ABI_VERSION 3
+#define QI8_ABI_VERSION 4
 
 /* Errors returned to Java (which turns them into exceptions). */
 #define QI8_OK 0
@@ -166,8 +166,11 @@ QI8_EXPORT int32_t qi8_gemm_tile_f32(int32_t isa, const uint8_t *a, int32_t sign
  * QI8_CONV_SIZES ints of qi8.h) as the packed B operand of qi8_gemm_tile, N = positions and
  * K = channels x kernel taps, into `out` (qi8_packed_size(N, K) bytes, 64-byte aligned).
  */
-QI8_EXPORT int32_t qi8_pack_patches(const uint8_t *in, int32_t signed_in, int32_t zero,
-                                    const int32_t *sizes, uint8_t *out) {
+QI8_EXPORT int32_t qi8_pack_patches(int32_t isa, const uint8_t *in, int32_t signed_in,
+                                    int32_t zero, const int32_t *sizes, uint8_t *out) {
+    if (!isa_supported(isa)) {
+        return QI8_ERR_ARGS;
+    }
     for (int32_t i = 0; i < QI8_CONV_SIZES; i++) {
         if (sizes[i] < (i == QI8_CONV_PAD_H || i == QI8_CONV_PAD_W ? 0 : 1)) {
             return QI8_ERR_ARGS;
@@ -182,7 +185,7 @@ QI8_EXPORT int32_t qi8_pack_patches(const uint8_t *in, int32_t signed_in, int32_
     if (rows == NULL) {
         return QI8_ERR_MEMORY;
     }
-    qi8_patches(in, signed_in, zero, sizes, out, rows);
+    qi8_patches(isa, in, signed_in, zero, sizes, out, rows);
     free(rows);
     return QI8_OK;
 }

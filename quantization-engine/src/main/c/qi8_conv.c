@@ -99,8 +99,8 @@ static void interleave16(const uint8_t *const r[4], int32_t p, int32_t signed_in
  * taps in the padding holding the zero point. `rows` is scratch of 4 * N bytes. Every byte of
  * `out` (qi8_packed_size(N, K)) is written, so it needs no clearing.
  */
-void qi8_patches(const uint8_t *in, int32_t signed_in, int32_t zero, const int32_t *w,
-                 uint8_t *out, uint8_t *rows) {
+void qi8_patches(int32_t isa, const uint8_t *in, int32_t signed_in, int32_t zero,
+                 const int32_t *w, uint8_t *out, uint8_t *rows) {
     int32_t n = w[QI8_CONV_OUT_H] * w[QI8_CONV_OUT_W];
     int32_t k = w[QI8_CONV_CHANNELS] * w[QI8_CONV_KERNEL_H] * w[QI8_CONV_KERNEL_W];
     int32_t np = (n + QI8_PANEL - 1) / QI8_PANEL * QI8_PANEL;
@@ -128,6 +128,13 @@ void qi8_patches(const uint8_t *in, int32_t signed_in, int32_t zero, const int32
         int32_t live = k - 4 * (int32_t) g < 4 ? k - 4 * (int32_t) g : 4;
         int32_t p = 0;
         if (live == 4) {
+            if (isa == QI8_AVX512_VNNI) {
+                for (; p + 4 * QI8_PANEL <= n; p += 4 * QI8_PANEL) {
+                    qi8_interleave64_avx512(r, p, signed_in,
+                                            out + (p / QI8_PANEL) * panel_bytes + g * 64,
+                                            panel_bytes, colsum + p);
+                }
+            }
             for (; p + QI8_PANEL <= n; p += QI8_PANEL) {
                 interleave16(r, p, signed_in, out + (p / QI8_PANEL) * panel_bytes + g * 64,
                              colsum + p);
