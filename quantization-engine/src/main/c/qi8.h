@@ -126,6 +126,8 @@ enum {
 /* im2col straight into the packed layout (see qi8_conv.c), interleaving with the ISA's vectors. */
 void qi8_patches(int32_t isa, const uint8_t *in, int32_t signed_in, int32_t zero,
                  const int32_t *w, uint8_t *out, uint8_t *rows);
+/* dst[i] = src[i * stride] for i < count, stride 1 or 2. */
+void qi8_copy_strided_avx512(const uint8_t *src, int32_t stride, uint8_t *dst, int32_t count);
 /* 4 full panels (64 columns from p) of one k-group of patch rows r, with their column sums. */
 void qi8_interleave64_avx512(const uint8_t *const r[4], int32_t p, int32_t signed_in,
                              uint8_t *dst, int64_t panel_bytes, uint32_t *colsum);
