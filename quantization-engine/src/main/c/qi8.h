@@ -102,6 +102,9 @@ void qi8_tile_portable(const qi8_tile *t);
 void qi8_epilogue_tile(const qi8_tile *t);
 void qi8_tile_avx2(const qi8_tile *t);
 void qi8_tile_avx512(const qi8_tile *t);
+/* rowsum'[i] of rows m0..m1 of A (row-major, K columns), each byte xor flip, summed unsigned. */
+void qi8_rowsums_avx512(const uint8_t *a, int32_t k, int32_t m0, int32_t m1, uint32_t flip,
+                        int32_t *rowsum);
 
 void qi8_gemv_portable(const float *x, int32_t k, const uint8_t *w, int32_t signed_w,
                        const int32_t *zw, const float *scale, int32_t n0, int32_t n1, float *y);

@@ -107,14 +107,19 @@ static int32_t gemm_tile(int32_t isa, const uint8_t *a, int32_t signed_a, const 
     }
     uint32_t flip = signed_a ? 0x80808080u : 0;
     int32_t *rowsum = buf, *zap = buf + rows;
+    if (isa == QI8_AVX512_VNNI) {
+        qi8_rowsums_avx512(a, k, m0, m1, flip, rowsum);
+    }
     for (int32_t i = 0; i < rows; i++) {
-        /* A plain byte sum: gcc vectorizes it, and it is K per row against K * N in the GEMM. */
-        const uint8_t *row = a + (int64_t) (m0 + i) * k;
-        uint32_t sum = 0;
-        for (int32_t q = 0; q < k; q++) {
-            sum += (uint8_t) (row[q] ^ (uint8_t) flip);
+        if (isa != QI8_AVX512_VNNI) {
+            /* A plain byte sum: gcc vectorizes it, and it is K per row against K * N in the GEMM. */
+            const uint8_t *row = a + (int64_t) (m0 + i) * k;
+            uint32_t sum = 0;
+            for (int32_t q = 0; q < k; q++) {
+                sum += (uint8_t) (row[q] ^ (uint8_t) flip);
+            }
+            rowsum[i] = (int32_t) sum;
         }
-        rowsum[i] = (int32_t) sum;
         zap[i] = za[m0 + i] + (signed_a ? 128 : 0);
     }
     qi8_packed p = view_packed(packed, n, k);
