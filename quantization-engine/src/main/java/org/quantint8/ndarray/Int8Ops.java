@@ -353,10 +353,11 @@ public final class Int8Ops {
     }
 
     /**
-     * Global average pooling of quantized [N, C, ...] data to [N, C], keeping the parameters;
-     * the mean code is rounded half to even.
+     * Global average pooling of [N, C, ...] data to [N, C]. Quantized data keeps its parameters
+     * and the mean code is rounded half to even; FP32 data in QuantInt8 memory is averaged in
+     * double precision and rounded to FP32 once.
      *
-     * @param input quantized, at least 3-D
+     * @param input quantized, or a FP32 QuantInt8 array; at least 3-D
      * @return the pooled array
      */
     public static NDArray globalAvgPool(NDArray input) {

@@ -109,6 +109,20 @@ public class IntegerConvFusionTest {
         return OnnxQuantizer.builder().build().quantize(fp32).model();
     }
 
+    /** x -> Conv 3x3 -> Relu -> GlobalAveragePool: a classifier's head, as ResNet's. */
+    private static OnnxModel quantizedHead(Random random) {
+        OnnxGraph.Builder g = OnnxGraph.builder()
+                .addInput(OnnxValueInfo.tensor("x", OnnxDataType.FLOAT, INPUT))
+                .addOutput(OnnxValueInfo.tensor("y", OnnxDataType.FLOAT, 2, 8, 1, 1))
+                .addInitializer(OnnxTensor.of("w1", normal(random, 8 * 3 * 9, 0.5f), 8, 3, 3, 3))
+                .addNode(conv("c1", "x", "w1", null).addOutput("h")
+                        .addAttribute(OnnxAttribute.ofInts("pads", 1, 1, 1, 1)).build())
+                .addNode(node("Relu", "r", "h"))
+                .addNode(node("GlobalAveragePool", "y", "r"));
+        OnnxModel fp32 = OnnxModel.builder().setGraph(g.build()).addOpsetImport("", 13).build();
+        return OnnxQuantizer.builder().build().quantize(fp32).model();
+    }
+
     /** Adds an inference-mode normalization with random statistics of {@code channels}. */
     private static void batchNorm(OnnxGraph.Builder g, Random random, String x, String y,
             int channels) {
@@ -190,6 +204,32 @@ public class IntegerConvFusionTest {
         Assert.assertEquals(nodes.get(0).getOutputs().get(0), "p");
         Assert.assertEquals(nodes.get(0).getInt(ConvTail.OUTPUT_IN_ENGINE, 0), 1);
         fusedEqualsUnfused(model, random);
+    }
+
+    @Test
+    public void globalAveragePoolReadsTheConvolutionInQuantInt8Memory() throws Exception {
+        Random random = new Random(15);
+        OnnxModel model = quantizedHead(random);
+        OnnxModel fused = IntegerLinearFusion.apply(model);
+        List<OnnxNode> nodes = fused.getGraph().getNodes();
+        Assert.assertEquals(nodes.size(), 2, fused.getGraph().toString());
+        Assert.assertEquals(nodes.get(0).getInt(ConvTail.OUTPUT_IN_ENGINE, 0), 1);
+        float[] x = normal(random, (int) (INPUT[0] * INPUT[1] * INPUT[2] * INPUT[3]), 1f);
+        try (QuantInt8NDManager manager =
+                (QuantInt8NDManager) Engine.getEngine("QuantInt8").newBaseManager()) {
+            // Unfused, PyTorch averages the planes; fused, QuantInt8 does (in double): the
+            // convolution outputs are the same, the sums' rounding may differ in the last bit.
+            float[] expected = run(OnnxBlock.newInstance(model, "t", manager,
+                    OperatorRegistry.builtIn(), false), manager, x);
+            float[] actual = run(OnnxBlock.newInstance(model, "t", manager,
+                    OperatorRegistry.builtIn(), true), manager, x);
+            Assert.assertEquals(actual.length, 16);
+            for (int i = 0; i < actual.length; i++) {
+                Assert.assertEquals(actual[i], expected[i], 1e-6 * Math.abs(expected[i]),
+                        "channel " + i);
+            }
+            assertMatchesOrt(actual, model, x);
+        }
     }
 
     @Test
