@@ -215,21 +215,15 @@ public class IntegerConvFusionTest {
         Assert.assertEquals(nodes.size(), 2, fused.getGraph().toString());
         Assert.assertEquals(nodes.get(0).getInt(ConvTail.OUTPUT_IN_ENGINE, 0), 1);
         float[] x = normal(random, (int) (INPUT[0] * INPUT[1] * INPUT[2] * INPUT[3]), 1f);
-        try (QuantInt8NDManager manager =
-                (QuantInt8NDManager) Engine.getEngine("QuantInt8").newBaseManager()) {
-            // Unfused, PyTorch averages the planes; fused, QuantInt8 does (in double): the
-            // convolution outputs are the same, the sums' rounding may differ in the last bit.
-            float[] expected = run(OnnxBlock.newInstance(model, "t", manager,
-                    OperatorRegistry.builtIn(), false), manager, x);
-            float[] actual = run(OnnxBlock.newInstance(model, "t", manager,
-                    OperatorRegistry.builtIn(), true), manager, x);
-            Assert.assertEquals(actual.length, 16);
-            for (int i = 0; i < actual.length; i++) {
-                Assert.assertEquals(actual[i], expected[i], 1e-6 * Math.abs(expected[i]),
-                        "channel " + i);
-            }
-            assertMatchesOrt(actual, model, x);
+        float[][] runs = unfusedAndFused(model, x);
+        // Unfused, PyTorch averages the planes; fused, QuantInt8 does (in double): the
+        // convolution outputs are the same, the sums' rounding may differ in the last bit.
+        Assert.assertEquals(runs[1].length, 16);
+        for (int i = 0; i < runs[1].length; i++) {
+            Assert.assertEquals(runs[1][i], runs[0][i], 1e-6 * Math.abs(runs[0][i]),
+                    "channel " + i);
         }
+        assertMatchesOrt(runs[1], model, x);
     }
 
     @Test
@@ -258,15 +252,21 @@ public class IntegerConvFusionTest {
      */
     private static float[] fusedEqualsUnfused(OnnxModel model, Random random) throws Exception {
         float[] x = normal(random, (int) (INPUT[0] * INPUT[1] * INPUT[2] * INPUT[3]), 1f);
+        float[][] runs = unfusedAndFused(model, x);
+        Assert.assertEquals(runs[1], runs[0], 0f);
+        assertMatchesOrt(runs[1], model, x);
+        return runs[1];
+    }
+
+    /** The model's output on x without the load-time fusions, then with them. */
+    private static float[][] unfusedAndFused(OnnxModel model, float[] x) throws Exception {
         try (QuantInt8NDManager manager =
                 (QuantInt8NDManager) Engine.getEngine("QuantInt8").newBaseManager()) {
-            float[] expected = run(OnnxBlock.newInstance(model, "t", manager,
-                    OperatorRegistry.builtIn(), false), manager, x);
-            float[] actual = run(OnnxBlock.newInstance(model, "t", manager,
-                    OperatorRegistry.builtIn(), true), manager, x);
-            Assert.assertEquals(actual, expected, 0f);
-            assertMatchesOrt(actual, model, x);
-            return actual;
+            return new float[][] {
+                run(OnnxBlock.newInstance(model, "t", manager, OperatorRegistry.builtIn(), false),
+                        manager, x),
+                run(OnnxBlock.newInstance(model, "t", manager, OperatorRegistry.builtIn(), true),
+                        manager, x)};
         }
     }
 

@@ -7,16 +7,9 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.training.ParameterStore;
 
 import org.quantint8.ndarray.QuantInt8NDManager;
-import org.quantint8.onnx.OnnxDataType;
-import org.quantint8.onnx.OnnxGraph;
-import org.quantint8.onnx.OnnxModel;
-import org.quantint8.onnx.OnnxNode;
-import org.quantint8.onnx.OnnxTensor;
-import org.quantint8.onnx.OnnxValueInfo;
 import org.testng.Assert;
 import org.testng.annotations.Test;
 
-import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
@@ -38,7 +31,8 @@ public class OnnxBlockRunPoolsTest {
     public void concurrentPassesKeepTheirOutputs() throws Exception {
         try (QuantInt8NDManager manager =
                 (QuantInt8NDManager) Engine.getEngine("QuantInt8").newBaseManager()) {
-            OnnxBlock block = OnnxBlock.newInstance(quantizeDequantize(), "test", manager);
+            OnnxBlock block = OnnxBlock.newInstance(
+                    OnnxBlockOutputsTest.quantizeDequantize(SIZE), "test", manager);
             ExecutorService threads = Executors.newFixedThreadPool(THREADS);
             try {
                 List<Future<?>> done = new ArrayList<>();
@@ -86,21 +80,5 @@ public class OnnxBlockRunPoolsTest {
             x[i] = ((i * 7 + thread * 31 + pass * 13) % 200) * 0.5f - 4f;
         }
         return x;
-    }
-
-    private static OnnxModel quantizeDequantize() {
-        OnnxGraph graph = OnnxGraph.builder()
-                .addInput(OnnxValueInfo.tensor("x", OnnxDataType.FLOAT, SIZE))
-                .addOutput(OnnxValueInfo.tensor("q", OnnxDataType.UINT8, SIZE))
-                .addOutput(OnnxValueInfo.tensor("y", OnnxDataType.FLOAT, SIZE))
-                .addInitializer(OnnxTensor.of("s", new float[] {0.5f}))
-                .addInitializer(OnnxTensor.of("z", OnnxDataType.UINT8,
-                        ByteBuffer.wrap(new byte[] {10})))
-                .addNode(OnnxNode.builder().setOpType("QuantizeLinear")
-                        .addInput("x", "s", "z").addOutput("q").build())
-                .addNode(OnnxNode.builder().setOpType("DequantizeLinear")
-                        .addInput("q", "s", "z").addOutput("y").build())
-                .build();
-        return OnnxModel.builder().setGraph(graph).addOpsetImport("", 13).build();
     }
 }
