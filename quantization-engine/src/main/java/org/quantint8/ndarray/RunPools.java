@@ -1,6 +1,7 @@
 package org.quantint8.ndarray;
 
 import java.util.ArrayDeque;
+import java.util.UUID;
 
 /**
  * The memory a model keeps between its forward passes, as ONNX Runtime's arena does: one run pool
@@ -31,7 +32,7 @@ public final class RunPools implements AutoCloseable {
      */
     public RunPools(QuantInt8NDManager owner) {
         this.owner = owner;
-        owner.attachInternal("run-pools:" + System.identityHashCode(this), this);
+        owner.attachInternal("run-pools:" + UUID.randomUUID(), this);
     }
 
     /**
