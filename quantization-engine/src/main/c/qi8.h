@@ -102,6 +102,9 @@ void qi8_tile_portable(const qi8_tile *t);
 void qi8_epilogue_tile(const qi8_tile *t);
 void qi8_tile_avx2(const qi8_tile *t);
 void qi8_tile_avx512(const qi8_tile *t);
+/* rowsum'[i] of rows m0..m1 of A (row-major, K columns), each byte xor flip, summed unsigned. */
+void qi8_rowsums_avx512(const uint8_t *a, int32_t k, int32_t m0, int32_t m1, uint32_t flip,
+                        int32_t *rowsum);
 
 void qi8_gemv_portable(const float *x, int32_t k, const uint8_t *w, int32_t signed_w,
                        const int32_t *zw, const float *scale, int32_t n0, int32_t n1, float *y);
@@ -123,8 +126,13 @@ enum {
     QI8_CONV_DILATION_W, QI8_CONV_OUT_H, QI8_CONV_OUT_W, QI8_CONV_SIZES
 };
 
-/* im2col straight into the packed layout (see qi8_conv.c). */
-void qi8_patches(const uint8_t *in, int32_t signed_in, int32_t zero, const int32_t *w,
-                 uint8_t *out, uint8_t *rows);
+/* im2col straight into the packed layout (see qi8_conv.c), interleaving with the ISA's vectors. */
+void qi8_patches(int32_t isa, const uint8_t *in, int32_t signed_in, int32_t zero,
+                 const int32_t *w, uint8_t *out, uint8_t *rows);
+/* dst[i] = src[i * stride] for i < count, stride 1 or 2. */
+void qi8_copy_strided_avx512(const uint8_t *src, int32_t stride, uint8_t *dst, int32_t count);
+/* 4 full panels (64 columns from p) of one k-group of patch rows r, with their column sums. */
+void qi8_interleave64_avx512(const uint8_t *const r[4], int32_t p, int32_t signed_in,
+                             uint8_t *dst, int64_t panel_bytes, uint32_t *colsum);
 
 #endif

@@ -7,7 +7,7 @@
 
 #include <stdlib.h>
 
-#define QI8_ABI_VERSION 3
+#define QI8_ABI_VERSION 4
 
 /* Errors returned to Java (which turns them into exceptions). */
 #define QI8_OK 0
@@ -107,14 +107,19 @@ static int32_t gemm_tile(int32_t isa, const uint8_t *a, int32_t signed_a, const 
     }
     uint32_t flip = signed_a ? 0x80808080u : 0;
     int32_t *rowsum = buf, *zap = buf + rows;
+    if (isa == QI8_AVX512_VNNI) {
+        qi8_rowsums_avx512(a, k, m0, m1, flip, rowsum);
+    }
     for (int32_t i = 0; i < rows; i++) {
-        /* A plain byte sum: gcc vectorizes it, and it is K per row against K * N in the GEMM. */
-        const uint8_t *row = a + (int64_t) (m0 + i) * k;
-        uint32_t sum = 0;
-        for (int32_t q = 0; q < k; q++) {
-            sum += (uint8_t) (row[q] ^ (uint8_t) flip);
+        if (isa != QI8_AVX512_VNNI) {
+            /* A plain byte sum: gcc vectorizes it, and it is K per row against K * N in the GEMM. */
+            const uint8_t *row = a + (int64_t) (m0 + i) * k;
+            uint32_t sum = 0;
+            for (int32_t q = 0; q < k; q++) {
+                sum += (uint8_t) (row[q] ^ (uint8_t) flip);
+            }
+            rowsum[i] = (int32_t) sum;
         }
-        rowsum[i] = (int32_t) sum;
         zap[i] = za[m0 + i] + (signed_a ? 128 : 0);
     }
     qi8_packed p = view_packed(packed, n, k);
@@ -166,8 +171,11 @@ QI8_EXPORT int32_t qi8_gemm_tile_f32(int32_t isa, const uint8_t *a, int32_t sign
  * QI8_CONV_SIZES ints of qi8.h) as the packed B operand of qi8_gemm_tile, N = positions and
  * K = channels x kernel taps, into `out` (qi8_packed_size(N, K) bytes, 64-byte aligned).
  */
-QI8_EXPORT int32_t qi8_pack_patches(const uint8_t *in, int32_t signed_in, int32_t zero,
-                                    const int32_t *sizes, uint8_t *out) {
+QI8_EXPORT int32_t qi8_pack_patches(int32_t isa, const uint8_t *in, int32_t signed_in,
+                                    int32_t zero, const int32_t *sizes, uint8_t *out) {
+    if (!isa_supported(isa)) {
+        return QI8_ERR_ARGS;
+    }
     for (int32_t i = 0; i < QI8_CONV_SIZES; i++) {
         if (sizes[i] < (i == QI8_CONV_PAD_H || i == QI8_CONV_PAD_W ? 0 : 1)) {
             return QI8_ERR_ARGS;
@@ -182,7 +190,7 @@ QI8_EXPORT int32_t qi8_pack_patches(const uint8_t *in, int32_t signed_in, int32_
     if (rows == NULL) {
         return QI8_ERR_MEMORY;
     }
-    qi8_patches(in, signed_in, zero, sizes, out, rows);
+    qi8_patches(isa, in, signed_in, zero, sizes, out, rows);
     free(rows);
     return QI8_OK;
 }

@@ -10,6 +10,9 @@
 
 #include <emmintrin.h> /* SSE2, part of the x86-64 baseline */
 
+/* Keep the pad loops of patch_row as stores: as memset calls they cost more than they do. */
+#pragma GCC optimize("no-tree-loop-distribute-patterns")
+
 /* ceil(a / b) for b > 0 and any sign of a. */
 static int32_t ceil_div(int32_t a, int32_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
 
@@ -17,8 +20,8 @@ static int32_t ceil_div(int32_t a, int32_t b) { return a >= 0 ? (a + b - 1) / b 
  * Row k of the patches, transposed (one byte per output position): tap (kh, kw) of channel c.
  * Returns the row, which is the input plane itself for a 1x1, stride-1, unpadded window.
  */
-static const uint8_t *patch_row(const uint8_t *in, uint8_t pad, const int32_t *w, int32_t k,
-                                uint8_t *row) {
+static const uint8_t *patch_row(int32_t isa, const uint8_t *in, uint8_t pad, const int32_t *w,
+                                int32_t k, uint8_t *row) {
     int32_t kh_n = w[QI8_CONV_KERNEL_H], kw_n = w[QI8_CONV_KERNEL_W];
     int32_t in_h = w[QI8_CONV_IN_H], in_w = w[QI8_CONV_IN_W];
     int32_t out_h = w[QI8_CONV_OUT_H], out_w = w[QI8_CONV_OUT_W];
@@ -43,6 +46,17 @@ static const uint8_t *patch_row(const uint8_t *in, uint8_t pad, const int32_t *w
             continue;
         }
         const uint8_t *src = plane + (int64_t) y * in_w + off;
+        if (isa == QI8_AVX512_VNNI && sw <= 2) {
+            /* The pads are 0 to 3 bytes: stores, not memset calls. */
+            for (int32_t ow = 0; ow < first; ow++) {
+                dst[ow] = pad;
+            }
+            qi8_copy_strided_avx512(src + (int64_t) first * sw, sw, dst + first, end - first);
+            for (int32_t ow = end; ow < out_w; ow++) {
+                dst[ow] = pad;
+            }
+            continue;
+        }
         memset(dst, pad, (size_t) first);
         if (sw == 1) {
             memcpy(dst + first, src + first, (size_t) (end - first));
@@ -99,8 +113,8 @@ static void interleave16(const uint8_t *const r[4], int32_t p, int32_t signed_in
  * taps in the padding holding the zero point. `rows` is scratch of 4 * N bytes. Every byte of
  * `out` (qi8_packed_size(N, K)) is written, so it needs no clearing.
  */
-void qi8_patches(const uint8_t *in, int32_t signed_in, int32_t zero, const int32_t *w,
-                 uint8_t *out, uint8_t *rows) {
+void qi8_patches(int32_t isa, const uint8_t *in, int32_t signed_in, int32_t zero,
+                 const int32_t *w, uint8_t *out, uint8_t *rows) {
     int32_t n = w[QI8_CONV_OUT_H] * w[QI8_CONV_OUT_W];
     int32_t k = w[QI8_CONV_CHANNELS] * w[QI8_CONV_KERNEL_H] * w[QI8_CONV_KERNEL_W];
     int32_t np = (n + QI8_PANEL - 1) / QI8_PANEL * QI8_PANEL;
@@ -118,7 +132,7 @@ void qi8_patches(const uint8_t *in, int32_t signed_in, int32_t zero, const int32
             int64_t kk = 4 * g + q;
             uint8_t *row = rows + (int64_t) q * n;
             if (kk < k) {
-                r[q] = patch_row(in, pad, w, (int32_t) kk, row);
+                r[q] = patch_row(isa, in, pad, w, (int32_t) kk, row);
             } else {
                 /* Past K: A is zero there, so any B works; the zero point keeps colsum exact. */
                 memset(row, pad, (size_t) n);
@@ -128,6 +142,13 @@ void qi8_patches(const uint8_t *in, int32_t signed_in, int32_t zero, const int32
         int32_t live = k - 4 * (int32_t) g < 4 ? k - 4 * (int32_t) g : 4;
         int32_t p = 0;
         if (live == 4) {
+            if (isa == QI8_AVX512_VNNI) {
+                for (; p + 4 * QI8_PANEL <= n; p += 4 * QI8_PANEL) {
+                    qi8_interleave64_avx512(r, p, signed_in,
+                                            out + (p / QI8_PANEL) * panel_bytes + g * 64,
+                                            panel_bytes, colsum + p);
+                }
+            }
             for (; p + QI8_PANEL <= n; p += QI8_PANEL) {
                 interleave16(r, p, signed_in, out + (p / QI8_PANEL) * panel_bytes + g * 64,
                              colsum + p);

@@ -154,3 +154,28 @@ TGT void qi8_tile_avx512(const qi8_tile *t) {
         }
     }
 }
+
+/*
+ * rowsum'[i] = sum_k (A[m0 + i][k] ^ flip) for the rows m0..m1 of A, 64 bytes per vpsadbw: the
+ * compiler's vectorisation of the byte loop widens bytes to ints, several times slower, and this
+ * pass reads all the weights of a convolution on every call.
+ */
+TGT void qi8_rowsums_avx512(const uint8_t *a, int32_t k, int32_t m0, int32_t m1, uint32_t flip,
+                            int32_t *rowsum) {
+    const __m512i fv = _mm512_set1_epi32((int32_t) flip);
+    const __m512i zero = _mm512_setzero_si512();
+    for (int32_t m = m0; m < m1; m++) {
+        const uint8_t *row = a + (int64_t) m * k;
+        __m512i acc = _mm512_setzero_si512();
+        for (int32_t q = 0; q < k; q += 64) {
+            int32_t left = k - q;
+            __mmask64 mask = left >= 64 ? ~(__mmask64) 0 : ((__mmask64) 1 << left) - 1;
+            /* Flipped, then masked: bytes past K count as 0, not as the flip. */
+            __m512i v = _mm512_maskz_mov_epi8(
+                    mask, _mm512_xor_si512(_mm512_maskz_loadu_epi8(mask, row + q), fv));
+            acc = _mm512_add_epi64(acc, _mm512_sad_epu8(v, zero));
+        }
+        /* Wraps like Java's int (it cannot, short of K near 2^23). */
+        rowsum[m - m0] = (int32_t) (uint32_t) _mm512_reduce_add_epi64(acc);
+    }
+}

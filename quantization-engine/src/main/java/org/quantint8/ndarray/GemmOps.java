@@ -43,7 +43,8 @@ final class GemmOps {
             }
             QuantInt8NDArray a = ops.activation("input", input);
             int m = Math.toIntExact(inShape.size() / k);
-            QuantInt8NDArray acc = ops.temporary(new Shape(m, n), DataType.INT32, null);
+            // Every element of acc and result is written: by the GEMM, then by the epilogue.
+            QuantInt8NDArray acc = ops.overwrittenTemporary(new Shape(m, n), DataType.INT32, null);
             Int8Kernels kernels = Int8Kernels.best();
             PackedInt8Matrix packed =
                     w.packed(kernels, 1, g -> kernels.pack(matrix(w, 0, n, k, null)))[0];
@@ -51,7 +52,8 @@ final class GemmOps {
             long[] outDims = inShape.getShape().clone();
             outDims[outDims.length - 1] = n;
             QuantInt8NDArray result =
-                    ops.result(new Shape(outDims), out.getDataType(), out.getQuantization());
+                    ops.overwrittenResult(new Shape(outDims), out.getDataType(),
+                            out.getQuantization());
             Epilogue epilogue = new Epilogue(a, w, b, out);
             epilogue.apply(acc.getDataSegment(), m, n, 0, result.getDataSegment(), 0, n, 1);
             return ops.inEngineOf(input, result);
@@ -102,9 +104,11 @@ final class GemmOps {
             int patchLength = window.patchLength();
             int groupOut = s.outChannels() / s.groups();
             QuantizationParameters q = out.getQuantization();
+            // The GEMMs of all images and groups write every element of both (tiles cover C).
             QuantInt8NDArray real = q == null ? null
-                    : ops.temporary(new Shape(groupOut, positions), DataType.FLOAT32, null);
-            QuantInt8NDArray result = ops.result(s.outputShape(), out.getDataType(), q);
+                    : ops.overwrittenTemporary(new Shape(groupOut, positions), DataType.FLOAT32,
+                            null);
+            QuantInt8NDArray result = ops.overwrittenResult(s.outputShape(), out.getDataType(), q);
             Epilogue epilogue = new Epilogue(a, w, b, out);
             MemorySegment residual = residualOperand(ops, out, s.outputShape());
             Int8Kernels kernels = Int8Kernels.best();

@@ -61,7 +61,9 @@ public final class Int8Ops {
             Shape shape = x.getShape();
             parameters.checkCompatible("quantize", shape, parameters.getDataType());
             QuantInt8NDArray real = ops.own(x);
-            QuantInt8NDArray result = ops.result(shape, parameters.getDataType(), parameters);
+            // Element-wise: every code is written (a NaN too).
+            QuantInt8NDArray result =
+                    ops.overwrittenResult(shape, parameters.getDataType(), parameters);
             long nans = ElementwiseKernels.quantize(
                     real.getDataSegment(),
                     result.getDataSegment(),
@@ -144,7 +146,7 @@ public final class Int8Ops {
         try (Operands ops = new Operands("dequantize", q)) {
             QuantInt8NDArray x = ops.quantized("input", q);
             QuantizationParameters p = x.getQuantization();
-            QuantInt8NDArray result = ops.result(x.getShape(), DataType.FLOAT32, null);
+            QuantInt8NDArray result = ops.overwrittenResult(x.getShape(), DataType.FLOAT32, null);
             ElementwiseKernels.dequantize(
                     x.getDataSegment(),
                     storage(p),
@@ -351,10 +353,11 @@ public final class Int8Ops {
     }
 
     /**
-     * Global average pooling of quantized [N, C, ...] data to [N, C], keeping the parameters;
-     * the mean code is rounded half to even.
+     * Global average pooling of [N, C, ...] data to [N, C]. Quantized data keeps its parameters
+     * and the mean code is rounded half to even; FP32 data in QuantInt8 memory is averaged in
+     * double precision and rounded to FP32 once.
      *
-     * @param input quantized, at least 3-D
+     * @param input quantized, or a FP32 QuantInt8 array; at least 3-D
      * @return the pooled array
      */
     public static NDArray globalAvgPool(NDArray input) {

@@ -3,8 +3,10 @@ package org.quantint8.ndarray;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayDeque;
+import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The off-heap memory of one {@link QuantInt8NDManager}. Creating and closing a shared {@link
@@ -32,6 +34,8 @@ final class MemoryPool {
     private final long pooledMax;
     /** A run's blocks over {@value #POOLED_MAX} bytes, each in an arena of its own. */
     private final Map<MemorySegment, Arena> largeArenas = new IdentityHashMap<>();
+    /** The large blocks handed out since the last {@link #endRun}. */
+    private final Set<MemorySegment> largeUsed = Collections.newSetFromMap(new IdentityHashMap<>());
     private Arena arena;
     private boolean closed;
     private long reserved;
@@ -85,6 +89,9 @@ final class MemoryPool {
         } else if (zeroed) {
             block.asSlice(0, bytes).fill((byte) 0);
         }
+        if (sizeClass > MAX_CLASS) {
+            largeUsed.add(block);
+        }
         return OffHeapBlock.pooled(block, bytes, this);
     }
 
@@ -133,6 +140,27 @@ final class MemoryPool {
     }
 
     /**
+     * Ends one run of a pool kept for the next ({@link RunPools}): frees the free blocks over
+     * {@value #POOLED_MAX} bytes this run did not use, so that the pool holds what one run needs,
+     * not the sum of every size a run ever took.
+     */
+    synchronized void endRun() {
+        for (int sizeClass = MAX_CLASS + 1; sizeClass < free.length; sizeClass++) {
+            ArrayDeque<MemorySegment> list = free[sizeClass];
+            if (list != null) {
+                list.removeIf(block -> !largeUsed.contains(block) && freeLarge(block));
+            }
+        }
+        largeUsed.clear();
+    }
+
+    private boolean freeLarge(MemorySegment block) {
+        largeArenas.remove(block).close();
+        reserved -= block.byteSize();
+        return true;
+    }
+
+    /**
      * Returns the bytes this pool holds from the operating system, in use or free.
      *
      * @return the reserved bytes
@@ -151,6 +179,7 @@ final class MemoryPool {
             }
             largeArenas.values().forEach(Arena::close);
             largeArenas.clear();
+            largeUsed.clear();
             java.util.Arrays.fill(free, null);
             reserved = 0;
         }

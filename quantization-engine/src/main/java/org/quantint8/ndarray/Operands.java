@@ -71,6 +71,16 @@ final class Operands implements AutoCloseable {
         return track(manager.allocate(shape, type, q));
     }
 
+    /** Allocates a temporary array that the kernel overwrites entirely: it is not zeroed. */
+    QuantInt8NDArray overwrittenTemporary(Shape shape, DataType type, QuantizationParameters q) {
+        return track(manager.allocateOverwritten(shape, type, q));
+    }
+
+    /** Allocates a result array that the kernel overwrites entirely: it is not zeroed. */
+    QuantInt8NDArray overwrittenResult(Shape shape, DataType type, QuantizationParameters q) {
+        return manager.allocateOverwritten(shape, type, q);
+    }
+
     /** Allocates the result array, which outlives this call. */
     QuantInt8NDArray result(Shape shape, DataType type, QuantizationParameters q) {
         return manager.allocate(shape, type, q);

@@ -53,7 +53,9 @@ final class PoolOps {
                 throw new IllegalArgumentException(
                         "maxPool2d: kernel " + kernel + " does not fit input " + s);
             }
-            QuantInt8NDArray result = ops.result(new Shape(s.get(0), s.get(1), outH, outW),
+            // Every output position is the max of a window: all are written.
+            QuantInt8NDArray result = ops.overwrittenResult(
+                    new Shape(s.get(0), s.get(1), outH, outW),
                     x.getDataType(), real ? null : x.getQuantization());
             MemorySegment src = x.getDataSegment();
             MemorySegment dst = result.getDataSegment();
@@ -133,6 +135,10 @@ final class PoolOps {
 
     static NDArray globalAvgPool(NDArray input) {
         try (Operands ops = new Operands("globalAvgPool", input)) {
+            if (input instanceof QuantInt8NDArray real && !real.isQuantized()
+                    && real.getDataType() == DataType.FLOAT32) {
+                return globalAvgPoolReal(ops, real);
+            }
             QuantInt8NDArray x = pooledInput(ops, input, -1);
             Shape s = x.getShape();
             long planes = s.get(0) * s.get(1);
@@ -154,6 +160,37 @@ final class PoolOps {
             }
             return result;
         }
+    }
+
+    /** FP32: each plane's mean, summed in double and rounded to FP32 once. */
+    private static NDArray globalAvgPoolReal(Operands ops, QuantInt8NDArray x) {
+        Shape s = x.getShape();
+        if (s.dimension() < 3) {
+            throw new IllegalArgumentException(
+                    "globalAvgPool: input must be at least 3-D [N, C, spatial...], got shape " + s);
+        }
+        long planes = s.get(0) * s.get(1);
+        int area = Math.toIntExact(s.size() / Math.max(planes, 1));
+        if (area == 0) {
+            throw new IllegalArgumentException(
+                    "globalAvgPool: input " + s + " has no spatial elements");
+        }
+        QuantInt8NDArray result = ops.overwrittenResult(s.slice(0, 2), DataType.FLOAT32, null);
+        MemorySegment src = x.getDataSegment();
+        float[] plane = new float[area];
+        float[] means = new float[Math.toIntExact(planes)];
+        for (int p = 0; p < means.length; p++) {
+            MemorySegment.copy(src, ValueLayout.JAVA_FLOAT_UNALIGNED, (long) p * area * 4, plane,
+                    0, area);
+            double sum = 0;
+            for (float v : plane) {
+                sum += v;
+            }
+            means[p] = (float) (sum / area);
+        }
+        MemorySegment.copy(means, 0, result.getDataSegment(), ValueLayout.JAVA_FLOAT_UNALIGNED, 0,
+                means.length);
+        return result;
     }
 
     private static QuantInt8NDArray pooledInput(Operands ops, NDArray input, int rank) {

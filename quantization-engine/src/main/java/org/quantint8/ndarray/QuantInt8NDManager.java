@@ -14,6 +14,7 @@ import java.nio.Buffer;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.Charset;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -31,10 +32,14 @@ public class QuantInt8NDManager extends BaseNDManager {
     private static final QuantInt8NDManager SYSTEM_MANAGER = new SystemManager();
 
     private final MemoryPool pool;
+    /** The pools a run manager's pool returns to when it closes, or null to free it then. */
+    private final RunPools home;
+    private final AtomicBoolean poolReleased = new AtomicBoolean();
 
-    private QuantInt8NDManager(NDManager parent, Device device, boolean run) {
+    private QuantInt8NDManager(NDManager parent, Device device, MemoryPool pool, RunPools home) {
         super(parent, device);
-        pool = new MemoryPool(run);
+        this.pool = pool;
+        this.home = home;
     }
 
     /**
@@ -70,7 +75,7 @@ public class QuantInt8NDManager extends BaseNDManager {
     /** {@inheritDoc} */
     @Override
     public QuantInt8NDManager newSubManager(Device device) {
-        return attachChild(new QuantInt8NDManager(this, device, false));
+        return attachChild(new QuantInt8NDManager(this, device, new MemoryPool(), null));
     }
 
     /**
@@ -78,12 +83,18 @@ public class QuantInt8NDManager extends BaseNDManager {
      * its closed arrays, of every size, for its next arrays, and frees it all when it closes. A
      * manager from {@link #newSubManager} gives each array over 1 MB memory of its own instead,
      * freed with the array, which costs an arena and a thread handshake per array but never
-     * holds memory nobody uses.
+     * holds memory nobody uses. A model that runs many passes keeps their memory between them
+     * with {@link RunPools} instead.
      *
      * @return the run's manager, a child of this one on the same device
      */
     public QuantInt8NDManager newRunManager() {
-        return attachChild(new QuantInt8NDManager(this, getDevice(), true));
+        return attachChild(new QuantInt8NDManager(this, getDevice(), new MemoryPool(true), null));
+    }
+
+    /** A run manager over a pool that goes back to {@code home} when the manager closes. */
+    QuantInt8NDManager newRunManager(MemoryPool runPool, RunPools home) {
+        return attachChild(new QuantInt8NDManager(this, getDevice(), runPool, home));
     }
 
     private QuantInt8NDManager attachChild(QuantInt8NDManager manager) {
@@ -171,6 +182,20 @@ public class QuantInt8NDManager extends BaseNDManager {
      */
     QuantInt8NDArray allocate(Shape shape, DataType dataType, QuantizationParameters parameters) {
         return allocate(shape, dataType, parameters, true);
+    }
+
+    /**
+     * Allocates an array whose memory is left as the pool has it (zero if fresh, else whatever
+     * the last array there held): for a kernel that writes every element before anything reads.
+     *
+     * @param shape the shape, with no unknown (negative) dimension
+     * @param dataType any fixed-size data type
+     * @param parameters the quantization parameters, or null
+     * @return the new array
+     */
+    QuantInt8NDArray allocateOverwritten(
+            Shape shape, DataType dataType, QuantizationParameters parameters) {
+        return allocate(shape, dataType, parameters, false);
     }
 
     private QuantInt8NDArray allocate(Shape shape, DataType dataType,
@@ -323,8 +348,15 @@ public class QuantInt8NDManager extends BaseNDManager {
     @Override
     public void close() {
         super.close();
-        // The arrays have returned their blocks; now the memory goes back to the system.
-        pool.close();
+        // The arrays have returned their blocks; now the memory goes back to the system, or to
+        // the model's pools for its next pass (once, however often close is called).
+        if (!poolReleased.getAndSet(true)) {
+            if (home != null) {
+                home.giveBack(pool);
+            } else {
+                pool.close();
+            }
+        }
         if (alternativeManager != null) {
             alternativeManager.close();
             alternativeManager = null;
@@ -336,7 +368,7 @@ public class QuantInt8NDManager extends BaseNDManager {
             implements SystemNDManager {
 
         SystemManager() {
-            super(null, null, false);
+            super(null, null, new MemoryPool(), null);
         }
 
         /** {@inheritDoc} */

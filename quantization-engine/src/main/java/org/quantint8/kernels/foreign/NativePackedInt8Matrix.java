@@ -95,8 +95,9 @@ final class NativePackedInt8Matrix implements PackedInt8Matrix {
             MemorySegment sizes = Segments.ints(window.toArray(), call);
             MemorySegment out = lease.segment();
             int flag = signed ? 1 : 0;
-            bindings.check("packPatches", () ->
-                    (int) bindings.packPatches.invokeExact(source, flag, zeroPoint, sizes, out));
+            int level = kernels.isa().ordinal();
+            bindings.check("packPatches", () -> (int) bindings.packPatches.invokeExact(
+                    level, source, flag, zeroPoint, sizes, out));
             return new NativePackedInt8Matrix(kernels, lease.giveBack(), out, n, k);
         } catch (RuntimeException | Error e) {
             lease.giveBack().run();

@@ -93,10 +93,12 @@ record ConvTail(OnnxNode add, String bias, OnnxNode batchNorm, OnnxNode residual
         String output = value;
         List<OnnxNode> outputReaders = readers.getOrDefault(output, List.of());
         // An Add reader is the residual of a later fused convolution, or else the interpreter
-        // copies the value to the FP32 engine for it, as this node would have.
+        // copies the value to the FP32 engine for it, as this node would have; a
+        // GlobalAveragePool reader pools QuantInt8 memory itself (NnOperators).
         boolean inEngine = !graphOutputs.contains(output) && !outputReaders.isEmpty()
                 && outputReaders.stream().allMatch(r -> IntegerLinearFusion.isDefault(r, "Add")
-                        || IntegerLinearFusion.isDefault(r, "DynamicQuantizeLinear"));
+                        || IntegerLinearFusion.isDefault(r, "DynamicQuantizeLinear")
+                        || IntegerLinearFusion.isDefault(r, "GlobalAveragePool"));
         return new ConvTail(add, bias, batchNorm, residualAdd, residual, relu, maxPool, inEngine);
     }
 

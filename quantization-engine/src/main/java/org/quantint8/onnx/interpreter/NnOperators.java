@@ -7,8 +7,11 @@ import static org.quantint8.onnx.interpreter.OperatorSupport.single;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 
+import org.quantint8.ndarray.Int8Ops;
+import org.quantint8.ndarray.QuantInt8NDArray;
 import org.quantint8.onnx.OnnxNode;
 
 import java.util.Arrays;
@@ -132,6 +135,16 @@ final class NnOperators {
 
     private static NDList global(List<NDArray> inputs, boolean max) {
         NDArray x = input(inputs, 0);
+        if (!max && x instanceof QuantInt8NDArray q && !q.isQuantized()
+                && q.getDataType() == DataType.FLOAT32 && q.getShape().dimension() >= 3) {
+            // A fused convolution's result left in QuantInt8 memory (ResNet's last block): pooled
+            // there, with no copy to PyTorch and back. ONNX keeps the pooled axes as size 1.
+            long[] kept = x.getShape().getShape().clone();
+            Arrays.fill(kept, 2, kept.length, 1L);
+            try (NDArray pooled = Int8Ops.globalAvgPool(q)) {
+                return single(pooled.reshape(new Shape(kept)));
+            }
+        }
         int[] axes = IntStream.range(2, x.getShape().dimension()).toArray();
         return single(
                 ReductionOperators.reduce(x, axes, true, max ? NDArray::max : NDArray::mean));

@@ -12,6 +12,7 @@ import ai.djl.util.PairList;
 
 import org.quantint8.ndarray.QuantInt8NDArray;
 import org.quantint8.ndarray.QuantInt8NDManager;
+import org.quantint8.ndarray.RunPools;
 import org.quantint8.onnx.OnnxFormatException;
 import org.quantint8.onnx.OnnxModel;
 import org.quantint8.onnx.OnnxValueInfo;
@@ -29,7 +30,9 @@ import java.util.UUID;
  * at load, and live as long as the model's manager. Each forward pass keeps its intermediate
  * values in a manager of its own, frees each one after the last node that reads it, and returns
  * the graph outputs as QuantInt8 arrays attached to the manager of the first input, as DJL's
- * symbol blocks do.
+ * symbol blocks do. The passes' memory is kept between them ({@link RunPools}): after the first
+ * pass the block holds about the peak memory of one pass per pass that ran at the same time, until
+ * the model's manager closes.
  *
  * <p>Inputs are matched to the graph inputs by name ({@link NDArray#setName}) when every input is
  * named, otherwise by position. The block may run on several threads at once.
@@ -38,10 +41,12 @@ public final class OnnxBlock extends AbstractSymbolBlock {
 
     private final GraphProgram program;
     private final QuantInt8NDManager manager;
+    private final RunPools runPools;
 
     private OnnxBlock(GraphProgram program, QuantInt8NDManager manager) {
         this.program = program;
         this.manager = manager;
+        runPools = new RunPools(manager);
         inputNames = program.getInputs().stream().map(OnnxValueInfo::getName).toList();
         inputShapes = program.getInputs().stream().map(OnnxBlock::shapeOf).toArray(Shape[]::new);
     }
@@ -121,7 +126,7 @@ public final class OnnxBlock extends AbstractSymbolBlock {
             PairList<String, Object> params) {
         NDArray[] ordered = bind(inputs);
         NDManager caller = inputs.head().getManager();
-        try (QuantInt8NDManager run = manager.newRunManager()) {
+        try (QuantInt8NDManager run = runPools.newRunManager()) {
             NDArray[] results =
                     program.run(run.getAlternativeManagerOrThrow(), run, ordered);
             QuantInt8NDManager target = outputManager(caller);
@@ -140,6 +145,11 @@ public final class OnnxBlock extends AbstractSymbolBlock {
             }
             return outputs;
         }
+    }
+
+    /** The memory kept between passes (tests read its size). */
+    RunPools runPools() {
+        return runPools;
     }
 
     /** Orders the inputs as the graph declares them: by name if all are named, else by position. */

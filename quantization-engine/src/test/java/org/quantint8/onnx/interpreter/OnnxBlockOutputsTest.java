@@ -22,12 +22,17 @@ import java.nio.ByteBuffer;
 /** Graph outputs of every kind outlive the run that computed them. */
 public class OnnxBlockOutputsTest {
 
-    @Test
-    public void quantizedAndFloatOutputsStayOpen() throws Exception {
+    /**
+     * x -> QuantizeLinear (scale 0.5, zero point 10) -> q -> DequantizeLinear -> y, both outputs.
+     *
+     * @param size the length of the vector x
+     * @return the model
+     */
+    static OnnxModel quantizeDequantize(int size) {
         OnnxGraph graph = OnnxGraph.builder()
-                .addInput(OnnxValueInfo.tensor("x", OnnxDataType.FLOAT, 4))
-                .addOutput(OnnxValueInfo.tensor("q", OnnxDataType.UINT8, 4))
-                .addOutput(OnnxValueInfo.tensor("y", OnnxDataType.FLOAT, 4))
+                .addInput(OnnxValueInfo.tensor("x", OnnxDataType.FLOAT, size))
+                .addOutput(OnnxValueInfo.tensor("q", OnnxDataType.UINT8, size))
+                .addOutput(OnnxValueInfo.tensor("y", OnnxDataType.FLOAT, size))
                 .addInitializer(OnnxTensor.of("s", new float[] {0.5f}))
                 .addInitializer(OnnxTensor.of("z", OnnxDataType.UINT8,
                         ByteBuffer.wrap(new byte[] {10})))
@@ -36,7 +41,12 @@ public class OnnxBlockOutputsTest {
                 .addNode(OnnxNode.builder().setOpType("DequantizeLinear")
                         .addInput("q", "s", "z").addOutput("y").build())
                 .build();
-        OnnxModel model = OnnxModel.builder().setGraph(graph).addOpsetImport("", 13).build();
+        return OnnxModel.builder().setGraph(graph).addOpsetImport("", 13).build();
+    }
+
+    @Test
+    public void quantizedAndFloatOutputsStayOpen() throws Exception {
+        OnnxModel model = quantizeDequantize(4);
         try (QuantInt8NDManager manager =
                 (QuantInt8NDManager) Engine.getEngine("QuantInt8").newBaseManager()) {
             OnnxBlock block = OnnxBlock.newInstance(model, "test", manager);
