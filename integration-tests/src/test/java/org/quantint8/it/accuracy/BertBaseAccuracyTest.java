@@ -25,9 +25,8 @@ import java.util.Map;
  * The real BERT-base-uncased through the zoo: the masked word, the sentiment probe (FP32 probe,
  * FP32 vs INT8 features) and masked-LM pseudo-perplexity on held-out State of the Union sentences.
  * FP32 is the {@code fp32} artifact on ONNX Runtime; INT8 is the {@code int8} artifact (dynamic)
- * and the {@code fp32} artifact quantized by QuantInt8 at load time: dynamic with per-token
- * activations, static calibrated on representative sentences, on random token ids and on a
- * single sentence (the calibration mistake), and static with the per-token budget fallback.
+ * and the {@code fp32} artifact quantized by QuantInt8 at load time: static calibrated on
+ * representative sentences, per tensor and with the per-token budget fallback.
  */
 public class BertBaseAccuracyTest {
 
@@ -36,8 +35,8 @@ public class BertBaseAccuracyTest {
     private static final double PROBE_GUARD_POINTS = 2;
     /** Guard only, in percent: the goal is +1%; a broken layer multiplies perplexity. */
     private static final double PPPL_GUARD_PERCENT = 5;
-    // Static INT8 of BERT-base is far from its goals today (issue 5 works on it): its guards only
-    // catch a broken model, and tighten to the others' when it is fixed.
+    // Static INT8 of BERT-base per tensor is far from its goals (its outliers, see
+    // docs/quantization.md): its guards only catch a broken model.
     private static final double STATIC_PROBE_GUARD_POINTS = 6;
     private static final double STATIC_PPPL_GUARD_PERCENT = 30;
     /** Sentences for pseudo-perplexity: the newest 200 of the corpus calibrate, these follow. */
@@ -90,12 +89,8 @@ public class BertBaseAccuracyTest {
                 loadSeconds.put(row, (System.nanoTime() - start) / 1e9);
                 SentimentProbe.Row scored = row.equals(SentimentProbe.FP32)
                         ? probe.train(model) : probe.score(row, model);
-                // The mistakes are compared on the probe only: a pseudo-perplexity runs some
-                // 40,000 tokens (every token of 40 sentences masked in turn), the probe 10,000.
                 long scoredAt = System.nanoTime();
-                if (!CalibrationMistake.isMistake(row)) {
-                    pppl.put(row, PseudoPerplexity.of(model, tokenizer, heldOut));
-                }
+                pppl.put(row, PseudoPerplexity.of(model, tokenizer, heldOut));
                 System.out.printf(Locale.ROOT, "BERT-base %s: load and calibration %.0f s, probe"
                                 + " test features %.0f s, pseudo-perplexity %.0f s%n", row,
                         loadSeconds.get(row), scored.seconds(),
@@ -104,18 +99,19 @@ public class BertBaseAccuracyTest {
         };
         variant.run(SentimentProbe.FP32, zoo("fp32", "OnnxRuntime"), Map.of(), List.of());
         variant.run(INT8_ARTIFACT, zoo("int8", "QuantInt8"), Map.of(), List.of());
-        variant.run("fp32 artifact, QuantInt8 INT8 dynamic, per-token activations",
-                zoo("fp32", "QuantInt8"),
-                Map.of("quantization", "dynamic", "activationGranularity", "token"), List.of());
-        Map<String, List<long[]>> sets = BertSamples.calibrationSets(tokenizer);
-        for (Map.Entry<String, List<long[]>> set : sets.entrySet()) {
-            variant.run(STATIC + set.getKey(), zoo("fp32", "QuantInt8"),
-                    Map.of("quantization", "static", "activationObserver", "mse"),
-                    set.getValue());
-        }
+        // No dynamic per-token row here: its unfused per-row quantization runs node by node
+        // (1.2 s per sentence on BERT-base against 0.2 s), too slow for the suite's budget;
+        // SentimentAccuracyTest measures per-token on MiniLM.
+        // Representative calibration only: the calibration mistake (noise, one sentence) is
+        // measured on MiniLM (SentimentAccuracyTest), where a static row costs seconds, not the
+        // minutes of BERT-base's unfused static path.
+        List<long[]> representative =
+                BertSamples.calibrationSets(tokenizer).get(BertSamples.REPRESENTATIVE);
+        variant.run(STATIC + BertSamples.REPRESENTATIVE, zoo("fp32", "QuantInt8"),
+                Map.of("quantization", "static", "activationObserver", "mse"), representative);
         variant.run("fp32 artifact, " + BertSamples.STATIC_WITH_FALLBACK
                         + BertSamples.REPRESENTATIVE, zoo("fp32", "QuantInt8"),
-                BertSamples.STATIC_WITH_FALLBACK_OPTIONS, sets.get(BertSamples.REPRESENTATIVE));
+                BertSamples.STATIC_WITH_FALLBACK_OPTIONS, representative);
         String body = report(probe, pppl, loadSeconds);
         System.out.println(body);
         AccuracyReport.publish("bert-base", "BERT-base-uncased, real weights", body);
@@ -138,13 +134,14 @@ public class BertBaseAccuracyTest {
                         + "Sentiment probe: mean-pooled last hidden state; logistic-regression"
                         + " probe trained on FP32 features of 80%% of each set (seed 42), scored on"
                         + " the other %d sentences; time: those sentences one by one.%n%n"
-                        + "%s%n%s%n%s%n"
+                        + "%s%n%s%n"
+                        + "The calibration mistake (noise, a single sentence) is measured on"
+                        + " MiniLM, below, where a static variant costs seconds.%n%n"
                         + "Masked-LM pseudo-perplexity (each token masked in turn, exp of the mean"
                         + " negative log-likelihood) over %d held-out State of the Union"
-                        + " sentences (not measured for the calibration mistakes, to keep the"
-                        + " suite's time in check):%n%n%s%n%s",
+                        + " sentences:%n%n%s%n%s",
                 EasyBertArchive.MAVEN_ARTIFACT, probe.testSize(), probe.table(),
-                probe.goals(PROBE_GOAL_POINTS), CalibrationMistake.summary(probe.rows(), STATIC),
+                probe.goals(PROBE_GOAL_POINTS),
                 PPPL_SENTENCES, perplexity, perplexityGoal(pppl));
     }
 
@@ -169,10 +166,9 @@ public class BertBaseAccuracyTest {
         double fp32All = rows.get(SentimentProbe.FP32).all();
         assertTrue(fp32All >= 0.8, "the FP32 probe itself is weak: " + fp32All);
         for (Map.Entry<String, SentimentProbe.Row> row : rows.entrySet()) {
-            if (CalibrationMistake.isMistake(row.getKey())) {
-                continue;
-            }
-            boolean statik = row.getKey().startsWith(STATIC);
+            // Both static rows (per tensor, and with the per-token fallback) take the static
+            // guards: BERT-base's static path is new; its exact figures go to the report.
+            boolean statik = row.getKey().contains("INT8 static");
             double delta = 100 * Math.abs(row.getValue().all() - fp32All);
             assertTrue(delta <= (statik ? STATIC_PROBE_GUARD_POINTS : PROBE_GUARD_POINTS),
                     row.getKey() + ": " + delta + " points");
@@ -181,7 +177,6 @@ public class BertBaseAccuracyTest {
                     : PPPL_GUARD_PERCENT), row.getKey() + ": pseudo-perplexity moved by " + change
                     + "%");
         }
-        CalibrationMistake.check(rows, STATIC);
     }
 
     /** Loads one variant, scores it on the probe and measures its pseudo-perplexity. */
