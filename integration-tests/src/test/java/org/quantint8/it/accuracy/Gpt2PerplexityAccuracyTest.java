@@ -38,7 +38,7 @@ public class Gpt2PerplexityAccuracyTest {
     // the full 50,257-token vocabulary the tied head cost most of each step, so the compact one
     // buys more steps in the same minutes on 2 cores. Cached in target/trained.
     private static final SmallGpt2Trainer.Config CONFIG =
-            new SmallGpt2Trainer.Config(4, 128, 4, 128, 8192, 800, 16, 3e-3f, 42);
+            new SmallGpt2Trainer.Config(4, 128, 4, 128, 8192, 300, 16, 3e-3f, 42);
     private static final Gpt2Inputs INPUTS = new Gpt2Inputs(CONFIG.numLayers(),
             CONFIG.numHeads(), CONFIG.hidden() / CONFIG.numHeads());
     private static final int TRAIN_FROM = 1790;
