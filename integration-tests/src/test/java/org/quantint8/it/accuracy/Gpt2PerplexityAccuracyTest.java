@@ -180,10 +180,10 @@ public class Gpt2PerplexityAccuracyTest {
 
     private static void check(Map<String, Row> rows, double unigram, double exportDifference) {
         double fp32 = rows.get(FP32_ORT).perplexity();
-        // A few minutes of training on 2 cores leave the model far from converged (measured: 0.90
-        // of the unigram perplexity on the held-out years); what must hold is that it learned
-        // more than token frequencies.
-        assertTrue(fp32 < 0.95 * unigram, "the trained model (perplexity " + fp32 + ") is not"
+        // 300 steps leave the model far from converged (measured: 0.64 of the unigram perplexity
+        // on the held-out years); the margin covers another seed or machine, not a model that
+        // learned only token frequencies.
+        assertTrue(fp32 < 0.75 * unigram, "the trained model (perplexity " + fp32 + ") is not"
                 + " clearly better than the unigram baseline " + unigram);
         assertTrue(exportDifference < 1e-2, "DJL and its ONNX export differ by "
                 + exportDifference + " in a logit");
