@@ -24,7 +24,8 @@ import java.util.Random;
 
 /**
  * What INT8 costs on a causal language model (issue 8, items 3 and 4, GPT-2 part): a small GPT-2
- * with the real GPT-2 BPE, trained by the project on the State of the Union addresses up to
+ * with the real GPT-2 BPE cut to a {@link CompactVocabulary} of the training years' most frequent
+ * tokens, trained by the project on the State of the Union addresses up to
  * {@value #TRAIN_TO}, handed to the zoo's ONNX GPT-2 builder, then scored by perplexity on the
  * addresses from {@value #HELD_OUT_FROM} on, in FP32 (ONNX Runtime, QuantInt8) and in every INT8
  * variant on QuantInt8. The calibration mistake is made visible: the same static quantization
@@ -33,11 +34,11 @@ import java.util.Random;
  */
 public class Gpt2PerplexityAccuracyTest {
 
-    // 4 blocks of hidden 128 with GPT-2's full 50,257-token vocabulary and tied head: the head's
-    // [128 x 50257] product and softmax cost most of each step, so the width stays small to train
-    // in minutes on 2 cores. Cached in target/trained.
+    // 4 blocks of hidden 128 over the 8,192 most frequent GPT-2 tokens plus a rare-token id: with
+    // the full 50,257-token vocabulary the tied head cost most of each step, so the compact one
+    // buys more steps in the same minutes on 2 cores. Cached in target/trained.
     private static final SmallGpt2Trainer.Config CONFIG =
-            new SmallGpt2Trainer.Config(4, 128, 4, 128, 120, 16, 3e-3f, 42);
+            new SmallGpt2Trainer.Config(4, 128, 4, 128, 8192, 300, 16, 3e-3f, 42);
     private static final Gpt2Inputs INPUTS = new Gpt2Inputs(CONFIG.numLayers(),
             CONFIG.numHeads(), CONFIG.hidden() / CONFIG.numHeads());
     private static final int TRAIN_FROM = 1790;
@@ -47,7 +48,7 @@ public class Gpt2PerplexityAccuracyTest {
     private static final int HELD_OUT_FROM = 2017;
     private static final int HELD_OUT_TO = 2021;
     /** Held-out tokens scored per variant (the first ones of the held-out addresses). */
-    private static final int EVAL_TOKENS = 2048;
+    private static final int EVAL_TOKENS = 8192;
     /** Perplexity windows end 64 tokens apart: each token is scored with at least 64 before. */
     private static final int STRIDE = 64;
     private static final int CALIBRATION_WINDOWS = 16;
@@ -68,17 +69,28 @@ public class Gpt2PerplexityAccuracyTest {
     private record Row(double perplexity, double prepareSeconds, double evalSeconds) {}
 
     /**
+     * The token streams, as compact ids.
+     *
+     * @param addresses the number of training addresses
+     * @param train the training tokens
+     * @param heldOut the tokens of the held-out addresses
+     * @param eval the scored tokens: the first of the held-out ones
+     * @param calibration the tokens of the calibration addresses
+     * @param heldOutCoverage the share of held-out GPT-2 tokens the compact vocabulary keeps
+     * @param evalCoverage the same share over the scored tokens
+     */
+    private record Streams(int addresses, long[] train, long[] heldOut, long[] eval,
+            long[] calibration, double heldOutCoverage, double evalCoverage) {}
+
+    /**
      * What training did, for the report.
      *
-     * @param addresses the training addresses
-     * @param tokens their tokens
-     * @param heldOutTokens the tokens of the held-out addresses
      * @param cached whether the parameters came from the cache
      * @param seconds how long training took
+     * @param cpuSeconds the CPU time training took; NaN when cached
      * @param finalLoss the mean loss of the last 5% of steps; NaN when cached
      */
-    private record Training(int addresses, int tokens, int heldOutTokens, boolean cached,
-            double seconds, float finalLoss) {}
+    private record Training(boolean cached, double seconds, double cpuSeconds, float finalLoss) {}
 
     /** One INT8 variant: its options and calibration windows (none for dynamic modes). */
     private record Variant(String name, Map<String, String> options, List<long[]> calibration) {}
@@ -87,26 +99,18 @@ public class Gpt2PerplexityAccuracyTest {
     public void smallGpt2OnStateOfTheUnion() throws Exception {
         long start = System.nanoTime();
         double cpuStart = cpuSeconds();
-        SotuCorpus corpus = SotuCorpus.load();
-        List<SotuCorpus.Address> trainAddresses = corpus.between(TRAIN_FROM, TRAIN_TO);
-        long[] train = SotuCorpus.tokens(trainAddresses);
-        long[] heldOut = SotuCorpus.tokens(corpus.between(HELD_OUT_FROM, HELD_OUT_TO));
-        if (heldOut.length < EVAL_TOKENS) {
-            throw new IllegalStateException("the held-out addresses have " + heldOut.length
-                    + " tokens, fewer than the " + EVAL_TOKENS + " scored");
-        }
-        long[] eval = Arrays.copyOf(heldOut, EVAL_TOKENS);
-        long[] calibrationText = SotuCorpus.tokens(corpus.between(CALIBRATION_FROM,
-                CALIBRATION_TO));
+        Streams streams = streams(SotuCorpus.load());
+        long[] eval = streams.eval();
         Path work = Paths.get(System.getProperty("user.dir"), "target", "trained");
         Path onnx = work.resolve(CONFIG.key()).resolve("model.onnx");
         float[] djlLogits;
         Training training;
         try (SmallGpt2Trainer trainer = new SmallGpt2Trainer(CONFIG)) {
-            trainer.trainOrLoad(work, train);
-            training = new Training(trainAddresses.size(), train.length, heldOut.length,
-                    trainer.outcome().fromCache(), trainer.outcome().trainingSeconds(),
-                    trainer.finalLoss());
+            double cpuBefore = cpuSeconds();
+            trainer.trainOrLoad(work, streams.train());
+            boolean cached = trainer.outcome().fromCache();
+            training = new Training(cached, trainer.outcome().trainingSeconds(),
+                    cached ? Double.NaN : cpuSeconds() - cpuBefore, trainer.finalLoss());
             djlLogits = trainer.logits(Arrays.copyOf(eval, CONFIG.context()));
             Files.createDirectories(onnx.getParent());
             OnnxModelWriter.builder().build().write(
@@ -119,16 +123,37 @@ public class Gpt2PerplexityAccuracyTest {
         rows.put(FP32_ORT, perplexity(onnx, "OnnxRuntime", Map.of(), List.of(), eval));
         rows.put("FP32, QuantInt8 (quantization=fp32)",
                 quantInt8(onnx, new Variant("", Map.of("quantization", "fp32"), List.of()), eval));
-        for (Variant variant : variants(windows(calibrationText), randomWindows())) {
+        for (Variant variant : variants(windows(streams.calibration()), randomWindows())) {
             rows.put(variant.name(), quantInt8(onnx, variant, eval));
         }
-        double unigram = unigramPerplexity(train, eval);
+        double unigram = unigramPerplexity(streams.train(), eval);
         double[] total = {(System.nanoTime() - start) / 1e9, cpuSeconds() - cpuStart};
-        String report = report(rows, training, unigram, exportDifference, total);
+        String report = report(rows, streams, training, unigram, exportDifference, total);
         System.out.println(report);
         AccuracyReport.publish("gpt2-sotu", "Causal language model: a small GPT-2 on the State of"
                 + " the Union", report);
         check(rows, unigram, exportDifference);
+    }
+
+    /**
+     * Tokenizes the three year ranges with GPT-2's BPE and maps them to the compact vocabulary of
+     * the training years.
+     */
+    private static Streams streams(SotuCorpus corpus) {
+        List<SotuCorpus.Address> trainAddresses = corpus.between(TRAIN_FROM, TRAIN_TO);
+        long[] train = SotuCorpus.tokens(trainAddresses);
+        long[] heldOut = SotuCorpus.tokens(corpus.between(HELD_OUT_FROM, HELD_OUT_TO));
+        if (heldOut.length < EVAL_TOKENS) {
+            throw new IllegalStateException("the held-out addresses have " + heldOut.length
+                    + " tokens, fewer than the " + EVAL_TOKENS + " scored");
+        }
+        long[] eval = Arrays.copyOf(heldOut, EVAL_TOKENS);
+        long[] calibration = SotuCorpus.tokens(corpus.between(CALIBRATION_FROM, CALIBRATION_TO));
+        CompactVocabulary vocabulary = CompactVocabulary.mostFrequent(train, CONFIG.keptTokens(),
+                Gpt2Tokenizer.VOCAB_SIZE);
+        return new Streams(trainAddresses.size(), vocabulary.map(train),
+                vocabulary.map(heldOut), vocabulary.map(eval), vocabulary.map(calibration),
+                vocabulary.coverage(heldOut), vocabulary.coverage(eval));
     }
 
     private static List<Variant> variants(List<long[]> representative, List<long[]> random) {
@@ -155,10 +180,10 @@ public class Gpt2PerplexityAccuracyTest {
 
     private static void check(Map<String, Row> rows, double unigram, double exportDifference) {
         double fp32 = rows.get(FP32_ORT).perplexity();
-        // A few minutes of training on 2 cores leave the model far from converged (measured: 0.90
-        // of the unigram perplexity on the held-out years); what must hold is that it learned
-        // more than token frequencies.
-        assertTrue(fp32 < 0.95 * unigram, "the trained model (perplexity " + fp32 + ") is not"
+        // 300 steps leave the model far from converged (measured: 0.64 of the unigram perplexity
+        // on the held-out years); the margin covers another seed or machine, not a model that
+        // learned only token frequencies.
+        assertTrue(fp32 < 0.75 * unigram, "the trained model (perplexity " + fp32 + ") is not"
                 + " clearly better than the unigram baseline " + unigram);
         assertTrue(exportDifference < 1e-2, "DJL and its ONNX export differ by "
                 + exportDifference + " in a logit");
@@ -221,7 +246,7 @@ public class Gpt2PerplexityAccuracyTest {
         for (int i = 0; i < CALIBRATION_WINDOWS; i++) {
             long[] ids = new long[CONFIG.context()];
             for (int t = 0; t < ids.length; t++) {
-                ids[t] = random.nextInt(Gpt2Tokenizer.VOCAB_SIZE);
+                ids[t] = random.nextInt(CONFIG.vocabSize());
             }
             windows.add(ids);
         }
@@ -237,14 +262,14 @@ public class Gpt2PerplexityAccuracyTest {
 
     /**
      * The perplexity of a unigram model of the training tokens (add-one smoothing over the
-     * vocabulary) on the tokens the language model scores: all but the first.
+     * compact vocabulary) on the tokens the language model scores: all but the first.
      */
     private static double unigramPerplexity(long[] train, long[] eval) {
-        long[] counts = new long[Gpt2Tokenizer.VOCAB_SIZE];
+        long[] counts = new long[CONFIG.vocabSize()];
         for (long id : train) {
             counts[(int) id]++;
         }
-        double total = train.length + (double) Gpt2Tokenizer.VOCAB_SIZE;
+        double total = train.length + (double) CONFIG.vocabSize();
         double negativeLogLikelihood = 0;
         for (int i = 1; i < eval.length; i++) {
             negativeLogLikelihood -= Math.log((counts[(int) eval[i]] + 1) / total);
@@ -274,41 +299,45 @@ public class Gpt2PerplexityAccuracyTest {
         return max;
     }
 
-    private static String report(Map<String, Row> rows, Training training, double unigram,
-            double exportDifference, double[] total) {
+    private static String report(Map<String, Row> rows, Streams streams, Training training,
+            double unigram, double exportDifference, double[] total) {
         double fp32 = rows.get(FP32_ORT).perplexity();
         StringBuilder text = new StringBuilder(String.format(Locale.ROOT,
-                "The zoo's `Gpt2` graph with %d blocks, hidden %d, %d heads, context %d and GPT-2's"
-                        + " full vocabulary (50,257 tokens, `r50k_base` BPE, head tied to the"
-                        + " token embedding), trained with DJL 0.36 on the PyTorch engine from"
-                        + " seed %d on the %d addresses of %d-%d (%,d tokens, each address"
-                        + " followed by `<|endoftext|>`): %d Adam steps of %d random windows"
-                        + " (%,d tokens seen), peak learning rate %s after a 5%% linear warm-up,"
-                        + " cosine decay to 1%%. Training took %.0f s%s%s. Scored on the first"
-                        + " %,d tokens of the %,d held-out tokens (%d-%d), windows of %d tokens"
-                        + " ending %d apart (each token scored once, with at least %d tokens"
-                        + " of context). Calibration: %d windows of %d tokens from the %d-%d"
-                        + " addresses, neither trained on nor scored; the mistakes: %d windows"
-                        + " of uniform random token ids, and the first calibration window"
-                        + " alone. Unigram baseline (training-token frequencies, add-one"
-                        + " smoothing) on the same tokens: perplexity %.1f. Deltas against"
+                "The zoo's `Gpt2` graph with %d blocks, hidden %d, %d heads, context %d and a"
+                        + " compact vocabulary of %,d ids (head tied to the token embedding): the"
+                        + " text is tokenized with GPT-2's real BPE (`r50k_base`), then the"
+                        + " %,d token ids most frequent in the training years keep an id each"
+                        + " and all others map to one rare-token id. It keeps %.2f%% of the"
+                        + " held-out tokens (%.2f%% of the scored ones); perplexities below are"
+                        + " over these mapped ids, for every variant alike. Trained with DJL 0.36"
+                        + " on the PyTorch engine from seed %d on the %d addresses of %d-%d"
+                        + " (%,d tokens, each address followed by `<|endoftext|>`): %d Adam"
+                        + " steps of %d random windows (%,d tokens seen), peak learning rate %s"
+                        + " after a 5%% linear warm-up, cosine decay to 1%%. Training took %s%s."
+                        + " Scored on the first %,d tokens of the %,d held-out tokens (%d-%d),"
+                        + " windows of %d tokens ending %d apart (each token scored once, with"
+                        + " at least %d tokens of context). Calibration: %d windows of %d tokens"
+                        + " from the %d-%d addresses, neither trained on nor scored; the"
+                        + " mistakes: %d windows of uniform random token ids, and the first"
+                        + " calibration window alone. Unigram baseline (training-token"
+                        + " frequencies, add-one smoothing) on the same tokens: perplexity %.1f;"
+                        + " the trained model's FP32 perplexity is %.2f of it. Deltas against"
                         + " ONNX Runtime FP32; prepare = load + calibrate + quantize.%n%n"
                         + "| Variant | Perplexity | Delta | Prepare (s) | Eval (s) |%n"
                         + "|---|---:|---:|---:|---:|%n",
                 CONFIG.numLayers(), CONFIG.hidden(), CONFIG.numHeads(), CONFIG.context(),
-                CONFIG.seed(), training.addresses(), TRAIN_FROM, TRAIN_TO, training.tokens(),
-                CONFIG.steps(), CONFIG.batchSize(),
+                CONFIG.vocabSize(), CONFIG.keptTokens(), 100 * streams.heldOutCoverage(),
+                100 * streams.evalCoverage(), CONFIG.seed(), streams.addresses(), TRAIN_FROM,
+                TRAIN_TO, streams.train().length, CONFIG.steps(), CONFIG.batchSize(),
                 (long) CONFIG.steps() * CONFIG.batchSize() * CONFIG.context(),
-                Float.toString(CONFIG.learningRate()), training.seconds(),
-                training.cached()
-                        ? " (measured when trained; this run loaded the cached parameters)" : "",
+                Float.toString(CONFIG.learningRate()), trainingTime(training),
                 Float.isNaN(training.finalLoss()) ? "" : String.format(Locale.ROOT,
                         ", mean training loss over the last 5%% of steps %.3f nats",
                         training.finalLoss()),
-                EVAL_TOKENS, training.heldOutTokens(), HELD_OUT_FROM, HELD_OUT_TO,
+                EVAL_TOKENS, streams.heldOut().length, HELD_OUT_FROM, HELD_OUT_TO,
                 CONFIG.context(), STRIDE, CONFIG.context() - STRIDE, CALIBRATION_WINDOWS,
                 CONFIG.context(), CALIBRATION_FROM, CALIBRATION_TO, CALIBRATION_WINDOWS,
-                unigram));
+                unigram, fp32 / unigram));
         rows.forEach((name, row) -> text.append(String.format(Locale.ROOT,
                 "| %s | %.2f | %+.2f%% | %.1f | %.1f |%n", name, row.perplexity(),
                 delta(row, fp32), row.prepareSeconds(), row.evalSeconds())));
@@ -316,8 +345,16 @@ public class Gpt2PerplexityAccuracyTest {
                 + " and its ONNX export on ONNX Runtime (one %d-token window, %,d logits):"
                 + " %.2e. The whole test took %.0f s, %.0f s of CPU time (a busy machine"
                 + " stretches the first, not the second).%n", CONFIG.context(),
-                (long) CONFIG.context() * Gpt2Tokenizer.VOCAB_SIZE, exportDifference,
+                (long) CONFIG.context() * CONFIG.vocabSize(), exportDifference,
                 total[0], total[1]));
         return text.toString();
+    }
+
+    private static String trainingTime(Training training) {
+        return training.cached()
+                ? String.format(Locale.ROOT, "%.0f s (measured when trained; this run loaded the"
+                        + " cached parameters)", training.seconds())
+                : String.format(Locale.ROOT, "%.0f s, %.0f s of CPU time", training.seconds(),
+                        training.cpuSeconds());
     }
 }

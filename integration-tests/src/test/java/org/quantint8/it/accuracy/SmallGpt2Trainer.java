@@ -17,7 +17,6 @@ import ai.djl.translate.NoopTranslator;
 import ai.djl.translate.TranslateException;
 
 import org.quantint8.zoo.architectures.Gpt2;
-import org.quantint8.zoo.nlp.Gpt2Tokenizer;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -27,7 +26,8 @@ import java.util.Random;
 
 /**
  * Trains, with DJL's PyTorch engine, a small GPT-2 ({@link Gpt2TrainingNetwork}: the graph
- * {@link Gpt2}'s builder emits, with the full GPT-2 vocabulary and tied head) on a token stream,
+ * {@link Gpt2}'s builder emits, with a tied head over a {@link CompactVocabulary} of GPT-2's
+ * BPE) on a token stream of compact ids,
  * by next-token cross-entropy over random windows of the context length; hands its parameters
  * over under the builder's names. The trained parameters are cached ({@link
  * TrainedParameterCache}) in a file keyed by the configuration, so a rerun skips training.
@@ -43,14 +43,16 @@ final class SmallGpt2Trainer implements AutoCloseable {
      * @param hidden the hidden size
      * @param numHeads attention heads
      * @param context the context length, also the training window
+     * @param keptTokens the GPT-2 token ids kept by the {@link CompactVocabulary}; the model's
+     *     vocabulary is one more, the rare-token id
      * @param steps optimizer steps
      * @param batchSize windows per step
      * @param learningRate Adam's peak learning rate, reached after a linear warm-up of 5% of the
      *     steps, then decayed to 1% along a cosine
      * @param seed the seed of DJL's engine (initialization) and of the window sampling
      */
-    record Config(int numLayers, int hidden, int numHeads, int context, int steps, int batchSize,
-            float learningRate, int seed) {
+    record Config(int numLayers, int hidden, int numHeads, int context, int keptTokens,
+            int steps, int batchSize, float learningRate, int seed) {
 
         /**
          * Returns the cache key: every field, so another configuration never reuses weights.
@@ -58,9 +60,18 @@ final class SmallGpt2Trainer implements AutoCloseable {
          * @return a file-name-safe key
          */
         String key() {
-            return String.format(Locale.ROOT, "gpt2-l%d-h%d-a%d-c%d-n%d-b%d-lr%s-s%d", numLayers,
-                    hidden, numHeads, context, steps, batchSize, Float.toString(learningRate),
-                    seed);
+            return String.format(Locale.ROOT, "gpt2-l%d-h%d-a%d-c%d-v%d-n%d-b%d-lr%s-s%d",
+                    numLayers, hidden, numHeads, context, keptTokens, steps, batchSize,
+                    Float.toString(learningRate), seed);
+        }
+
+        /**
+         * Returns the model's vocabulary size: the kept tokens and the rare-token id.
+         *
+         * @return {@code keptTokens + 1}
+         */
+        int vocabSize() {
+            return keptTokens + 1;
         }
 
         /**
@@ -70,7 +81,7 @@ final class SmallGpt2Trainer implements AutoCloseable {
          */
         Gpt2.Builder onnxBuilder() {
             return Gpt2.builder().optNumLayers(numLayers).optHiddenSize(hidden)
-                    .optNumHeads(numHeads).optVocabSize(Gpt2Tokenizer.VOCAB_SIZE)
+                    .optNumHeads(numHeads).optVocabSize(vocabSize())
                     .optContextLength(context);
         }
     }
@@ -89,7 +100,7 @@ final class SmallGpt2Trainer implements AutoCloseable {
     SmallGpt2Trainer(Config config) {
         this.config = config;
         this.network = new Gpt2TrainingNetwork(config.numLayers(), config.hidden(),
-                config.numHeads(), Gpt2Tokenizer.VOCAB_SIZE, config.context());
+                config.numHeads(), config.vocabSize(), config.context());
         this.model = Model.newInstance("sotu-" + config.key(), "PyTorch");
         model.setBlock(network);
     }
@@ -98,7 +109,7 @@ final class SmallGpt2Trainer implements AutoCloseable {
      * Loads the parameters from the cache, or trains and caches them.
      *
      * @param cacheDir the cache folder
-     * @param tokens the training token stream, longer than the context
+     * @param tokens the training token stream (compact ids), longer than the context
      * @throws IOException if the cache cannot be written
      */
     void trainOrLoad(Path cacheDir, long[] tokens) throws IOException {
@@ -208,7 +219,7 @@ final class SmallGpt2Trainer implements AutoCloseable {
             try (GradientCollector collector = trainer.newGradientCollector()) {
                 NDArray logits = trainer.forward(new NDList(x)).singletonOrThrow();
                 NDArray value = trainer.getLoss().evaluate(new NDList(y),
-                        new NDList(logits.reshape(target.length, Gpt2Tokenizer.VOCAB_SIZE)));
+                        new NDList(logits.reshape(target.length, config.vocabSize())));
                 collector.backward(value);
                 loss = value.getFloat();
             }
