@@ -103,8 +103,8 @@ public class BertBaseAccuracyTest {
         // (1.2 s per sentence on BERT-base against 0.2 s), too slow for the suite's budget;
         // SentimentAccuracyTest measures per-token on MiniLM.
         // Representative calibration only: the calibration mistake (noise, one sentence) is
-        // measured on MiniLM (SentimentAccuracyTest), where a static row costs seconds, not the
-        // minutes of BERT-base's unfused static path.
+        // measured on MiniLM (SentimentAccuracyTest); on BERT-base each static row costs about a
+        // minute on a quiet machine (calibration, probe, pseudo-perplexity).
         List<long[]> representative =
                 BertSamples.calibrationSets(tokenizer).get(BertSamples.REPRESENTATIVE);
         variant.run(STATIC + BertSamples.REPRESENTATIVE, zoo("fp32", "QuantInt8"),
