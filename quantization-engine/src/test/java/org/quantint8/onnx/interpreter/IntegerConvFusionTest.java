@@ -31,27 +31,22 @@ public class IntegerConvFusionTest {
      * and a residual read of the first Relu's output that must not stop the fusion before it.
      */
     private static OnnxModel quantizedBlock(Random random) {
-        OnnxGraph graph = OnnxGraph.builder()
+        OnnxGraph.Builder g = OnnxGraph.builder()
                 .addInput(OnnxValueInfo.tensor("x", OnnxDataType.FLOAT, INPUT))
                 .addOutput(OnnxValueInfo.tensor("y", OnnxDataType.FLOAT, 2, 4, 5, 5))
-                .addInitializer(OnnxTensor.of("w1", normal(random, 8 * 3 * 9, 0.5f), 8, 3, 3, 3))
-                .addInitializer(OnnxTensor.of("gamma", uniform(random, 8, 0.5f, 1.5f), 8))
-                .addInitializer(OnnxTensor.of("beta", normal(random, 8, 0.3f), 8))
-                .addInitializer(OnnxTensor.of("mean", normal(random, 8, 0.3f), 8))
-                .addInitializer(OnnxTensor.of("var", uniform(random, 8, 0.2f, 2f), 8))
-                .addInitializer(OnnxTensor.of("w2", normal(random, 4 * 8, 0.5f), 4, 8, 1, 1))
+                .addInitializer(OnnxTensor.of("w1", normal(random, 8 * 3 * 9, 0.5f), 8, 3, 3, 3));
+        OnnxNode.Builder normalization = batchNorm(g, random, "h", "n", 8);
+        g.addInitializer(OnnxTensor.of("w2", normal(random, 4 * 8, 0.5f), 4, 8, 1, 1))
                 .addInitializer(OnnxTensor.of("b2", normal(random, 4, 0.5f), 4))
                 .addNode(conv("c1", "x", "w1", null).addOutput("h")
                         .addAttribute(OnnxAttribute.ofInts("pads", 1, 1, 1, 1)).build())
-                .addNode(OnnxNode.builder().setOpType("BatchNormalization")
-                        .addInput("h", "gamma", "beta", "mean", "var").addOutput("n")
-                        .addAttribute(OnnxAttribute.ofFloat("epsilon", 1e-3f)).build())
-                .addNode(OnnxNode.builder().setOpType("Relu").addInput("n").addOutput("r").build())
+                .addNode(normalization.addAttribute(OnnxAttribute.ofFloat("epsilon", 1e-3f))
+                        .build())
+                .addNode(node("Relu", "r", "n"))
                 .addNode(conv("c2", "r", "w2", "b2").addOutput("h2")
                         .addAttribute(OnnxAttribute.ofInts("strides", 2, 2)).build())
-                .addNode(OnnxNode.builder().setOpType("Relu").addInput("h2").addOutput("y").build())
-                .build();
-        OnnxModel fp32 = OnnxModel.builder().setGraph(graph).addOpsetImport("", 13).build();
+                .addNode(node("Relu", "y", "h2"));
+        OnnxModel fp32 = OnnxModel.builder().setGraph(g.build()).addOpsetImport("", 13).build();
         return OnnxQuantizer.builder().build().quantize(fp32).model();
     }
 
@@ -75,7 +70,7 @@ public class IntegerConvFusionTest {
                 .addInitializer(OnnxTensor.of("w3", normal(random, 4 * 4, 0.5f), 4, 4, 1, 1))
                 .addNode(conv("c1", "x", "w1", null).addOutput("h")
                         .addAttribute(OnnxAttribute.ofInts("pads", 1, 1, 1, 1)).build());
-        batchNorm(g, random, "h", "n", 8);
+        g.addNode(batchNorm(g, random, "h", "n", 8).build());
         g.addNode(node("Relu", "r", "n"))
                 .addNode(conv("c2", "r", "w2", "b2").addOutput("h2").build())
                 .addNode(conv("cs", "x", "ws", "bs").addOutput("ns").build())
@@ -97,7 +92,7 @@ public class IntegerConvFusionTest {
                 .addInitializer(OnnxTensor.of("w2", normal(random, 4 * 8, 0.5f), 4, 8, 1, 1))
                 .addNode(conv("c1", "x", "w1", null).addOutput("h")
                         .addAttribute(OnnxAttribute.ofInts("pads", 1, 1, 1, 1)).build());
-        batchNorm(g, random, "h", "n", 8);
+        g.addNode(batchNorm(g, random, "h", "n", 8).build());
         g.addNode(node("Relu", "r", "n"))
                 .addNode(OnnxNode.builder().setOpType("MaxPool").addInput("r").addOutput("p")
                         .addAttribute(OnnxAttribute.ofInts("kernel_shape", 3, 3))
@@ -124,8 +119,12 @@ public class IntegerConvFusionTest {
     }
 
     /** Adds an inference-mode normalization with random statistics of {@code channels}. */
-    private static void batchNorm(OnnxGraph.Builder g, Random random, String x, String y,
-            int channels) {
+    /**
+     * Adds a normalization's parameters (drawn in the order gamma, beta, mean, variance) and
+     * returns its node, for the caller to add, with attributes if it needs them.
+     */
+    private static OnnxNode.Builder batchNorm(OnnxGraph.Builder g, Random random, String x,
+            String y, int channels) {
         String p = y + "_";
         g.addInitializer(OnnxTensor.of(p + "gamma", uniform(random, channels, 0.5f, 1.5f),
                 channels));
@@ -133,8 +132,8 @@ public class IntegerConvFusionTest {
         g.addInitializer(OnnxTensor.of(p + "mean", normal(random, channels, 0.3f), channels));
         g.addInitializer(OnnxTensor.of(p + "var", uniform(random, channels, 0.2f, 2f),
                 channels));
-        g.addNode(OnnxNode.builder().setOpType("BatchNormalization")
-                .addInput(x, p + "gamma", p + "beta", p + "mean", p + "var").addOutput(y).build());
+        return OnnxNode.builder().setOpType("BatchNormalization")
+                .addInput(x, p + "gamma", p + "beta", p + "mean", p + "var").addOutput(y);
     }
 
     private static OnnxNode node(String opType, String output, String... inputs) {
