@@ -27,7 +27,8 @@ import java.util.Set;
  *
  * <p>and, per site reading it, {@code MatMulInteger(q, W[, u8 0, w_zero])}, {@code Sub} of
  * {@code Mul(Cast(z, INT32), column_sums)}, {@code Cast(FLOAT)}, {@code Mul(s)}, {@code
- * Mul(w_scale)} and an optional {@code Add} of a constant [N] bias. A site becomes {@code
+ * Mul(w_scale)} and an optional {@code Add} of a constant [N] bias (the quantizer's own for a
+ * {@code Gemm}, or the model's after a {@code MatMul}). A site becomes {@code
  * org.quantint8:DynamicQuantizeMatMul(X, W, w_scale, [w_zero], [bias], column_sums)} with {@code
  * per_token = 1}, which quantizes X itself, so the quantization nodes go once no unfused reader
  * is left. Every constant of the chain is checked (0, 1, 255, the UINT8 zero, the reduced axis);
@@ -82,12 +83,19 @@ final class PerTokenLinearFusion {
      * @return the site, or null
      */
     Site match(OnnxNode node) {
-        if (isDefault(node, "Add")) {
-            OnnxNode mul = only(node.getInputs().get(0), "Mul", node);
-            String bias = node.getInputs().size() == 2 ? node.getInputs().get(1) : null;
-            Site site = mul == null || !isVector(bias, OnnxDataType.FLOAT) ? null
-                    : match(mul, node, bias);
-            return site;
+        if (isDefault(node, "Add") && node.getInputs().size() == 2) {
+            // The quantizer writes Add(product, bias), exporters often Add(bias, product): FP32
+            // addition is commutative, so either order gives the same bits.
+            for (int side = 0; side < 2; side++) {
+                OnnxNode mul = only(node.getInputs().get(side), "Mul", node);
+                String bias = node.getInputs().get(1 - side);
+                Site site = mul == null || !isVector(bias, OnnxDataType.FLOAT) ? null
+                        : match(mul, node, bias);
+                if (site != null) {
+                    return site;
+                }
+            }
+            return null;
         }
         if (!isDefault(node, "Mul") || node.getInputs().size() != 2) {
             return null;
