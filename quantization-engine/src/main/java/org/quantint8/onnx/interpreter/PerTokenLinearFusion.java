@@ -44,6 +44,12 @@ final class PerTokenLinearFusion {
     private static final int INT32 = 6;
     /** The opset from which reductions take their axes as an input. */
     private static final long AXES_INPUT_OPSET = 18;
+    /**
+     * The number of inputs of each operator of the chain with a fixed count; the reductions and
+     * MatMulInteger are checked where they are matched.
+     */
+    private static final Map<String, Integer> ARITY = Map.of("Add", 2, "Sub", 2, "Mul", 2,
+            "Div", 2, "Equal", 2, "Max", 2, "Min", 2, "Cast", 1, "Neg", 1, "Where", 3);
 
     private final OnnxGraph graph;
     private final long opset;
@@ -64,6 +70,15 @@ final class PerTokenLinearFusion {
     record Site(OnnxNode last, List<OnnxNode> site, List<OnnxNode> quantization,
             OnnxNode transpose, OnnxNode fused) {}
 
+    /**
+     * Prepares matching on a graph.
+     *
+     * @param graph the graph
+     * @param opset the model's default opset (reductions take their axes as an input from 18)
+     * @param producers the node producing each value
+     * @param readers the nodes reading each value
+     * @param graphOutputs the names of the graph's outputs
+     */
     PerTokenLinearFusion(OnnxGraph graph, long opset, Map<String, OnnxNode> producers,
             Map<String, List<OnnxNode>> readers, Set<String> graphOutputs) {
         this.graph = graph;
@@ -113,8 +128,7 @@ final class PerTokenLinearFusion {
         for (int side = 0; side < 2; side++) {
             String weightScale = scaleMul.getInputs().get(1 - side);
             OnnxNode rowMul = only(scaleMul.getInputs().get(side), "Mul", scaleMul);
-            if (rowMul == null || rowMul.getInputs().size() != 2
-                    || !isVector(weightScale, OnnxDataType.FLOAT)) {
+            if (rowMul == null || !isVector(weightScale, OnnxDataType.FLOAT)) {
                 continue;
             }
             for (int s = 0; s < 2; s++) {
@@ -133,21 +147,30 @@ final class PerTokenLinearFusion {
         OnnxNode cast = only(accumulator, "Cast", rowMul);
         OnnxNode sub = cast == null || cast.getInt("to", 0) != FLOAT ? null
                 : only(cast.getInputs().get(0), "Sub", cast);
-        if (sub == null || sub.getInputs().size() != 2) {
+        if (sub == null) {
             return null;
         }
         OnnxNode matMul = only(sub.getInputs().get(0), "MatMulInteger", sub);
         OnnxNode correction = only(sub.getInputs().get(1), "Mul", sub);
-        if (matMul == null || correction == null || correction.getInputs().size() != 2
-                || !isVector(correction.getInputs().get(1), OnnxDataType.INT32)
-                || !integerInputs(matMul)) {
+        if (matMul == null || correction == null || !integerInputs(matMul)) {
             return null;
         }
         String weight = matMul.getInputs().get(1);
         OnnxNode transpose = constant(weight) == null
                 ? IntegerLinearFusion.constantMatrixTranspose(producers.get(weight), graph)
                 : null;
-        if (constant(weight) == null && transpose == null) {
+        OnnxTensor codes = transpose == null ? constant(weight)
+                : graph.getInitializer(transpose.getInputs().get(0));
+        if (codes == null || codes.getDims().length != 2) {
+            return null;
+        }
+        // N values where the chain broadcasts them against [..., N]: a single one would
+        // broadcast too, which the fused operator does not do.
+        long n = codes.getDims()[transpose == null ? 1 : 0];
+        long scales = constant(weightScale).getElementCount();
+        if (count(correction.getInputs().get(1), OnnxDataType.INT32) != n
+                || bias != null && count(bias, OnnxDataType.FLOAT) != n
+                || scales != 1 && scales != n) {
             return null;
         }
         List<OnnxNode> quantization = new ArrayList<>();
@@ -197,7 +220,7 @@ final class PerTokenLinearFusion {
         OnnxNode negated = zeroRaw == null || !zeroRaw.getInputs().get(1).equals(scale) ? null
                 : producer(zeroRaw.getInputs().get(0), "Neg");
         OnnxNode where = producer(scale, "Where");
-        if (negated == null || where == null || where.getInputs().size() != 3
+        if (negated == null || where == null
                 || !isScalar(where.getInputs().get(1), OnnxDataType.FLOAT, 1, 1)) {
             return null;
         }
@@ -229,7 +252,7 @@ final class PerTokenLinearFusion {
     /** {@code Max(ReduceMax(X), 0)} (or Min of ReduceMin) producing {@code value}, or null. */
     private OnnxNode bound(String value, String opType, String reduceType) {
         OnnxNode bound = producer(value, opType);
-        if (bound == null || bound.getInputs().size() != 2
+        if (bound == null
                 || !isScalar(bound.getInputs().get(1), OnnxDataType.FLOAT, 0, 1)) {
             return null;
         }
@@ -287,16 +310,25 @@ final class PerTokenLinearFusion {
                 ? node : null;
     }
 
-    /** The single-output producer of {@code value} if it is the standard {@code opType}. */
+    /**
+     * The single-output producer of {@code value} if it is the standard {@code opType} with the
+     * operator's number of inputs.
+     */
     private OnnxNode producer(String value, String opType) {
         OnnxNode node = producers.get(value);
+        int arity = ARITY.getOrDefault(opType, node == null ? 0 : node.getInputs().size());
         return node != null && isDefault(node, opType) && node.getOutputs().size() == 1
-                ? node : null;
+                && node.getInputs().size() == arity ? node : null;
     }
 
     /** An initializer that no graph input overrides; null for anything else. */
     private OnnxTensor constant(String value) {
         return graphInputs.contains(value) ? null : graph.getInitializer(value);
+    }
+
+    /** The number of values of a constant 1-D tensor of the type, or -1 for anything else. */
+    private long count(String value, OnnxDataType type) {
+        return isVector(value, type) ? constant(value).getElementCount() : -1;
     }
 
     /** Whether {@code value} is a constant 1-D tensor of the type (scales, sums, a bias). */

@@ -137,6 +137,88 @@ public class PerTokenLinearFusionTest {
         Assert.assertSame(IntegerLinearFusion.apply(changed), changed);
     }
 
+    /** One projection of x [2, 5, 24] to 40 outputs: the given weight and an optional Add. */
+    private static OnnxModel singleProjection(Random random, boolean tied, float[] bias) {
+        OnnxGraph.Builder g = OnnxGraph.builder()
+                .addInput(OnnxValueInfo.tensor("x", OnnxDataType.FLOAT, 2, 5, K))
+                .addOutput(OnnxValueInfo.tensor("y", OnnxDataType.FLOAT, 2, 5, 40));
+        String product = bias == null ? "y" : "product";
+        if (tied) {
+            // A head tied to a [40, 24] table: the quantizer keeps the table and transposes it.
+            g.addInitializer(OnnxTensor.of("table", normal(random, 40 * K), 40, K))
+                    .addNode(node("Transpose", "tie", "w", "table"));
+        } else {
+            g.addInitializer(OnnxTensor.of("w", normal(random, K * 40), K, 40));
+        }
+        g.addNode(node("MatMul", "head", product, "x", "w"));
+        if (bias != null) {
+            g.addInitializer(OnnxTensor.of("b", bias, bias.length))
+                    .addNode(node("Add", "head_bias", "y", "b", product));
+        }
+        OnnxModel fp32 = OnnxModel.builder().setGraph(g.build()).addOpsetImport("", 13).build();
+        QuantizationConfig config = QuantizationConfig.builder().optMode(QuantizationMode.DYNAMIC)
+                .optActivationGranularity(Granularity.PER_TOKEN).build();
+        return OnnxQuantizer.builder().optConfig(config).build().quantize(fp32).model();
+    }
+
+    @Test
+    public void tiedHeadAndLeadingBiasAreFused() throws Exception {
+        Random random = new Random(16);
+        OnnxModel model = singleProjection(random, true, normal(random, 40));
+        OnnxModel fused = IntegerLinearFusion.apply(model);
+        Assert.assertEquals(fused.getGraph().getNodes().size(), 1, fused.getGraph().toString());
+        OnnxNode node = fused.getGraph().getNodes().get(0);
+        Assert.assertEquals(node.getInt(IntegerLinearFusion.TRANS_B, 0), 1);
+        Assert.assertEquals(node.getInputs().get(4), "b");
+        assertSingleOutputMatches(model, input(random, 10));
+    }
+
+    @Test
+    public void broadcastBiasStaysAnAdd() throws Exception {
+        Random random = new Random(17);
+        // A bias of one value broadcasts in the Add; the fused operator takes one per column.
+        OnnxModel model = singleProjection(random, false, new float[] {0.25f});
+        OnnxModel fused = IntegerLinearFusion.apply(model);
+        Assert.assertEquals(count(fused, IntegerLinearFusion.FUSED_OP), 1);
+        Assert.assertEquals(fused.getGraph().getNodes().size(), 2, fused.getGraph().toString());
+        assertSingleOutputMatches(model, input(random, 10));
+    }
+
+    @Test
+    public void nonFiniteInputIsRefusedNamingItsRow() throws Exception {
+        Random random = new Random(18);
+        OnnxModel model = singleProjection(random, false, null);
+        float[] x = input(random, 10);
+        x[3 * K + 5] = Float.POSITIVE_INFINITY;
+        try (QuantInt8NDManager manager =
+                (QuantInt8NDManager) Engine.getEngine("QuantInt8").newBaseManager()) {
+            OnnxBlock block = OnnxBlock.newInstance(model, "t", manager,
+                    OperatorRegistry.builtIn(), true);
+            Exception e = Assert.expectThrows(Exception.class,
+                    () -> FusionRuns.run(block, manager, x, 2, 5, K));
+            String message = String.valueOf(e.getMessage())
+                    + (e.getCause() == null ? "" : e.getCause().getMessage());
+            Assert.assertTrue(message.contains("X (row 3) has a non-finite value Infinity"),
+                    message);
+        }
+    }
+
+    private static void assertSingleOutputMatches(OnnxModel model, float[] x) throws Exception {
+        try (QuantInt8NDManager manager =
+                (QuantInt8NDManager) Engine.getEngine("QuantInt8").newBaseManager()) {
+            float[] unfused = FusionRuns.run(OnnxBlock.newInstance(model, "t", manager,
+                    OperatorRegistry.builtIn(), false), manager, x, 2, 5, K);
+            float[] fused = FusionRuns.run(OnnxBlock.newInstance(model, "t", manager,
+                    OperatorRegistry.builtIn(), true), manager, x, 2, 5, K);
+            Assert.assertEquals(fused, unfused);
+            float[] ort = FusionRuns.ort(model, x, 2, 5, K);
+            for (int i = 0; i < ort.length; i++) {
+                Assert.assertEquals(fused[i], ort[i], 1e-6f * Math.max(1f, Math.abs(ort[i])),
+                        "element " + i);
+            }
+        }
+    }
+
     /** Rows of increasing scale and signs, one all zero (scale 1) and one non-negative. */
     private static float[] input(Random random, int rows) {
         float[] x = new float[rows * K];
