@@ -1,13 +1,7 @@
 package org.quantint8.onnx.interpreter;
 
 import ai.djl.engine.Engine;
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
-import ai.djl.ndarray.types.Shape;
-import ai.djl.training.ParameterStore;
-import ai.onnxruntime.OrtEnvironment;
-import ai.onnxruntime.OrtException;
-import ai.onnxruntime.OrtSession;
 
 import org.quantint8.calibration.Granularity;
 import org.quantint8.calibration.QuantizationConfig;
@@ -18,7 +12,6 @@ import org.quantint8.onnx.OnnxAttribute;
 import org.quantint8.onnx.OnnxDataType;
 import org.quantint8.onnx.OnnxGraph;
 import org.quantint8.onnx.OnnxModel;
-import org.quantint8.onnx.OnnxModelWriter;
 import org.quantint8.onnx.OnnxNode;
 import org.quantint8.onnx.OnnxTensor;
 import org.quantint8.onnx.OnnxValueInfo;
@@ -26,8 +19,6 @@ import org.quantint8.onnx.quantize.OnnxQuantizer;
 import org.testng.Assert;
 import org.testng.annotations.Test;
 
-import java.nio.FloatBuffer;
-import java.util.Map;
 import java.util.Random;
 
 /**
@@ -100,9 +91,7 @@ public class PerTokenLinearFusionTest {
     @Test
     public void siteWithAnOutsideReaderOfItsAccumulatorStaysUnfused() throws Exception {
         Random random = new Random(13);
-        OnnxModel model = perTokenModel(random, 13, QuantizationScheme.SYMMETRIC_INT8, 6, K);
-        String accumulator = firstOutputOf(model, "MatMulInteger");
-        OnnxModel exposed = withExtraOutput(model, accumulator, OnnxDataType.INT32);
+        OnnxModel exposed = exposing(random, "MatMulInteger", OnnxDataType.INT32);
         OnnxModel fused = IntegerLinearFusion.apply(exposed);
         Assert.assertEquals(count(fused, "MatMulInteger"), 1);
         Assert.assertEquals(count(fused, IntegerLinearFusion.FUSED_OP), 2);
@@ -114,9 +103,7 @@ public class PerTokenLinearFusionTest {
     @Test
     public void quantizationWithAnOutsideReaderIsKeptForIt() throws Exception {
         Random random = new Random(14);
-        OnnxModel model = perTokenModel(random, 13, QuantizationScheme.SYMMETRIC_INT8, 6, K);
-        String range = firstOutputOf(model, "Sub");
-        OnnxModel exposed = withExtraOutput(model, range, OnnxDataType.FLOAT);
+        OnnxModel exposed = exposing(random, "Sub", OnnxDataType.FLOAT);
         OnnxModel fused = IntegerLinearFusion.apply(exposed);
         Assert.assertEquals(count(fused, IntegerLinearFusion.FUSED_OP), 3);
         // Only what computes the exposed range is left: two reductions, Max, Min and Sub.
@@ -240,16 +227,17 @@ public class PerTokenLinearFusionTest {
             long... shape) throws Exception {
         try (QuantInt8NDManager manager =
                 (QuantInt8NDManager) Engine.getEngine("QuantInt8").newBaseManager()) {
-            NDList unfused = run(OnnxBlock.newInstance(model, "t", manager,
+            NDList unfused = FusionRuns.runAll(OnnxBlock.newInstance(model, "t", manager,
                     OperatorRegistry.builtIn(), false), manager, x, shape);
-            NDList fused = run(OnnxBlock.newInstance(model, "t", manager,
+            NDList fused = FusionRuns.runAll(OnnxBlock.newInstance(model, "t", manager,
                     OperatorRegistry.builtIn(), true), manager, x, shape);
             Assert.assertEquals(fused.size(), unfused.size());
             for (int i = 0; i < fused.size(); i++) {
                 Assert.assertEquals(fused.get(i).toByteArray(), unfused.get(i).toByteArray(),
                         "output " + i);
             }
-            float[][] ort = ort(model, x, shape);
+            // q, k and v, the first three outputs.
+            float[][] ort = FusionRuns.ort(model, 3, x, shape);
             for (int output = 0; output < ort.length; output++) {
                 float[] actual = fused.get(output).toFloatArray();
                 for (int i = 0; i < ort[output].length; i++) {
@@ -262,28 +250,13 @@ public class PerTokenLinearFusionTest {
         }
     }
 
-    private static NDList run(OnnxBlock block, QuantInt8NDManager manager, float[] x,
-            long... shape) {
-        NDArray input = manager.create(x, new Shape(shape));
-        return block.forward(new ParameterStore(manager, false), new NDList(input), false);
-    }
-
-    /** The FP32 outputs q, k and v of the model's file on ONNX Runtime. */
-    private static float[][] ort(OnnxModel model, float[] x, long... shape) throws OrtException {
-        OrtEnvironment env = OrtEnvironment.getEnvironment();
-        byte[] bytes = OnnxModelWriter.builder().build().toByteArray(model);
-        try (OrtSession session = env.createSession(bytes, new OrtSession.SessionOptions());
-                ai.onnxruntime.OnnxTensor input = ai.onnxruntime.OnnxTensor.createTensor(
-                        env, FloatBuffer.wrap(x), shape);
-                OrtSession.Result result = session.run(Map.of("x", input))) {
-            float[][] outputs = new float[3][];
-            for (int i = 0; i < 3; i++) {
-                FloatBuffer out = ((ai.onnxruntime.OnnxTensor) result.get(i)).getFloatBuffer();
-                outputs[i] = new float[out.remaining()];
-                out.get(outputs[i]);
-            }
-            return outputs;
-        }
+    /**
+     * The per-token model of 6 rows with the output of the first node of the type (the first
+     * site's accumulator, the shared quantization's range) also a graph output.
+     */
+    private static OnnxModel exposing(Random random, String opType, OnnxDataType type) {
+        OnnxModel model = perTokenModel(random, 13, QuantizationScheme.SYMMETRIC_INT8, 6, K);
+        return withExtraOutput(model, firstOutputOf(model, opType), type);
     }
 
     private static OnnxModel withExtraOutput(OnnxModel model, String value, OnnxDataType type) {
