@@ -45,10 +45,7 @@ final class GemmOps {
             int m = Math.toIntExact(inShape.size() / k);
             // Every element of acc and result is written: by the GEMM, then by the epilogue.
             QuantInt8NDArray acc = ops.overwrittenTemporary(new Shape(m, n), DataType.INT32, null);
-            Int8Kernels kernels = Int8Kernels.best();
-            PackedInt8Matrix packed =
-                    w.packed(kernels, 1, g -> kernels.pack(matrix(w, 0, n, k, null)))[0];
-            kernels.gemm(matrix(a, 0, m, k, null), packed, acc.getDataSegment());
+            gemm(matrix(a, 0, m, k, null), w, acc.getDataSegment());
             long[] outDims = inShape.getShape().clone();
             outDims[outDims.length - 1] = n;
             QuantInt8NDArray result =
@@ -57,6 +54,98 @@ final class GemmOps {
             Epilogue epilogue = new Epilogue(a, w, b, out);
             epilogue.apply(acc.getDataSegment(), m, n, 0, result.getDataSegment(), 0, n, 1);
             return ops.inEngineOf(input, result);
+        }
+    }
+
+    /**
+     * The linear layer of an input quantized per row ({@link Int8Ops#linearPerRow}): the GEMM
+     * with A's zero point 0, then the row's zero-point correction and scales in FP32, written in
+     * place over the accumulators (both are 4 bytes a value).
+     */
+    static NDArray linearPerRow(NDArray codes, float[] rowScales, int[] rowZeroPoints,
+            NDArray weight, int[] columnSums, NDArray bias) {
+        try (Operands ops = new Operands("linearPerRow", codes, weight)) {
+            QuantInt8NDArray w = weightOperand(ops, weight, 2);
+            int n = Math.toIntExact(w.getShape().get(0));
+            int k = Math.toIntExact(w.getShape().get(1));
+            QuantInt8NDArray a = ops.own(codes);
+            Shape inShape = a.getShape();
+            DataType type = a.getDataType();
+            if (type != DataType.UINT8 && type != DataType.INT8 || inShape.dimension() < 1
+                    || inShape.get(inShape.dimension() - 1) != k) {
+                throw new IllegalArgumentException("linearPerRow: codes must be 8-bit [..., " + k
+                        + "] (weight shape " + w.getShape() + "), got " + Operands.describe(a));
+            }
+            int m = Math.toIntExact(inShape.size() / k);
+            if (rowScales.length != m || rowZeroPoints.length != m || columnSums.length != n) {
+                throw new IllegalArgumentException("linearPerRow: expected " + m + " row scales"
+                        + " and zero points and " + n + " column sums, got " + rowScales.length
+                        + ", " + rowZeroPoints.length + " and " + columnSums.length);
+            }
+            float[] b = ops.optionalVector("bias", bias, n);
+            long[] outDims = inShape.getShape().clone();
+            outDims[outDims.length - 1] = n;
+            QuantInt8NDArray result =
+                    ops.overwrittenResult(new Shape(outDims), DataType.FLOAT32, null);
+            MemorySegment c = result.getDataSegment();
+            gemm(new Int8Matrix(a.getDataSegment(), m, k, type == DataType.INT8, new int[] {0}),
+                    w, c);
+            float[] weightScales = w.getQuantization().getScales();
+            if (weightScales.length == 1) {
+                weightScales = filled(n, weightScales[0]);
+            }
+            new RowCorrection(rowScales, rowZeroPoints, columnSums, weightScales, b)
+                    .applyInPlace(c, m, n);
+            return ops.inEngineOf(codes, result);
+        }
+    }
+
+    /** {@code C = A x B^T} in INT32 with B's packed form, packed on first use and kept. */
+    private static void gemm(Int8Matrix a, QuantInt8NDArray w, MemorySegment c) {
+        int n = Math.toIntExact(w.getShape().get(0));
+        int k = Math.toIntExact(w.getShape().get(1));
+        Int8Kernels kernels = Int8Kernels.best();
+        PackedInt8Matrix packed =
+                w.packed(kernels, 1, g -> kernels.pack(matrix(w, 0, n, k, null)))[0];
+        kernels.gemm(a, packed, c);
+    }
+
+    private static float[] filled(int length, float value) {
+        float[] values = new float[length];
+        Arrays.fill(values, value);
+        return values;
+    }
+
+    /**
+     * The epilogue of {@link #linearPerRow}: {@code ((float) (acc - zp[r] * colsum[c]) *
+     * scale[r]) * wScale[c] + bias[c]}, the INT32 part wrapping like Java's {@code int} and each
+     * FP32 product and sum rounded on its own, in the order of the ONNX operators it replaces
+     * (Mul, Sub, Cast, Mul, Mul, Add).
+     */
+    private record RowCorrection(float[] rowScales, int[] rowZeroPoints, int[] columnSums,
+            float[] weightScales, float[] bias) {
+
+        /** Rewrites {@code rows x cols} INT32 accumulators as FP32 outputs, over heap rows. */
+        void applyInPlace(MemorySegment c, int rows, int cols) {
+            int[] sums = new int[cols];
+            float[] out = new float[cols];
+            for (int r = 0; r < rows; r++) {
+                long at = 4L * r * cols;
+                MemorySegment.copy(c, ValueLayout.JAVA_INT_UNALIGNED, at, sums, 0, cols);
+                int zeroPoint = rowZeroPoints[r];
+                float scale = rowScales[r];
+                for (int j = 0; j < cols; j++) {
+                    out[j] = (float) (sums[j] - zeroPoint * columnSums[j]) * scale
+                            * weightScales[j];
+                }
+                if (bias != null) {
+                    // Only with a bias: adding +0 would turn -0 into +0, which the chain keeps.
+                    for (int j = 0; j < cols; j++) {
+                        out[j] += bias[j];
+                    }
+                }
+                MemorySegment.copy(out, 0, c, ValueLayout.JAVA_FLOAT_UNALIGNED, at, cols);
+            }
         }
     }
 

@@ -298,6 +298,29 @@ public final class Int8Ops {
     }
 
     /**
+     * INT8 linear layer of an input quantized dynamically per row (per token), the form ONNX
+     * writes as {@code MatMulInteger} with the row zero points subtracted through the weight's
+     * column sums: {@code y[r][n] = ((float) (acc[r][n] - rowZeroPoints[r] * columnSums[n]) *
+     * rowScales[r]) * wScale[n] + bias[n]}, where {@code acc[r][n] = sum_k codes[r][k] *
+     * (W[n][k] - wZero[n])}. The integer part wraps like Java's {@code int}; each FP32 product
+     * and sum is rounded on its own, in that order, so the result matches the ONNX operators
+     * bit for bit.
+     *
+     * @param codes the input's 8-bit codes [..., K] (UINT8 or INT8; their parameters, if any,
+     *     are ignored), rows being the flattened leading dimensions
+     * @param rowScales the scale of each row
+     * @param rowZeroPoints the zero point of each row
+     * @param weight quantized [N, K], per tensor or per output channel (axis 0)
+     * @param columnSums {@code sum_k (W[n][k] - wZero[n])} for each n, as the caller has them
+     * @param bias FP32 [N], or null
+     * @return the FP32 output [..., N], in the engine of {@code codes}
+     */
+    public static NDArray linearPerRow(NDArray codes, float[] rowScales, int[] rowZeroPoints,
+            NDArray weight, int[] columnSums, NDArray bias) {
+        return GemmOps.linearPerRow(codes, rowScales, rowZeroPoints, weight, columnSums, bias);
+    }
+
+    /**
      * INT8 matrix product {@code a b} with a quantized right operand in the usual [K, N] layout
      * (ONNX {@code MatMul}). For repeated use, prefer {@link #linear} with the weight stored
      * transposed once.

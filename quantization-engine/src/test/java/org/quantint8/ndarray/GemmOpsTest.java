@@ -334,4 +334,53 @@ public class GemmOpsTest {
         Assert.assertTrue(e.getMessage().contains(messagePart),
                 "message '" + e.getMessage() + "' should contain '" + messagePart + "'");
     }
+
+    /**
+     * The per-row linear gives, bit for bit, its scalar formula over 3-D codes: the exact INT32
+     * sum against the weight's centred codes, the row correction, then each FP32 step in order.
+     */
+    @Test
+    public void linearPerRowMatchesItsFormula() {
+        Random random = new Random(17);
+        int rows = 6;
+        int k = 37;
+        int n = 9;
+        try (NDManager sub = manager.newSubManager()) {
+            NDArray w = sub.create(Reference.uniform(random, n * k, -1f, 1f), new Shape(n, k));
+            QuantInt8NDArray qw = Int8Ops.quantizeDynamic(w, DataType.UINT8);
+            byte[] codes = new byte[rows * k];
+            random.nextBytes(codes);
+            NDArray x = sub.create(java.nio.ByteBuffer.wrap(codes), new Shape(2, 3, k),
+                    DataType.UINT8);
+            float[] scales = Reference.uniform(random, rows, 0.01f, 0.1f);
+            int[] zeros = new int[rows];
+            for (int r = 0; r < rows; r++) {
+                zeros[r] = random.nextInt(256);
+            }
+            int[] w8 = Reference.codes(qw);
+            int wZero = qw.getQuantization().getZeroPoint(0);
+            int[] sums = new int[n];
+            for (int j = 0; j < n * k; j++) {
+                sums[j / k] += w8[j] - wZero;
+            }
+            float[] bias = Reference.uniform(random, n, -1f, 1f);
+            NDArray y = Int8Ops.linearPerRow(x, scales, zeros, qw, sums, sub.create(bias));
+            Assert.assertEquals(y.getShape(), new Shape(2, 3, n));
+            float[] got = y.toFloatArray();
+            float ws = qw.getQuantization().getScale(0);
+            for (int r = 0; r < rows; r++) {
+                for (int c = 0; c < n; c++) {
+                    int acc = 0;
+                    for (int t = 0; t < k; t++) {
+                        acc += Byte.toUnsignedInt(codes[r * k + t]) * (w8[c * k + t] - wZero);
+                    }
+                    float expected = (float) (acc - zeros[r] * sums[c]) * scales[r] * ws + bias[c];
+                    Assert.assertEquals(got[r * n + c], expected, 0f, "row " + r + ", col " + c);
+                }
+            }
+            IllegalArgumentException e = Assert.expectThrows(IllegalArgumentException.class,
+                    () -> Int8Ops.linearPerRow(x, scales, zeros, qw, new int[n - 1], null));
+            Assert.assertTrue(e.getMessage().contains(n + " column sums"), e.getMessage());
+        }
+    }
 }

@@ -39,6 +39,9 @@ import java.util.Set;
  * parameters are constant: {@code Add} of a per-channel bias, an inference-mode {@code
  * BatchNormalization} ({@code epsilon} copied) and {@code Relu} ({@code relu = 1}), in that
  * order, each optional. A ResNet block's convolution then runs as one operator instead of eight.
+ *
+ * <p>A projection whose input QuantInt8's quantizer quantized per token (per row) becomes the
+ * same operator with {@code per_token = 1} ({@link PerTokenLinearFusion}).
  */
 final class IntegerLinearFusion {
 
@@ -76,7 +79,20 @@ final class IntegerLinearFusion {
         Map<OnnxNode, OnnxNode> fusedAt = new HashMap<>();
         Set<OnnxNode> removed = new HashSet<>();
         Set<OnnxNode> transposes = new HashSet<>();
+        Set<OnnxNode> perTokenQuantizers = new HashSet<>();
+        PerTokenLinearFusion perToken = new PerTokenLinearFusion(graph,
+                model.getDefaultOpsetVersion().orElse(1), producers, readers, graphOutputs);
         for (OnnxNode node : graph.getNodes()) {
+            PerTokenLinearFusion.Site site = perToken.match(node);
+            if (site != null) {
+                fusedAt.put(site.last(), site.fused());
+                removed.addAll(site.site());
+                perTokenQuantizers.addAll(site.quantization());
+                if (site.transpose() != null) {
+                    transposes.add(site.transpose());
+                }
+                continue;
+            }
             Chain chain = Chain.match(node, graph, producers, readers, graphOutputs);
             if (chain != null) {
                 fusedAt.put(chain.mul, chain.fused());
@@ -95,6 +111,10 @@ final class IntegerLinearFusion {
         List<OnnxNode> quantizers = graph.getNodes().stream()
                 .filter(n -> isDefault(n, "DynamicQuantizeLinear")).toList();
         removeUnread(quantizers, readers, removed, graphOutputs);
+        // Last node first: a per-token quantization's nodes read one another.
+        List<OnnxNode> perTokenNodes = new ArrayList<>(graph.getNodes().stream()
+                .filter(perTokenQuantizers::contains).toList());
+        removeUnread(perTokenNodes.reversed(), readers, removed, graphOutputs);
         removeUnread(transposes, readers, removed, graphOutputs);
         OnnxGraph.Builder out = graph.toBuilderWithoutNodes(t -> true);
         for (OnnxNode node : graph.getNodes()) {
@@ -126,6 +146,17 @@ final class IntegerLinearFusion {
                 removed.add(node);
             }
         }
+    }
+
+    /** Returns {@code node} if it swaps the two axes of a 2-D initializer, else null. */
+    static OnnxNode constantMatrixTranspose(OnnxNode node, OnnxGraph graph) {
+        if (node == null || !isDefault(node, "Transpose")) {
+            return null;
+        }
+        OnnxTensor table = graph.getInitializer(node.getInputs().get(0));
+        long[] perm = node.getInts("perm", new long[] {1, 0});
+        boolean swap = perm.length == 2 && perm[0] == 1 && perm[1] == 0;
+        return table != null && table.getDims().length == 2 && swap ? node : null;
     }
 
     /** Whether the node is the standard ONNX operator {@code opType}. */
@@ -199,17 +230,6 @@ final class IntegerLinearFusion {
                     ? ConvTail.match(mul, matMul, graph, readers, graphOutputs)
                     : ConvTail.NONE;
             return new Chain(quantizer, matMul, cast, mul, scaleMul, weightScale, transpose, tail);
-        }
-
-        /** Returns {@code node} if it swaps the two axes of a 2-D initializer, else null. */
-        private static OnnxNode constantMatrixTranspose(OnnxNode node, OnnxGraph graph) {
-            if (node == null || !isDefault(node, "Transpose")) {
-                return null;
-            }
-            OnnxTensor table = graph.getInitializer(node.getInputs().get(0));
-            long[] perm = node.getInts("perm", new long[] {1, 0});
-            boolean swap = perm.length == 2 && perm[0] == 1 && perm[1] == 0;
-            return table != null && table.getDims().length == 2 && swap ? node : null;
         }
 
         OnnxNode fused() {

@@ -7,11 +7,14 @@ import ai.djl.ndarray.types.Shape;
 
 import org.quantint8.kernels.ElementwiseKernels;
 import org.quantint8.kernels.FloatRange;
+import org.quantint8.kernels.QuantMath;
 import org.quantint8.ndarray.Int8Ops;
 import org.quantint8.ndarray.QuantInt8NDArray;
 import org.quantint8.ndarray.QuantizationParameters;
 import org.quantint8.onnx.OnnxNode;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.List;
@@ -117,6 +120,66 @@ final class QuantizedConversions {
         }
         QuantInt8NDArray real = s.own(x);
         return Int8Ops.quantize(s.context().quantManager(), real, rangeParameters(s, real));
+    }
+
+    /**
+     * An FP32 tensor quantized per row to UINT8.
+     *
+     * @param codes the codes, shaped like the tensor; the caller closes them
+     * @param scales the scale of each row (the flattened leading dimensions)
+     * @param zeroPoints the zero point of each row
+     */
+    record RowQuantized(QuantInt8NDArray codes, float[] scales, int[] zeroPoints) {}
+
+    /**
+     * Quantizes the FP32 input X [..., K] of a fused per-token operator per row, in the FP32
+     * arithmetic of the ONNX chain QuantInt8's quantizer writes for it: {@code lo = min(row, 0)},
+     * {@code hi = max(row, 0)}, {@code s = (hi - lo) / 255} (1 where that is 0), {@code z =
+     * saturate(rint(-lo / s))} and {@code q = saturate(rint(x / s + z))}, each step rounded to
+     * FP32 as its node rounds it (adding z before rounding is not always the same as after).
+     */
+    static RowQuantized quantizePerRow(QuantizedScope s, NDArray x) {
+        if (x.getDataType() != DataType.FLOAT32) {
+            throw s.error("X must be FLOAT32, got " + x.getDataType());
+        }
+        QuantInt8NDArray real = s.own(x);
+        Shape shape = real.getShape();
+        int k = shape.dimension() == 0 ? 0 : Math.toIntExact(shape.get(shape.dimension() - 1));
+        if (k == 0) {
+            throw s.error("X must have at least one value per row, got shape " + shape);
+        }
+        int rows = Math.toIntExact(shape.size() / k);
+        QuantInt8NDArray codes = s.context().quantManager().create(shape, DataType.UINT8);
+        MemorySegment src = real.getDataSegment();
+        MemorySegment dst = codes.getDataSegment();
+        float[] scales = new float[rows];
+        int[] zeroPoints = new int[rows];
+        float[] row = new float[k];
+        byte[] q = new byte[k];
+        for (int r = 0; r < rows; r++) {
+            MemorySegment values = src.asSlice(4L * r * k, 4L * k);
+            FloatRange range = ElementwiseKernels.range(values, k);
+            if (!range.isFinite()) {
+                codes.close();
+                throw s.error(range.nonFiniteMessage("X (row " + r + ")"));
+            }
+            float lo = Math.min(range.min(), 0f);
+            float raw = (Math.max(range.max(), 0f) - lo) / 255f;
+            float scale = raw == 0f ? 1f : raw;
+            int zeroPoint = QuantMath.quantize(-lo / scale, 1f, 0, 0, 255);
+            float z = zeroPoint;
+            MemorySegment.copy(values, ValueLayout.JAVA_FLOAT_UNALIGNED, 0, row, 0, k);
+            for (int j = 0; j < k; j++) {
+                // QuantMath.quantize(x / scale + z, 1, 0, 0, 255) for finite x, without
+                // branches so that C2 vectorizes it.
+                float code = (float) Math.rint(row[j] / scale + z);
+                q[j] = (byte) (int) Math.min(Math.max(code, 0f), 255f);
+            }
+            MemorySegment.copy(q, 0, dst, ValueLayout.JAVA_BYTE, (long) r * k, k);
+            scales[r] = scale;
+            zeroPoints[r] = zeroPoint;
+        }
+        return new RowQuantized(codes, scales, zeroPoints);
     }
 
     /**

@@ -82,10 +82,17 @@ final class QuantizedMatMul {
      * {@code Add} here); FP32 output. X is quantized exactly as DynamicQuantizeLinear does and the
      * epilogue multiplies the INT32 sum by {@code x_scale * b_scale[n]} and then adds the bias, as
      * the unfused graph does, so both give the same bits.
+     *
+     * <p>With {@code per_token = 1} ({@link PerTokenLinearFusion}) X is quantized per row as
+     * {@link QuantizedConversions#quantizePerRow} does and a sixth input, the INT32 column sums
+     * of {@code B - b_zero_point} [N], is required: the output is {@code ((float) (acc - z[r] *
+     * column_sums[n]) * s[r]) * b_scale[n] + bias[n]}, again in the unfused graph's FP32 order.
      */
     static NDList dynamicQuantizeMatMul(
             OperatorContext context, OnnxNode node, List<NDArray> inputs) {
-        try (QuantizedScope s = new QuantizedScope("DynamicQuantizeMatMul", context, inputs, 3, 5)) {
+        boolean perToken = node.getInt(PerTokenLinearFusion.PER_TOKEN, 0) == 1;
+        try (QuantizedScope s = new QuantizedScope("DynamicQuantizeMatMul", context, inputs, 3,
+                perToken ? 6 : 5)) {
             NDArray x = s.input(0, "X");
             NDArray b = s.input(1, "B");
             DataType bType = QuantizedArguments.requireType(s, "B", b, EIGHT_BIT);
@@ -95,13 +102,32 @@ final class QuantizedMatMul {
                 QuantizedArguments.Quantization q = QuantizedArguments.read(s, "b", 2, 3, bType);
                 return transB ? rows(s, b, q) : transposed(s, b, q);
             });
-            QuantInt8NDArray xq = QuantizedConversions.quantizeDynamicInput(s, x);
-            try (xq) {
-                NDArray y = Int8Ops.linear(xq, weight, s.optionalInput(4), Int8Output.float32());
-                // Its readers run on QuantInt8 memory (TransformerFusion checked): no copy.
-                boolean keep = node.getInt(TransformerOperators.KEEP, 0) == 1;
-                return keep ? new NDList(y) : s.result(y);
-            }
+            NDArray y = perToken
+                    ? perToken(s, x, weight)
+                    : perTensor(s, x, weight);
+            // Its readers run on QuantInt8 memory (TransformerFusion checked): no copy.
+            boolean keep = node.getInt(TransformerOperators.KEEP, 0) == 1;
+            return keep ? new NDList(y) : s.result(y);
+        }
+    }
+
+    private static NDArray perTensor(QuantizedScope s, NDArray x, QuantInt8NDArray weight) {
+        try (QuantInt8NDArray xq = QuantizedConversions.quantizeDynamicInput(s, x)) {
+            return Int8Ops.linear(xq, weight, s.optionalInput(4), Int8Output.float32());
+        }
+    }
+
+    private static NDArray perToken(QuantizedScope s, NDArray x, QuantInt8NDArray weight) {
+        NDArray sums = s.input(5, "column_sums");
+        if (sums.getDataType() != DataType.INT32 || sums.getShape().dimension() != 1) {
+            throw s.error("column_sums must be a 1-D INT32 tensor, got " + sums.getDataType()
+                    + " " + sums.getShape());
+        }
+        int[] columnSums = s.prepared("column_sums", s.constant(5), sums::toIntArray);
+        QuantizedConversions.RowQuantized xq = QuantizedConversions.quantizePerRow(s, x);
+        try (QuantInt8NDArray codes = xq.codes()) {
+            return Int8Ops.linearPerRow(codes, xq.scales(), xq.zeroPoints(), weight, columnSums,
+                    s.optionalInput(4));
         }
     }
 

@@ -23,22 +23,35 @@ final class FusionRuns {
 
     /** Runs the block on input {@code x} of the given shape and returns its single output. */
     static float[] run(OnnxBlock block, QuantInt8NDManager manager, float[] x, long... shape) {
+        return runAll(block, manager, x, shape).singletonOrThrow().toFloatArray();
+    }
+
+    /** Runs the block on input {@code x} of the given shape and returns all its outputs. */
+    static NDList runAll(OnnxBlock block, QuantInt8NDManager manager, float[] x, long... shape) {
         NDArray input = manager.create(x, new Shape(shape));
-        NDList out = block.forward(new ParameterStore(manager, false), new NDList(input), false);
-        return out.singletonOrThrow().toFloatArray();
+        return block.forward(new ParameterStore(manager, false), new NDList(input), false);
     }
 
     /** Runs the model's file in ONNX Runtime on input "x" and returns its first output. */
     static float[] ort(OnnxModel model, float[] x, long... shape) throws OrtException {
+        return ort(model, 1, x, shape)[0];
+    }
+
+    /** Runs the model's file in ONNX Runtime on input "x" and returns its first FP32 outputs. */
+    static float[][] ort(OnnxModel model, int outputs, float[] x, long... shape)
+            throws OrtException {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         byte[] bytes = OnnxModelWriter.builder().build().toByteArray(model);
         try (OrtSession session = env.createSession(bytes, new OrtSession.SessionOptions());
                 ai.onnxruntime.OnnxTensor input = ai.onnxruntime.OnnxTensor.createTensor(
                         env, FloatBuffer.wrap(x), shape);
                 OrtSession.Result result = session.run(Map.of("x", input))) {
-            FloatBuffer out = ((ai.onnxruntime.OnnxTensor) result.get(0)).getFloatBuffer();
-            float[] values = new float[out.remaining()];
-            out.get(values);
+            float[][] values = new float[outputs][];
+            for (int i = 0; i < outputs; i++) {
+                FloatBuffer out = ((ai.onnxruntime.OnnxTensor) result.get(i)).getFloatBuffer();
+                values[i] = new float[out.remaining()];
+                out.get(values[i]);
+            }
             return values;
         }
     }
