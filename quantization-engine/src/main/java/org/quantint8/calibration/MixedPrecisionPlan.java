@@ -50,17 +50,30 @@ public record MixedPrecisionPlan(
     }
 
     /**
-     * Returns a one-line summary.
+     * Returns a one-line summary, for layers moved back to FP32.
      *
      * @return the summary
      */
     public String summary() {
-        String outcome =
-                budgetMet
-                        ? "met"
-                        : "NOT met even with all " + fp32Layers.size() + " layers in FP32";
+        return summary(BudgetFallback.FP32);
+    }
+
+    /**
+     * Returns a one-line summary that names the form the moved layers take.
+     *
+     * @param fallback what the planned model does with the layers this plan moved
+     * @return the summary
+     */
+    public String summary(BudgetFallback fallback) {
+        String moved = switch (fallback) {
+            case FP32 -> "kept in FP32";
+            case PER_TOKEN -> "with inputs quantized per token";
+        };
+        String outcome = budgetMet ? "met"
+                : "NOT met even with all " + fp32Layers.size() + " layers " + moved;
         return String.format(
-                "%s: %s, metric %.2f (FP32 %.2f), %d layers quantized, %d kept in FP32",
-                budget, outcome, score, fp32Score, quantizedLayers.size(), fp32Layers.size());
+                "%s: %s, metric %.2f (FP32 %.2f), %d layers quantized as configured, %d %s",
+                budget, outcome, score, fp32Score, quantizedLayers.size(), fp32Layers.size(),
+                moved);
     }
 }

@@ -82,5 +82,12 @@ public class MixedPrecisionTest {
         assertEquals(plan.fp32Layers().size(), ToyModel.LAYERS.size());
         assertTrue(plan.quantizedLayers().isEmpty());
         assertTrue(plan.summary().contains("NOT met"), plan.summary());
+        assertTrue(plan.summary().endsWith(ToyModel.LAYERS.size() + " kept in FP32"),
+                plan.summary());
+        // With the per-token fallback the moved layers stay INT8: the summary must not say FP32.
+        String perToken = plan.summary(BudgetFallback.PER_TOKEN);
+        assertTrue(perToken.contains("NOT met even with all " + ToyModel.LAYERS.size()
+                + " layers with inputs quantized per token"), perToken);
+        assertFalse(perToken.contains("kept in FP32"), perToken);
     }
 }

@@ -9,6 +9,8 @@ import ai.djl.repository.zoo.Criteria;
 import ai.djl.repository.zoo.ZooModel;
 import ai.djl.translate.TranslateException;
 
+import org.quantint8.engine.QuantInt8Model;
+
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -81,6 +83,20 @@ final class EngineEmbeddings implements SentimentProbe.Features, AutoCloseable {
         try (NDManager manager = model.getNDManager().newSubManager()) {
             return reader.apply(predictor.predict(BertSamples.inputs(manager, rows)));
         }
+    }
+
+    /**
+     * Returns how many of the model's layers QuantInt8 quantized per token, from its
+     * quantization report (0 for a model on another engine).
+     *
+     * @return the number of per-token layers
+     */
+    int perTokenLayers() {
+        if (!(model.getWrappedModel() instanceof QuantInt8Model quantized)) {
+            return 0;
+        }
+        return quantized.getQuantizationReport().map(report -> (int) report.lines()
+                .filter(line -> line.contains("min-max per token")).count()).orElse(0);
     }
 
     @Override

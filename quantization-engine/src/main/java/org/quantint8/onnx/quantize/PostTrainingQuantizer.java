@@ -116,7 +116,8 @@ public final class PostTrainingQuantizer {
                 config.getAccuracyBudget().get());
         if (!plan.budgetMet()) {
             LOGGER.warn("The accuracy budget is not met even with {} layer(s) in fallback {}: {}",
-                    plan.fp32Layers().size(), config.getBudgetFallback(), plan.summary());
+                    plan.fp32Layers().size(), config.getBudgetFallback(),
+                    plan.summary(config.getBudgetFallback()));
         }
         Map<String, String> keep = new LinkedHashMap<>();
         for (String layer : plan.fp32Layers()) {
