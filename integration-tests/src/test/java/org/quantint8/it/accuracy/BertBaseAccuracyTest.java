@@ -176,9 +176,9 @@ public class BertBaseAccuracyTest {
         int all = perTokenLayers.get(PER_TOKEN);
         return String.format(Locale.ROOT, "%nThe per-token fallback's planner moved %d of the %d"
                         + " projections to per-token inputs%s%n", moved, all, moved < all ? "."
-                        : ": every one, so that row is the dynamic per-token model after minutes of"
-                        + " planning (the planner moves them all when the 22 dB budget on the output"
-                        + " needs every one or is out of reach; the load log says which). On"
+                        : ": every one, so that row is the dynamic per-token model after minutes"
+                        + " of planning (the planner moves them all when the 22 dB budget on the"
+                        + " output needs every one or is out of reach; the load log says which). On"
                         + " BERT-base, dynamic INT8 with per-token activations is the configuration"
                         + " to use; it needs no calibration.");
     }
@@ -215,11 +215,12 @@ public class BertBaseAccuracyTest {
                         + " call, so a last-bit difference upstream can move a range and re-round a"
                         + " whole tensor. ONNX Runtime on the same file gives %.3f with its graph"
                         + " optimizations and %.3f without them (%+.2f%%: only the order of float"
-                        + " operations differs); QuantInt8 gives %.3f (%+.2f%% to the first, %+.2f%%"
-                        + " to the second). Static rows fix their ranges at calibration, and the"
-                        + " per-token row takes each row's range from that row alone: neither"
-                        + " depends on the rest of the batch.%n", optimized, plain, 100 * (plain / optimized - 1), ours,
-                100 * (ours / optimized - 1), 100 * (ours / plain - 1));
+                        + " operations differs); QuantInt8 gives %.3f (%+.2f%% to the first,"
+                        + " %+.2f%% to the second). Static rows fix their ranges at calibration,"
+                        + " and the per-token row takes each row's range from that row alone: neither"
+                        + " depends on the rest of the batch.%n", optimized, plain,
+                100 * (plain / optimized - 1), ours, 100 * (ours / optimized - 1),
+                100 * (ours / plain - 1));
     }
 
     private static String perplexityGoal(Map<String, Double> pppl) {
