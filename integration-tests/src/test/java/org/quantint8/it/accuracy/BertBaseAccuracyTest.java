@@ -217,8 +217,8 @@ public class BertBaseAccuracyTest {
                         + " optimizations and %.3f without them (%+.2f%%: only the order of float"
                         + " operations differs); QuantInt8 gives %.3f (%+.2f%% to the first,"
                         + " %+.2f%% to the second). Static rows fix their ranges at calibration,"
-                        + " and the per-token row takes each row's range from that row alone: neither"
-                        + " depends on the rest of the batch.%n", optimized, plain,
+                        + " and the per-token row takes each row's range from that row alone:"
+                        + " neither depends on the rest of the batch.%n", optimized, plain,
                 100 * (plain / optimized - 1), ours, 100 * (ours / optimized - 1),
                 100 * (ours / plain - 1));
     }
