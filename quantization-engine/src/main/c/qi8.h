@@ -40,10 +40,11 @@ typedef struct {
 } qi8_packed;
 
 /*
- * The FP32 epilogue of a GEMM, per row m of C (an output channel of a convolution):
- *   y = (float) acc * scale[m] + offset[m]; then y = y * post_scale[m] + post_shift[m] when
+ * The FP32 epilogue of a GEMM, per channel c of C: c = m, the row (an output channel of a
+ * convolution), or c = n, the column when per_column is set (an output feature of a linear layer):
+ *   y = (float) acc * scale[c] + offset[c]; then y = y * post_scale[c] + post_shift[c] when
  *   post_scale is not NULL; then y = y + residual[m * ldr + n] when residual is not NULL (a
- *   ResNet block's shortcut, laid out as C); then y = y < 0 ? 0 : y when relu (NaN stays NaN).
+ *   ResNet block's shortcut, laid out as C); then the activation (qi8_activate).
  * Every product and sum is rounded to FP32 on its own, as Java rounds it: the build compiles with
  * -ffp-contract=off, so that no multiply and add are fused.
  */
@@ -54,19 +55,78 @@ typedef struct {
     const float *post_shift;
     const float *residual;
     int64_t ldr;
-    int32_t relu;
+    int32_t activation; /* QI8_ACT_* */
+    int32_t per_column;
 } qi8_epilogue;
+
+/* The activations, the ordinals of the Java enum Activation. */
+enum { QI8_ACT_NONE = 0, QI8_ACT_RELU = 1, QI8_ACT_GELU_ERF = 2, QI8_ACT_GELU_TANH = 3 };
+
+/*
+ * The rational fits of erf (on [-4, 4]) and tanh (on [-9, 9]) of Java's FloatKernels, the same
+ * FP32 constants: x P(x^2) / Q(x^2), clamped to [-1, 1]. Java's tests compare both sides bit for
+ * bit, which keeps the two copies equal.
+ */
+#define QI8_ERF_CLAMP 4.0f
+#define QI8_ERF_P { 1.1283787488937378f, 0.20852576196193695f, 0.051708072423934937f, \
+                    0.00406600022688508f, 0.0001504268730059266f, -1.9803846953436732e-06f, \
+                    1.9513210602895015e-08f }
+#define QI8_ERF_Q { 1.0f, 0.5181298851966858f, 0.11855267733335495f, 0.015086665749549866f, \
+                    0.0010441236663609743f }
+#define QI8_TANH_CLAMP 9.0f
+#define QI8_TANH_P { 0.9999999403953552f, 0.12969104945659637f, 0.002974386792629957f, \
+                     9.754347956913989e-06f, -1.4218017874156885e-08f, 2.1840577957288332e-11f }
+#define QI8_TANH_Q { 1.0f, 0.4630241096019745f, 0.023982742801308632f, 0.0002355017204536125f }
+/* (float) (1 / sqrt(2)) and (float) sqrt(2 / pi), as Java rounds them. */
+#define QI8_INV_SQRT2 ((float) 0.70710678118654752440)
+#define QI8_SQRT_2_OVER_PI ((float) 0.79788456080286535588)
+#define QI8_TANH_CUBIC 0.044715f
+
+/* Java's Math.min / Math.max against a constant b: NaN in a stays NaN. */
+static inline float qi8_jmin(float a, float b) { return a != a ? a : (a < b ? a : b); }
+static inline float qi8_jmax(float a, float b) { return a != a ? a : (a > b ? a : b); }
+
+/* x P(t) / Q(t) at t = x^2 (Horner, highest coefficient first), clamped as Java does. */
+static inline float qi8_rational(float x, float clamp, const float *p, int np, const float *q,
+                                 int nq) {
+    float a = qi8_jmin(qi8_jmax(x, -clamp), clamp);
+    float t = a * a;
+    float num = p[np - 1];
+    for (int i = np - 2; i >= 0; i--) {
+        num = num * t + p[i];
+    }
+    float den = q[nq - 1];
+    for (int i = nq - 2; i >= 0; i--) {
+        den = den * t + q[i];
+    }
+    return qi8_jmin(qi8_jmax(a * num / den, -1.0f), 1.0f);
+}
+
+/* The activation of one value (the scalar statement of the vector one). */
+static inline float qi8_activate(int32_t activation, float y) {
+    static const float ep[] = QI8_ERF_P, eq[] = QI8_ERF_Q, tp[] = QI8_TANH_P, tq[] = QI8_TANH_Q;
+    switch (activation) {
+        case QI8_ACT_RELU: return y < 0.0f ? 0.0f : y; /* NaN is not below 0: it stays */
+        case QI8_ACT_GELU_ERF:
+            return 0.5f * y * (1.0f + qi8_rational(y * QI8_INV_SQRT2, QI8_ERF_CLAMP, ep, 7, eq, 5));
+        case QI8_ACT_GELU_TANH:
+            return 0.5f * y * (1.0f + qi8_rational(QI8_SQRT_2_OVER_PI
+                    * (y + QI8_TANH_CUBIC * y * y * y), QI8_TANH_CLAMP, tp, 6, tq, 4));
+        default: return y;
+    }
+}
 
 /* The epilogue of accumulator (m, n) (the scalar statement of the vector one). */
 static inline float qi8_epilogue_one(const qi8_epilogue *e, int32_t m, int32_t n, int32_t acc) {
-    float z = (float) acc * e->scale[m] + e->offset[m];
+    int32_t c = e->per_column ? n : m;
+    float z = (float) acc * e->scale[c] + e->offset[c];
     if (e->post_scale != NULL) {
-        z = z * e->post_scale[m] + e->post_shift[m];
+        z = z * e->post_scale[c] + e->post_shift[c];
     }
     if (e->residual != NULL) {
         z = z + e->residual[m * e->ldr + n];
     }
-    return e->relu && z < 0.0f ? 0.0f : z;
+    return qi8_activate(e->activation, z);
 }
 
 /* One output tile C[m0:m1, n0:n1] of a GEMM; n0 is a multiple of 16. */

@@ -7,7 +7,7 @@
 
 #include <stdlib.h>
 
-#define QI8_ABI_VERSION 4
+#define QI8_ABI_VERSION 5
 
 /* Errors returned to Java (which turns them into exceptions). */
 #define QI8_OK 0
@@ -148,9 +148,9 @@ QI8_EXPORT int32_t qi8_gemm_tile(int32_t isa, const uint8_t *a, int32_t signed_a
 }
 
 /*
- * Same tile with FP32 output through the per-row epilogue of qi8.h: scale, offset (M floats
- * each), post_scale and post_shift (M floats each, or both NULL), residual (M x ldr floats, or
- * NULL), relu 0 or 1.
+ * Same tile with FP32 output through the epilogue of qi8.h, per row (per_column 0) or per column
+ * (per_column 1): scale, offset (M floats each, N per column), post_scale and post_shift (as
+ * many, or both NULL), residual (M x ldr floats, or NULL), activation QI8_ACT_* (qi8.h).
  */
 QI8_EXPORT int32_t qi8_gemm_tile_f32(int32_t isa, const uint8_t *a, int32_t signed_a,
                                      const int32_t *za, const uint8_t *packed, int32_t n,
@@ -158,11 +158,15 @@ QI8_EXPORT int32_t qi8_gemm_tile_f32(int32_t isa, const uint8_t *a, int32_t sign
                                      float *c, int64_t ldc, const float *scale,
                                      const float *offset, const float *post_scale,
                                      const float *post_shift, const float *residual,
-                                     int64_t ldr, int32_t relu) {
-    if ((post_scale == NULL) != (post_shift == NULL) || (residual != NULL && ldr < n1)) {
+                                     int64_t ldr, int32_t activation,
+                                     int32_t per_column) {
+    if ((post_scale == NULL) != (post_shift == NULL) || (residual != NULL && ldr < n1)
+        || (per_column != 0 && per_column != 1) || activation < QI8_ACT_NONE
+        || activation > QI8_ACT_GELU_TANH) {
         return QI8_ERR_ARGS;
     }
-    qi8_epilogue ep = {scale, offset, post_scale, post_shift, residual, ldr, relu != 0};
+    qi8_epilogue ep = {scale, offset, post_scale, post_shift, residual, ldr, activation,
+                       per_column};
     return gemm_tile(isa, a, signed_a, za, packed, n, k, m0, m1, n0, n1, (int32_t *) c, ldc, &ep);
 }
 

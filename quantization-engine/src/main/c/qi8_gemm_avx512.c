@@ -30,27 +30,75 @@ static inline TGT __mmask16 col_mask(int32_t col, int32_t n1) {
 }
 
 /*
- * The FP32 epilogue of 16 accumulators of row m from column col (see qi8_epilogue): separate multiplies and adds,
- * which -ffp-contract=off keeps unfused, so each step rounds as Java's does.
+ * The FP32 epilogue of 16 accumulators of row m from column col (see qi8_epilogue): separate
+ * multiplies and adds, which -ffp-contract=off keeps unfused, so each step rounds as Java's does.
+ * Per column, the factors are masked loads: the columns past the tile are not read.
  */
+static inline TGT __m512 channel_values(const float *v, int32_t m, int32_t col, __mmask16 mask,
+                                        int32_t per_column) {
+    return per_column ? _mm512_maskz_loadu_ps(mask, v + col) : _mm512_set1_ps(v[m]);
+}
+
+/*
+ * qi8_rational of 16 values. max and min return their second operand when one is NaN, so x's
+ * NaN stays NaN, as with Java's Math.max and Math.min.
+ */
+static inline TGT __m512 rational(__m512 x, float clamp, const float *p, int np, const float *q,
+                                  int nq) {
+    __m512 a = _mm512_min_ps(_mm512_set1_ps(clamp), _mm512_max_ps(_mm512_set1_ps(-clamp), x));
+    __m512 t = _mm512_mul_ps(a, a);
+    __m512 num = _mm512_set1_ps(p[np - 1]);
+    for (int i = np - 2; i >= 0; i--) {
+        num = _mm512_add_ps(_mm512_mul_ps(num, t), _mm512_set1_ps(p[i]));
+    }
+    __m512 den = _mm512_set1_ps(q[nq - 1]);
+    for (int i = nq - 2; i >= 0; i--) {
+        den = _mm512_add_ps(_mm512_mul_ps(den, t), _mm512_set1_ps(q[i]));
+    }
+    __m512 r = _mm512_div_ps(_mm512_mul_ps(a, num), den);
+    return _mm512_min_ps(_mm512_set1_ps(1.0f), _mm512_max_ps(_mm512_set1_ps(-1.0f), r));
+}
+
+/* qi8_activate of 16 values, in the same FP32 order. */
+static inline TGT __m512 activate(int32_t activation, __m512 y) {
+    static const float ep[] = QI8_ERF_P, eq[] = QI8_ERF_Q, tp[] = QI8_TANH_P, tq[] = QI8_TANH_Q;
+    const __m512 half = _mm512_set1_ps(0.5f), one = _mm512_set1_ps(1.0f);
+    switch (activation) {
+        case QI8_ACT_RELU: {
+            __m512 zero = _mm512_setzero_ps();
+            /* Ordered less-than: NaN is not below 0 and stays NaN, as in Java. */
+            return _mm512_mask_mov_ps(y, _mm512_cmp_ps_mask(y, zero, _CMP_LT_OQ), zero);
+        }
+        case QI8_ACT_GELU_ERF: {
+            __m512 r = rational(_mm512_mul_ps(y, _mm512_set1_ps(QI8_INV_SQRT2)), QI8_ERF_CLAMP,
+                                ep, 7, eq, 5);
+            return _mm512_mul_ps(_mm512_mul_ps(half, y), _mm512_add_ps(one, r));
+        }
+        case QI8_ACT_GELU_TANH: {
+            __m512 cube = _mm512_mul_ps(
+                    _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(QI8_TANH_CUBIC), y), y), y);
+            __m512 arg = _mm512_mul_ps(_mm512_set1_ps(QI8_SQRT_2_OVER_PI), _mm512_add_ps(y, cube));
+            __m512 r = rational(arg, QI8_TANH_CLAMP, tp, 6, tq, 4);
+            return _mm512_mul_ps(_mm512_mul_ps(half, y), _mm512_add_ps(one, r));
+        }
+        default: return y;
+    }
+}
+
 static inline TGT __m512 epilogue(const qi8_epilogue *e, int32_t m, int32_t col,
                                   __mmask16 mask, __m512i acc) {
-    __m512 y = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), _mm512_set1_ps(e->scale[m]));
-    y = _mm512_add_ps(y, _mm512_set1_ps(e->offset[m]));
+    const int32_t pc = e->per_column;
+    __m512 y = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), channel_values(e->scale, m, col, mask, pc));
+    y = _mm512_add_ps(y, channel_values(e->offset, m, col, mask, pc));
     if (e->post_scale != NULL) {
-        y = _mm512_mul_ps(y, _mm512_set1_ps(e->post_scale[m]));
-        y = _mm512_add_ps(y, _mm512_set1_ps(e->post_shift[m]));
+        y = _mm512_mul_ps(y, channel_values(e->post_scale, m, col, mask, pc));
+        y = _mm512_add_ps(y, channel_values(e->post_shift, m, col, mask, pc));
     }
     if (e->residual != NULL) {
         /* Masked: the columns past the tile are not read (they may be past the array). */
         y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(mask, e->residual + m * e->ldr + col));
     }
-    if (e->relu) {
-        __m512 zero = _mm512_setzero_ps();
-        /* Ordered less-than: NaN is not below 0 and stays NaN, as in Java. */
-        y = _mm512_mask_mov_ps(y, _mm512_cmp_ps_mask(y, zero, _CMP_LT_OQ), zero);
-    }
-    return y;
+    return activate(e->activation, y);
 }
 
 /*

@@ -120,9 +120,19 @@ public final class FloatKernels {
      */
     public static void geluErf(float[] x, int count) {
         for (int i = 0; i < count; i++) {
-            float v = x[i];
-            x[i] = 0.5f * v * (1f + erf(v * INV_SQRT2));
+            x[i] = geluErf(x[i]);
         }
+    }
+
+    /**
+     * The exact GELU of one value, {@code 0.5 x (1 + erf(x / sqrt 2))} with {@link #erf}; the
+     * native epilogue's GELU gives the same bits.
+     *
+     * @param x the value
+     * @return its GELU
+     */
+    public static float geluErf(float x) {
+        return 0.5f * x * (1f + erf(x * INV_SQRT2));
     }
 
     /**
@@ -135,9 +145,19 @@ public final class FloatKernels {
      */
     public static void geluTanh(float[] x, int count) {
         for (int i = 0; i < count; i++) {
-            float v = x[i];
-            x[i] = 0.5f * v * (1f + tanh(SQRT_2_OVER_PI * (v + TANH_CUBIC * v * v * v)));
+            x[i] = geluTanh(x[i]);
         }
+    }
+
+    /**
+     * GELU's tanh approximation of one value with {@link #tanh}; the native epilogue's gives the
+     * same bits.
+     *
+     * @param x the value
+     * @return its GELU
+     */
+    public static float geluTanh(float x) {
+        return 0.5f * x * (1f + tanh(SQRT_2_OVER_PI * (x + TANH_CUBIC * x * x * x)));
     }
 
     /**

@@ -52,17 +52,19 @@ public interface Int8Kernels {
 
     /**
      * Same as {@link #gemm(Int8Matrix, PackedInt8Matrix, MemorySegment)} with FP32 output: each
-     * accumulator goes through the epilogue of its row. The native kernels apply it to the
-     * accumulators in registers; every implementation gives the {@link RowEpilogue#apply}
+     * accumulator goes through the epilogue of its row or column. The native kernels apply it to
+     * the accumulators in registers; every implementation gives the {@link GemmEpilogue#apply}
      * values bit for bit. The default is the Java reference.
      *
-     * @param a the left operand, M x K (the weights of a convolution, one row per channel)
+     * @param a the left operand, M x K (the weights of a convolution, one row per channel; the
+     *     activation of a linear layer)
      * @param b the packed right operand, N x K
-     * @param epilogue the epilogue of each of the M rows
+     * @param epilogue the epilogue of each of the M rows, or per column of each of the N columns
      * @param c the output, M x N FP32 in native byte order
-     * @throws IllegalArgumentException on a size mismatch, or if the epilogue's rows are not M
+     * @throws IllegalArgumentException on a size mismatch, or if the epilogue's channels are not
+     *     M (N per column)
      */
-    default void gemmF32(Int8Matrix a, PackedInt8Matrix b, RowEpilogue epilogue,
+    default void gemmF32(Int8Matrix a, PackedInt8Matrix b, GemmEpilogue epilogue,
             MemorySegment c) {
         checkGemmF32(a, b, epilogue, c);
         gemm(a, b, c);
@@ -190,12 +192,14 @@ public interface Int8Kernels {
      * @param epilogue the epilogue
      * @param c the output
      */
-    static void checkGemmF32(Int8Matrix a, PackedInt8Matrix b, RowEpilogue epilogue,
+    static void checkGemmF32(Int8Matrix a, PackedInt8Matrix b, GemmEpilogue epilogue,
             MemorySegment c) {
         checkGemm(a, b.rows(), b.cols(), c);
-        if (epilogue.rows() != a.rows()) {
-            throw new IllegalArgumentException("gemmF32: the epilogue has " + epilogue.rows()
-                    + " rows, A has " + a.rows());
+        int channels = epilogue.perColumn() ? b.rows() : a.rows();
+        if (epilogue.channels() != channels) {
+            throw new IllegalArgumentException("gemmF32: the epilogue has " + epilogue.channels()
+                    + " channels, the output has " + channels
+                    + (epilogue.perColumn() ? " columns" : " rows"));
         }
         long outputBytes = 4L * a.rows() * b.rows();
         if (epilogue.residual() != null && epilogue.residual().byteSize() < outputBytes) {

@@ -4,13 +4,14 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 
+import org.quantint8.kernels.Activation;
 import org.quantint8.kernels.ConvWindow;
+import org.quantint8.kernels.GemmEpilogue;
 import org.quantint8.kernels.Int8Kernels;
 import org.quantint8.kernels.Int8Matrix;
 import org.quantint8.kernels.PackedInt8Matrix;
 import org.quantint8.kernels.QuantMath;
 import org.quantint8.kernels.QuantizedStorage;
-import org.quantint8.kernels.RowEpilogue;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -43,16 +44,25 @@ final class GemmOps {
             }
             QuantInt8NDArray a = ops.activation("input", input);
             int m = Math.toIntExact(inShape.size() / k);
-            // Every element of acc and result is written: by the GEMM, then by the epilogue.
-            QuantInt8NDArray acc = ops.overwrittenTemporary(new Shape(m, n), DataType.INT32, null);
-            gemm(matrix(a, 0, m, k, null), w, acc.getDataSegment());
+            Int8Matrix lhs = matrix(a, 0, m, k, null);
             long[] outDims = inShape.getShape().clone();
             outDims[outDims.length - 1] = n;
+            // Every element of the result is written, by the GEMM or by the epilogue.
             QuantInt8NDArray result =
                     ops.overwrittenResult(new Shape(outDims), out.getDataType(),
                             out.getQuantization());
             Epilogue epilogue = new Epilogue(a, w, b, out);
-            epilogue.apply(acc.getDataSegment(), m, n, 0, result.getDataSegment(), 0, n, 1);
+            Int8Kernels kernels = Int8Kernels.best();
+            PackedInt8Matrix packed = packed(kernels, w);
+            if (out.getDataType() == DataType.FLOAT32) {
+                // The native kernels apply it to the accumulators in registers: no INT32 pass.
+                kernels.gemmF32(lhs, packed, epilogue.columns(n), result.getDataSegment());
+            } else {
+                QuantInt8NDArray acc =
+                        ops.overwrittenTemporary(new Shape(m, n), DataType.INT32, null);
+                kernels.gemm(lhs, packed, acc.getDataSegment());
+                epilogue.apply(acc.getDataSegment(), m, n, 0, result.getDataSegment(), 0, n, 1);
+            }
             return ops.inEngineOf(input, result);
         }
     }
@@ -63,7 +73,7 @@ final class GemmOps {
      * place over the accumulators (both are 4 bytes a value).
      */
     static NDArray linearPerRow(NDArray codes, float[] rowScales, int[] rowZeroPoints,
-            NDArray weight, int[] columnSums, NDArray bias) {
+            NDArray weight, int[] columnSums, NDArray bias, Activation activation) {
         try (Operands ops = new Operands("linearPerRow", codes, weight)) {
             QuantInt8NDArray w = weightOperand(ops, weight, 2);
             int n = Math.toIntExact(w.getShape().get(0));
@@ -88,26 +98,24 @@ final class GemmOps {
             QuantInt8NDArray result =
                     ops.overwrittenResult(new Shape(outDims), DataType.FLOAT32, null);
             MemorySegment c = result.getDataSegment();
-            gemm(new Int8Matrix(a.getDataSegment(), m, k, type == DataType.INT8, new int[] {0}),
-                    w, c);
+            Int8Kernels kernels = Int8Kernels.best();
+            kernels.gemm(new Int8Matrix(a.getDataSegment(), m, k, type == DataType.INT8,
+                    new int[] {0}), packed(kernels, w), c);
             float[] weightScales = w.getQuantization().getScales();
             if (weightScales.length == 1) {
                 weightScales = filled(n, weightScales[0]);
             }
-            new RowCorrection(rowScales, rowZeroPoints, columnSums, weightScales, b)
+            new RowCorrection(rowScales, rowZeroPoints, columnSums, weightScales, b, activation)
                     .applyInPlace(c, m, n);
             return ops.inEngineOf(codes, result);
         }
     }
 
-    /** {@code C = A x B^T} in INT32 with B's packed form, packed on first use and kept. */
-    private static void gemm(Int8Matrix a, QuantInt8NDArray w, MemorySegment c) {
+    /** The weight's packed form for {@code kernels}, packed on first use and kept. */
+    private static PackedInt8Matrix packed(Int8Kernels kernels, QuantInt8NDArray w) {
         int n = Math.toIntExact(w.getShape().get(0));
         int k = Math.toIntExact(w.getShape().get(1));
-        Int8Kernels kernels = Int8Kernels.best();
-        PackedInt8Matrix packed =
-                w.packed(kernels, 1, g -> kernels.pack(matrix(w, 0, n, k, null)))[0];
-        kernels.gemm(a, packed, c);
+        return w.packed(kernels, 1, g -> kernels.pack(matrix(w, 0, n, k, null)))[0];
     }
 
     private static float[] filled(int length, float value) {
@@ -120,10 +128,10 @@ final class GemmOps {
      * The epilogue of {@link #linearPerRow}: {@code ((float) (acc - zp[r] * colsum[c]) *
      * scale[r]) * wScale[c] + bias[c]}, the INT32 part wrapping like Java's {@code int} and each
      * FP32 product and sum rounded on its own, in the order of the ONNX operators it replaces
-     * (Mul, Sub, Cast, Mul, Mul, Add).
+     * (Mul, Sub, Cast, Mul, Mul, Add), then the activation.
      */
     private record RowCorrection(float[] rowScales, int[] rowZeroPoints, int[] columnSums,
-            float[] weightScales, float[] bias) {
+            float[] weightScales, float[] bias, Activation activation) {
 
         /** Rewrites {@code rows x cols} INT32 accumulators as FP32 outputs, over heap rows. */
         void applyInPlace(MemorySegment c, int rows, int cols) {
@@ -144,6 +152,7 @@ final class GemmOps {
                         out[j] += bias[j];
                     }
                 }
+                activation.applyInPlace(out, cols);
                 MemorySegment.copy(out, 0, c, ValueLayout.JAVA_FLOAT_UNALIGNED, at, cols);
             }
         }
@@ -334,10 +343,6 @@ final class GemmOps {
                 long dstOffset,
                 long rowStride,
                 long colStride) {
-            if (out.getDataType() == DataType.FLOAT32 && colStride == 1) {
-                applyRowsFloat32(acc, rows, cols, channelOffset, dst, dstOffset, rowStride);
-                return;
-            }
             float[] scales = scales(channelOffset, cols);
             float[] offsets = offsets(channelOffset, cols);
             PostStep post = PostStep.of(out, channelOffset, cols);
@@ -363,38 +368,21 @@ final class GemmOps {
             }
         }
 
-        /**
-         * The FP32 epilogue of contiguous output rows, the one of every linear layer: the same
-         * arithmetic as the general loop, over heap rows so that C2 vectorizes it (8.5% of a
-         * MiniLM forward pass when it ran value by value through memory-segment accessors).
-         */
-        private void applyRowsFloat32(MemorySegment acc, int rows, int cols, int channelOffset,
-                MemorySegment dst, long dstOffset, long rowStride) {
-            float[] scales = scales(channelOffset, cols);
-            float[] offsets = offsets(channelOffset, cols);
-            PostStep post = PostStep.of(out, channelOffset, cols);
-            int[] sums = new int[cols];
-            float[] real = new float[cols];
-            for (int r = 0; r < rows; r++) {
-                MemorySegment.copy(acc, ValueLayout.JAVA_INT_UNALIGNED, (long) r * cols * 4,
-                        sums, 0, cols);
-                for (int c = 0; c < cols; c++) {
-                    real[c] = sums[c] * scales[c] + offsets[c];
-                }
-                post.applyRow(real);
-                MemorySegment.copy(real, 0, dst, ValueLayout.JAVA_FLOAT_UNALIGNED,
-                        (dstOffset + r * rowStride) * 4, cols);
-            }
+        /** The FP32 epilogue of a linear layer's {@code cols} output features, one a column. */
+        GemmEpilogue columns(int cols) {
+            PostStep post = PostStep.of(out, 0, cols);
+            return GemmEpilogue.perColumn(scales(0, cols), offsets(0, cols), post.scale(),
+                    post.shift(), post.activation());
         }
 
         /**
          * The FP32 epilogue of {@code count} channels from {@code channelOffset}, one a row, with
          * their slice of the residual (or null).
          */
-        RowEpilogue rows(int channelOffset, int count, MemorySegment residual) {
+        GemmEpilogue rows(int channelOffset, int count, MemorySegment residual) {
             PostStep post = PostStep.of(out, channelOffset, count);
-            return new RowEpilogue(scales(channelOffset, count), offsets(channelOffset, count),
-                    post.scale(), post.shift(), residual, post.relu());
+            return GemmEpilogue.perRow(scales(channelOffset, count), offsets(channelOffset, count),
+                    post.scale(), post.shift(), residual, post.activation());
         }
 
         /** {@code scaleA * scaleW[c]} for the given channels, rounded to FP32 as before. */
@@ -419,11 +407,11 @@ final class GemmOps {
     }
 
     /**
-     * The FP32 output's per-channel affine step and Relu ({@link Int8Output#float32(float[],
+     * The FP32 output's per-channel affine step and activation ({@link Int8Output#float32(float[],
      * float[], boolean)}) for the channels of one epilogue call: each product and sum rounded to
      * FP32 on its own, as the unfused operators compute them.
      */
-    private record PostStep(float[] scale, float[] shift, boolean relu) {
+    private record PostStep(float[] scale, float[] shift, Activation activation) {
 
         static PostStep of(Int8Output out, int channelOffset, int cols) {
             float[] scale = out.getPostScale();
@@ -432,23 +420,11 @@ final class GemmOps {
             return new PostStep(
                     scale == null ? null : Arrays.copyOfRange(scale, channelOffset, end),
                     shift == null ? null : Arrays.copyOfRange(shift, channelOffset, end),
-                    out.isRelu());
+                    out.getActivation());
         }
 
         float apply(float x, int c) {
-            float y = scale == null ? x : x * scale[c] + shift[c];
-            // A comparison, not Math.max: NaN stays NaN, as Relu keeps it.
-            return relu && y < 0f ? 0f : y;
-        }
-
-        /** Applies the step to one row of all channels. */
-        void applyRow(float[] row) {
-            if (scale == null && !relu) {
-                return;
-            }
-            for (int c = 0; c < row.length; c++) {
-                row[c] = apply(row[c], c);
-            }
+            return activation.apply(scale == null ? x : x * scale[c] + shift[c]);
         }
     }
 }

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 
+import org.quantint8.kernels.Activation;
 import org.quantint8.kernels.ChannelLayout;
 import org.quantint8.kernels.ElementwiseKernels;
 import org.quantint8.kernels.QuantMath;
@@ -313,11 +314,13 @@ public final class Int8Ops {
      * @param weight quantized [N, K], per tensor or per output channel (axis 0)
      * @param columnSums {@code sum_k (W[n][k] - wZero[n])} for each n, as the caller has them
      * @param bias FP32 [N], or null
+     * @param activation applied last, to each output value
      * @return the FP32 output [..., N], in the engine of {@code codes}
      */
     public static NDArray linearPerRow(NDArray codes, float[] rowScales, int[] rowZeroPoints,
-            NDArray weight, int[] columnSums, NDArray bias) {
-        return GemmOps.linearPerRow(codes, rowScales, rowZeroPoints, weight, columnSums, bias);
+            NDArray weight, int[] columnSums, NDArray bias, Activation activation) {
+        return GemmOps.linearPerRow(codes, rowScales, rowZeroPoints, weight, columnSums, bias,
+                activation);
     }
 
     /**

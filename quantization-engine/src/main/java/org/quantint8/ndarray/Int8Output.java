@@ -3,34 +3,37 @@ package org.quantint8.ndarray;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
 
+import org.quantint8.kernels.Activation;
+
 /**
  * What an INT8 operator returns: real values (FP32), the raw INT32 accumulator, or values
  * requantized to 8 bits under given per-tensor parameters. Real values may go on through a
- * per-channel affine step, the addition of a residual and a Relu (a batch normalization, a ResNet
- * shortcut and an activation folded into the operator, so that the output is written once).
+ * per-channel affine step, the addition of a residual and an activation (a batch normalization, a
+ * ResNet shortcut and a Relu or GELU folded into the operator, so that the output is written
+ * once).
  */
 public final class Int8Output {
 
     private static final Int8Output FLOAT32 =
-            new Int8Output(DataType.FLOAT32, null, null, null, null, false);
+            new Int8Output(DataType.FLOAT32, null, null, null, null, Activation.NONE);
     private static final Int8Output INT32 =
-            new Int8Output(DataType.INT32, null, null, null, null, false);
+            new Int8Output(DataType.INT32, null, null, null, null, Activation.NONE);
 
     private final DataType dataType;
     private final float[] postScale;
     private final float[] postShift;
     private final NDArray residual;
-    private final boolean relu;
+    private final Activation activation;
     private final QuantizationParameters quantization;
 
     private Int8Output(DataType dataType, QuantizationParameters quantization, float[] postScale,
-            float[] postShift, NDArray residual, boolean relu) {
+            float[] postShift, NDArray residual, Activation activation) {
         this.dataType = dataType;
         this.quantization = quantization;
         this.postScale = postScale;
         this.postShift = postShift;
         this.residual = residual;
-        this.relu = relu;
+        this.activation = activation;
     }
 
     /**
@@ -40,6 +43,18 @@ public final class Int8Output {
      */
     public static Int8Output float32() {
         return FLOAT32;
+    }
+
+    /**
+     * Returns the FP32 output (scaled, plus the bias) followed by an activation, for example the
+     * GELU after a transformer's first feed-forward projection.
+     *
+     * @param activation the activation
+     * @return the output kind
+     */
+    public static Int8Output float32(Activation activation) {
+        return activation == Activation.NONE ? FLOAT32
+                : new Int8Output(DataType.FLOAT32, null, null, null, null, activation);
     }
 
     /**
@@ -62,12 +77,13 @@ public final class Int8Output {
                     + " and " + (shift == null ? "none" : shift.length));
         }
         return new Int8Output(DataType.FLOAT32, null, scale == null ? null : scale.clone(),
-                shift == null ? null : shift.clone(), null, relu);
+                shift == null ? null : shift.clone(), null,
+                relu ? Activation.RELU : Activation.NONE);
     }
 
     /**
      * Returns this FP32 output with {@code residual} added after the affine step and before the
-     * Relu, value by value (a ResNet block's shortcut; {@link Int8Ops#conv2d} only). The residual
+     * activation, value by value (a ResNet block's shortcut; {@link Int8Ops#conv2d} only). The residual
      * must be FP32 of exactly the operator's output shape, which the operator checks; it must
      * stay open while the operator runs.
      *
@@ -80,7 +96,7 @@ public final class Int8Output {
             throw new IllegalStateException("Only an FP32 output without one takes a residual,"
                     + " this is " + this);
         }
-        return new Int8Output(dataType, null, postScale, postShift, residual, relu);
+        return new Int8Output(dataType, null, postScale, postShift, residual, activation);
     }
 
     /**
@@ -107,7 +123,7 @@ public final class Int8Output {
                     "A quantized output needs per-tensor INT8 or UINT8 parameters, got "
                             + parameters);
         }
-        return new Int8Output(type, parameters, null, null, null, false);
+        return new Int8Output(type, parameters, null, null, null, Activation.NONE);
     }
 
     /**
@@ -147,7 +163,7 @@ public final class Int8Output {
     }
 
     /**
-     * Returns the residual added before the Relu, or null without one.
+     * Returns the residual added before the activation, or null without one.
      *
      * @return the residual or null
      */
@@ -156,12 +172,12 @@ public final class Int8Output {
     }
 
     /**
-     * Returns whether negative FP32 outputs become 0 (after the affine step and residual).
+     * Returns the activation applied last (after the affine step and residual).
      *
-     * @return whether a Relu follows
+     * @return the activation, {@link Activation#NONE} for none
      */
-    public boolean isRelu() {
-        return relu;
+    public Activation getActivation() {
+        return activation;
     }
 
     /** {@inheritDoc} */
@@ -171,6 +187,7 @@ public final class Int8Output {
             return quantization.toString();
         }
         return dataType + (postScale != null ? " with per-channel affine step" : "")
-                + (residual != null ? " plus residual" : "") + (relu ? " and Relu" : "");
+                + (residual != null ? " plus residual" : "")
+                + (activation != Activation.NONE ? " and " + activation : "");
     }
 }

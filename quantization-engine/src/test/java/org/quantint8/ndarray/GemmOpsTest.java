@@ -6,6 +6,8 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 
+import org.quantint8.kernels.Activation;
+import org.quantint8.kernels.FloatKernels;
 import org.testng.Assert;
 import org.testng.annotations.AfterClass;
 import org.testng.annotations.BeforeClass;
@@ -364,9 +366,12 @@ public class GemmOpsTest {
                 sums[j / k] += w8[j] - wZero;
             }
             float[] bias = Reference.uniform(random, n, -1f, 1f);
-            NDArray y = Int8Ops.linearPerRow(x, scales, zeros, qw, sums, sub.create(bias));
+            NDArray y = Int8Ops.linearPerRow(x, scales, zeros, qw, sums, sub.create(bias),
+                    Activation.NONE);
             Assert.assertEquals(y.getShape(), new Shape(2, 3, n));
             float[] got = y.toFloatArray();
+            float[] gelu = Int8Ops.linearPerRow(x, scales, zeros, qw, sums, sub.create(bias),
+                    Activation.GELU_ERF).toFloatArray();
             float ws = qw.getQuantization().getScale(0);
             for (int r = 0; r < rows; r++) {
                 for (int c = 0; c < n; c++) {
@@ -376,10 +381,13 @@ public class GemmOpsTest {
                     }
                     float expected = (float) (acc - zeros[r] * sums[c]) * scales[r] * ws + bias[c];
                     Assert.assertEquals(got[r * n + c], expected, 0f, "row " + r + ", col " + c);
+                    Assert.assertEquals(gelu[r * n + c], FloatKernels.geluErf(expected), 0f,
+                            "GELU, row " + r + ", col " + c);
                 }
             }
             IllegalArgumentException e = Assert.expectThrows(IllegalArgumentException.class,
-                    () -> Int8Ops.linearPerRow(x, scales, zeros, qw, new int[n - 1], null));
+                    () -> Int8Ops.linearPerRow(x, scales, zeros, qw, new int[n - 1], null,
+                            Activation.NONE));
             Assert.assertTrue(e.getMessage().contains(n + " column sums"), e.getMessage());
         }
     }

@@ -18,7 +18,7 @@ import java.lang.invoke.MethodHandle;
 final class NativeBindings {
 
     /** The C interface version this Java code was written against. */
-    static final int ABI_VERSION = 4;
+    static final int ABI_VERSION = 5;
 
     final MethodHandle abiVersion;
     final MethodHandle bestIsa;
@@ -47,7 +47,7 @@ final class NativeBindings {
         gemmTileF32 = bind(linker, lookup, "qi8_gemm_tile_f32", FunctionDescriptor.of(
                 JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT,
                 JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS,
-                ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT));
+                ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT));
         packPatches = bind(linker, lookup, "qi8_pack_patches", FunctionDescriptor.of(
                 JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
         gemvF32 = bind(linker, lookup, "qi8_gemv_f32", FunctionDescriptor.of(

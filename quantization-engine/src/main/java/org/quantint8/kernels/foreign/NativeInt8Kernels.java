@@ -2,11 +2,11 @@ package org.quantint8.kernels.foreign;
 
 import org.quantint8.kernels.ConvWindow;
 import org.quantint8.kernels.FloatRange;
+import org.quantint8.kernels.GemmEpilogue;
 import org.quantint8.kernels.Int8Kernels;
 import org.quantint8.kernels.Int8Matrix;
 import org.quantint8.kernels.PackedInt8Matrix;
 import org.quantint8.kernels.QuantizedStorage;
-import org.quantint8.kernels.RowEpilogue;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -122,7 +122,7 @@ public final class NativeInt8Kernels implements Int8Kernels {
 
     /** {@inheritDoc} The epilogue runs in the AVX-512 kernel's registers, else in C per tile. */
     @Override
-    public void gemmF32(Int8Matrix a, PackedInt8Matrix b, RowEpilogue epilogue, MemorySegment c) {
+    public void gemmF32(Int8Matrix a, PackedInt8Matrix b, GemmEpilogue epilogue, MemorySegment c) {
         Int8Kernels.checkGemmF32(a, b, epilogue, c);
         gemmTiles(a, nativePacked(b), c, epilogue);
     }
@@ -145,7 +145,7 @@ public final class NativeInt8Kernels implements Int8Kernels {
 
     /** Runs the checked GEMM tile by tile, INT32 out without an epilogue, else FP32. */
     private void gemmTiles(Int8Matrix a, NativePackedInt8Matrix packed, MemorySegment c,
-            RowEpilogue epilogue) {
+            GemmEpilogue epilogue) {
         int m = a.rows();
         int n = packed.rows();
         int k = a.cols();
@@ -179,7 +179,8 @@ public final class NativeInt8Kernels implements Int8Kernels {
             } else {
                 bindings.check("gemmF32", () -> (int) bindings.gemmTileF32.invokeExact(level,
                         av, signed, za, weights, n, k, m0, m1, n0, n1, cv, (long) n, ep[0],
-                        ep[1], ep[2], ep[3], ep[4], (long) n, epilogue.relu() ? 1 : 0));
+                        ep[1], ep[2], ep[3], ep[4], (long) n, epilogue.activation().ordinal(),
+                        epilogue.perColumn() ? 1 : 0));
             }
         });
         Segments.copyBack(out, c, 4L * m * n);
@@ -189,7 +190,7 @@ public final class NativeInt8Kernels implements Int8Kernels {
      * The epilogue's arrays in native memory (NULL for an absent post step or residual); the
      * residual, {@code 4 * m * n} bytes checked by the caller, is copied only if it is not native.
      */
-    private static MemorySegment[] epilogueSegments(RowEpilogue e, long residualBytes,
+    private static MemorySegment[] epilogueSegments(GemmEpilogue e, long residualBytes,
             Arena arena) {
         return new MemorySegment[] {floats(e.scale(), arena), floats(e.offset(), arena),
             e.postScale() == null ? MemorySegment.NULL : floats(e.postScale(), arena),

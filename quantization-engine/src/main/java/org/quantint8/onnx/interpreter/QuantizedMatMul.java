@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 
+import org.quantint8.kernels.Activation;
 import org.quantint8.ndarray.Int8Ops;
 import org.quantint8.ndarray.Int8Output;
 import org.quantint8.ndarray.QuantInt8NDArray;
@@ -87,6 +88,9 @@ final class QuantizedMatMul {
      * {@link QuantizedConversions#quantizePerRow} does and a sixth input, the INT32 column sums
      * of {@code B - b_zero_point} [N], is required: the output is {@code ((float) (acc - z[r] *
      * column_sums[n]) * s[r]) * b_scale[n] + bias[n]}, again in the unfused graph's FP32 order.
+     *
+     * <p>With {@code activation = "gelu_erf" | "gelu_tanh"} ({@link TransformerFusion}) the
+     * output goes through that GELU, as the {@code Gelu} node it replaces computes it.
      */
     static NDList dynamicQuantizeMatMul(
             OperatorContext context, OnnxNode node, List<NDArray> inputs) {
@@ -102,22 +106,37 @@ final class QuantizedMatMul {
                 QuantizedArguments.Quantization q = QuantizedArguments.read(s, "b", 2, 3, bType);
                 return transB ? rows(s, b, q) : transposed(s, b, q);
             });
+            Activation activation = activation(s, node);
             NDArray y = perToken
-                    ? perToken(s, x, weight)
-                    : perTensor(s, x, weight);
+                    ? perToken(s, x, weight, activation)
+                    : perTensor(s, x, weight, activation);
             // Its readers run on QuantInt8 memory (TransformerFusion checked): no copy.
             boolean keep = node.getInt(TransformerOperators.KEEP, 0) == 1;
             return keep ? new NDList(y) : s.result(y);
         }
     }
 
-    private static NDArray perTensor(QuantizedScope s, NDArray x, QuantInt8NDArray weight) {
+    /** The {@link TransformerFusion#ACTIVATION} attribute: none, or one of the GELU forms. */
+    private static Activation activation(QuantizedScope s, OnnxNode node) {
+        String name = node.getString(TransformerFusion.ACTIVATION, "none");
+        return switch (name) {
+            case "none" -> Activation.NONE;
+            case "gelu_erf" -> Activation.GELU_ERF;
+            case "gelu_tanh" -> Activation.GELU_TANH;
+            default -> throw s.error(TransformerFusion.ACTIVATION + " must be \"none\","
+                    + " \"gelu_erf\" or \"gelu_tanh\", got \"" + name + "\"");
+        };
+    }
+
+    private static NDArray perTensor(QuantizedScope s, NDArray x, QuantInt8NDArray weight,
+            Activation activation) {
         try (QuantInt8NDArray xq = QuantizedConversions.quantizeDynamicInput(s, x)) {
-            return Int8Ops.linear(xq, weight, s.optionalInput(4), Int8Output.float32());
+            return Int8Ops.linear(xq, weight, s.optionalInput(4), Int8Output.float32(activation));
         }
     }
 
-    private static NDArray perToken(QuantizedScope s, NDArray x, QuantInt8NDArray weight) {
+    private static NDArray perToken(QuantizedScope s, NDArray x, QuantInt8NDArray weight,
+            Activation activation) {
         NDArray sums = s.input(5, "column_sums");
         if (sums.getDataType() != DataType.INT32 || sums.getShape().dimension() != 1) {
             throw s.error("column_sums must be a 1-D INT32 tensor, got " + sums.getDataType()
@@ -127,7 +146,7 @@ final class QuantizedMatMul {
         QuantizedConversions.RowQuantized xq = QuantizedConversions.quantizePerRow(s, x);
         try (QuantInt8NDArray codes = xq.codes()) {
             return Int8Ops.linearPerRow(codes, xq.scales(), xq.zeroPoints(), weight, columnSums,
-                    s.optionalInput(4));
+                    s.optionalInput(4), activation);
         }
     }
 

@@ -31,6 +31,9 @@ import java.util.Set;
  *   <li>{@code org.quantint8:DynamicQuantizeMatMul} followed by {@code Add} of a constant [N]
  *       bias takes the bias as its fifth input: the epilogue adds it in FP32 after the scale,
  *       exactly as the Add did, so the result has the same bits;
+ *   <li>{@code org.quantint8:DynamicQuantizeMatMul} read only by the fused GELU takes it as
+ *       {@code activation = "gelu_erf" | "gelu_tanh"}: the GEMM's epilogue applies it to the
+ *       accumulators in registers, with the same bits as the GELU operator;
  *   <li>{@code LayerNormalization} of a residual {@code Add} becomes {@code
  *       org.quantint8:AddLayerNormalization}, with the sum as a second output when something else
  *       reads it;
@@ -47,6 +50,9 @@ import java.util.Set;
  * sqrt 2 or sqrt(2 / pi) and nothing else.
  */
 final class TransformerFusion {
+
+    /** The fused projection's attribute naming the GELU its epilogue applies. */
+    static final String ACTIVATION = "activation";
 
     private static final double CONSTANT_TOLERANCE = 1e-6;
 
@@ -86,6 +92,8 @@ final class TransformerFusion {
         OnnxModel residuals = stage(chains, (fusion, node) -> {
             if (isDefault(node, "LayerNormalization")) {
                 fusion.residual(node);
+            } else if (isFusedMatMul(node)) {
+                fusion.activation(node);
             }
         });
         OnnxModel attention = stage(residuals, (fusion, node) -> {
@@ -316,6 +324,31 @@ final class TransformerFusion {
         b.addInput(bias).addOutput(add.getOutputs().get(0));
         matMul.getAttributes().values().forEach(b::addAttribute);
         replace(List.of(matMul, add), add, b.build());
+    }
+
+    /** A fused projection whose only reader is the fused GELU, which its epilogue then applies. */
+    private void activation(OnnxNode matMul) {
+        String out = matMul.getOutputs().get(0);
+        List<OnnxNode> uses = readers.getOrDefault(out, List.of());
+        OnnxNode gelu = uses.size() == 1 ? uses.get(0) : null;
+        if (gelu == null || matMul.getOutputs().size() != 1 || graphOutputs.contains(out)
+                || matMul.getAttributes().containsKey(ACTIVATION)
+                || !gelu.getDomain().equals(IntegerLinearFusion.DOMAIN)
+                || !gelu.getOpType().equals(TransformerOperators.GELU)) {
+            return;
+        }
+        String form = gelu.getString(TransformerOperators.APPROXIMATE, "none");
+        if (!form.equals("none") && !form.equals("tanh")) {
+            return; // the Gelu operator reports it
+        }
+        OnnxNode.Builder b = OnnxNode.builder().setOpType(matMul.getOpType())
+                .optDomain(matMul.getDomain()).optName(matMul.getName());
+        matMul.getInputs().forEach(b::addInput);
+        b.addOutput(gelu.getOutputs().get(0));
+        matMul.getAttributes().values().forEach(b::addAttribute);
+        b.addAttribute(OnnxAttribute.ofString(ACTIVATION,
+                form.equals("none") ? "gelu_erf" : "gelu_tanh"));
+        replace(List.of(matMul, gelu), gelu, b.build());
     }
 
     /** Records a fusion unless one of its nodes already belongs to another. */

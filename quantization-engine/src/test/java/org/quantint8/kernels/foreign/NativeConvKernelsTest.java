@@ -1,11 +1,12 @@
 package org.quantint8.kernels.foreign;
 
+import org.quantint8.kernels.Activation;
 import org.quantint8.kernels.ConvWindow;
+import org.quantint8.kernels.GemmEpilogue;
 import org.quantint8.kernels.Int8Kernels;
 import org.quantint8.kernels.Int8Matrix;
 import org.quantint8.kernels.JavaInt8Kernels;
 import org.quantint8.kernels.PackedInt8Matrix;
-import org.quantint8.kernels.RowEpilogue;
 import org.testng.Assert;
 import org.testng.annotations.Test;
 
@@ -60,9 +61,9 @@ public class NativeConvKernelsTest {
         Assert.expectThrows(IllegalArgumentException.class,
                 () -> new ConvWindow(0, 5, 5, 3, 3, 1, 1, 1, 1, 1, 1, 5, 5));
         Assert.expectThrows(IllegalArgumentException.class,
-                () -> new RowEpilogue(new float[2], new float[3], null, null, null, false));
+                () -> GemmEpilogue.perRow(new float[2], new float[3], null, null, null, Activation.NONE));
         Assert.expectThrows(IllegalArgumentException.class,
-                () -> new RowEpilogue(new float[2], new float[2], new float[2], null, null, false));
+                () -> GemmEpilogue.perRow(new float[2], new float[2], new float[2], null, null, Activation.NONE));
         ConvWindow window = new ConvWindow(2, 5, 5, 3, 3, 1, 1, 1, 1, 1, 1, 5, 5);
         try (Arena arena = Arena.ofConfined()) {
             Assert.expectThrows(IllegalArgumentException.class,
@@ -75,8 +76,10 @@ public class NativeConvKernelsTest {
                     new int[] {0});
             try (PackedInt8Matrix patches = kernels.packPatches(arena.allocate(50), false, 0,
                     window)) {
-                RowEpilogue two = new RowEpilogue(new float[2], new float[2], null, null, null, false);
-                RowEpilogue three = new RowEpilogue(new float[3], new float[3], null, null, null, true);
+                GemmEpilogue two = GemmEpilogue.perRow(new float[2], new float[2], null, null, null,
+                        Activation.NONE);
+                GemmEpilogue three = GemmEpilogue.perRow(new float[3], new float[3], null, null, null,
+                        Activation.RELU);
                 Assert.expectThrows(IllegalArgumentException.class,
                         () -> kernels.gemmF32(weights, patches, two, arena.allocate(4 * 75)));
                 Assert.expectThrows(IllegalArgumentException.class,
@@ -85,8 +88,8 @@ public class NativeConvKernelsTest {
                         new int[] {0});
                 Assert.expectThrows(IllegalArgumentException.class,
                         () -> kernels.gemmF32(wrongK, patches, three, arena.allocate(4 * 75)));
-                RowEpilogue shortResidual = new RowEpilogue(new float[3], new float[3], null,
-                        null, arena.allocate(4 * 74), true);
+                GemmEpilogue shortResidual = GemmEpilogue.perRow(new float[3], new float[3], null,
+                        null, arena.allocate(4 * 74), Activation.RELU);
                 Assert.expectThrows(IllegalArgumentException.class, () -> kernels.gemmF32(
                         weights, patches, shortResidual, arena.allocate(4 * 75)));
                 kernels.gemmF32(weights, patches, three, arena.allocate(4 * 75));
@@ -147,7 +150,7 @@ public class NativeConvKernelsTest {
                     signed);
             int zero = input.zeroPoint(0);
             Int8Matrix weights = RandomInt8.matrix(arena, random, channels, k, true);
-            RowEpilogue epilogue = randomEpilogue(random, channels, n, arena);
+            GemmEpilogue epilogue = randomEpilogue(random, channels, n, arena);
             String label = what + " " + window + (signed ? " INT8" : " UINT8") + " zero " + zero
                     + ", " + channels + " channels";
             int[] expected = new int[channels * n];
@@ -170,7 +173,7 @@ public class NativeConvKernelsTest {
     }
 
     private static void run(Int8Kernels kernels, Int8Matrix input, boolean signed, int zero,
-            ConvWindow window, Int8Matrix weights, RowEpilogue epilogue, Arena arena,
+            ConvWindow window, Int8Matrix weights, GemmEpilogue epilogue, Arena arena,
             int[] ints, float[] floats) {
         long bytes = 4L * ints.length;
         MemorySegment c = arena.allocate(Math.max(4, bytes));
@@ -187,7 +190,7 @@ public class NativeConvKernelsTest {
      * Scales and shifts of both signs, so that Relu has work; sometimes no post step, sometimes
      * a residual (in heap memory now and then, which the native kernels must stage).
      */
-    private static RowEpilogue randomEpilogue(Random random, int rows, int cols, Arena arena) {
+    private static GemmEpilogue randomEpilogue(Random random, int rows, int cols, Arena arena) {
         float[] scale = new float[rows];
         float[] offset = new float[rows];
         float[] postScale = new float[rows];
@@ -208,7 +211,7 @@ public class NativeConvKernelsTest {
             residual = random.nextInt(4) == 0 ? MemorySegment.ofArray(values)
                     : arena.allocateFrom(ValueLayout.JAVA_FLOAT, values);
         }
-        return new RowEpilogue(scale, offset, post ? postScale : null, post ? postShift : null,
-                residual, random.nextBoolean());
+        return GemmEpilogue.perRow(scale, offset, post ? postScale : null, post ? postShift : null,
+                residual, Activation.values()[random.nextInt(Activation.values().length)]);
     }
 }

@@ -1,5 +1,7 @@
 package org.quantint8.kernels.foreign;
 
+import org.quantint8.kernels.Activation;
+import org.quantint8.kernels.GemmEpilogue;
 import org.quantint8.kernels.Int8Matrix;
 import org.quantint8.kernels.JavaInt8Kernels;
 import org.quantint8.kernels.PackedInt8Matrix;
@@ -60,6 +62,40 @@ public class NativeGemmPropertyTest {
         checkOne(kernels, random, 16, 200, 768, "K = 768");
     }
 
+    /**
+     * The linear layer's epilogue, one channel a column (scale, bias, post step, Relu), gives the
+     * Java reference's FP32 bits on every path, on random shapes and on both thread splits.
+     */
+    @Test(dataProvider = "isas")
+    public void perColumnEpilogueMatchesJavaBitForBit(Isa isa) {
+        NativeInt8Kernels kernels = kernels(isa);
+        Random random = new Random(20261127L + isa.ordinal());
+        for (int trial = 0; trial < SHAPES / 5; trial++) {
+            checkPerColumn(kernels, random, size(random, 40), size(random, 100),
+                    size(random, 300), "trial " + trial);
+        }
+        checkPerColumn(kernels, random, 37, 1000, 61, "column split");
+        checkPerColumn(kernels, random, 300, 40, 301, "row split");
+    }
+
+    @Test
+    public void perColumnEpilogueMustCoverTheColumns() {
+        NativeInt8Kernels kernels = kernels(Isa.PORTABLE);
+        Random random = new Random(3);
+        try (Arena arena = Arena.ofConfined()) {
+            Int8Matrix a = RandomInt8.matrix(arena, random, 4, 8, false);
+            Int8Matrix b = RandomInt8.matrix(arena, random, 5, 8, true);
+            try (PackedInt8Matrix packed = kernels.pack(b)) {
+                // Four channels would be right per row (M = 4), not per column (N = 5).
+                GemmEpilogue rowsCount = GemmEpilogue.perColumn(new float[4], new float[4], null,
+                        null, Activation.NONE);
+                IllegalArgumentException e = Assert.expectThrows(IllegalArgumentException.class,
+                        () -> kernels.gemmF32(a, packed, rowsCount, arena.allocate(4 * 20)));
+                Assert.assertTrue(e.getMessage().contains("5 columns"), e.getMessage());
+            }
+        }
+    }
+
     @Test
     public void extremeValuesOverflowLikeJava() {
         NativeInt8Kernels kernels = kernels(Isa.PORTABLE);
@@ -107,6 +143,50 @@ public class NativeGemmPropertyTest {
                         + e / n + "][" + e % n + "]: "
                         + expected.get(ValueLayout.JAVA_INT_UNALIGNED, 4 * e) + " vs "
                         + actual.get(ValueLayout.JAVA_INT_UNALIGNED, 4 * e));
+            }
+        }
+    }
+
+    private static void checkPerColumn(NativeInt8Kernels kernels, Random random, int m, int n,
+            int k, String what) {
+        float[] scale = new float[n];
+        float[] bias = new float[n];
+        float[] postScale = new float[n];
+        float[] postShift = new float[n];
+        // Now and then a factor that makes the activation's edge cases: NaN, infinities, -0.
+        float[] special = {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, -0f, 1f};
+        for (int j = 0; j < n; j++) {
+            scale[j] = random.nextInt(40) == 0 ? special[random.nextInt(special.length)]
+                    : (float) (random.nextGaussian() * 1e-3);
+            bias[j] = random.nextInt(3) == 0 ? 0f : (float) random.nextGaussian();
+            postScale[j] = (float) random.nextGaussian();
+            postShift[j] = (float) random.nextGaussian();
+        }
+        boolean post = random.nextBoolean();
+        GemmEpilogue epilogue = GemmEpilogue.perColumn(scale, bias, post ? postScale : null,
+                post ? postShift : null,
+                Activation.values()[random.nextInt(Activation.values().length)]);
+        try (Arena arena = Arena.ofConfined()) {
+            Int8Matrix a = RandomInt8.matrix(arena, random, m, k, random.nextBoolean());
+            Int8Matrix b = RandomInt8.matrix(arena, random, n, k, random.nextBoolean());
+            long bytes = 4L * m * n;
+            MemorySegment expected = arena.allocate(bytes + 4);
+            try (PackedInt8Matrix packed = JavaInt8Kernels.INSTANCE.pack(b)) {
+                JavaInt8Kernels.INSTANCE.gemmF32(a, packed, epilogue, expected);
+            }
+            MemorySegment actual = random.nextBoolean() ? arena.allocate(bytes + 4, 64)
+                    : MemorySegment.ofArray(new float[m * n]);
+            try (PackedInt8Matrix packed = kernels.pack(b)) {
+                kernels.gemmF32(a, packed, epilogue, actual);
+            }
+            long mismatch = MemorySegment.mismatch(expected, 0, bytes, actual, 0, bytes);
+            if (mismatch >= 0) {
+                long e = mismatch / 4;
+                Assert.fail(kernels.name() + " per column, " + what + ": " + m + "x" + k + "x"
+                        + n + " (post " + post + ", " + epilogue.activation() + ") differs at C["
+                        + e / n + "][" + e % n + "]: "
+                        + expected.get(ValueLayout.JAVA_FLOAT_UNALIGNED, 4 * e) + " vs "
+                        + actual.get(ValueLayout.JAVA_FLOAT_UNALIGNED, 4 * e));
             }
         }
     }

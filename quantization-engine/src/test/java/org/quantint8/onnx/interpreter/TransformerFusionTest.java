@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.ParameterStore;
 
+import org.quantint8.kernels.FloatKernels;
 import org.quantint8.ndarray.QuantInt8NDManager;
 import org.quantint8.onnx.OnnxAttribute;
 import org.quantint8.onnx.OnnxDataType;
@@ -21,8 +22,9 @@ import java.util.List;
 import java.util.Random;
 
 /**
- * Fused transformer chains (layer normalization, both GELU forms, projection bias) run as one
- * node each and agree with ONNX Runtime on the unfused file; the bias fusion gives the same bits.
+ * Fused transformer chains (layer normalization, both GELU forms, projection bias and GELU) run
+ * as one node each and agree with ONNX Runtime on the unfused file; the projection fusions give
+ * the same bits.
  */
 public class TransformerFusionTest {
 
@@ -220,6 +222,66 @@ public class TransformerFusionTest {
                 .addNode(node("Mul", "p", "x", "o"))
                 .addNode(node("Mul", "y", "p", "c0.5")), 13);
         Assert.assertSame(TransformerFusion.apply(model), model);
+    }
+
+    /**
+     * A projection read only by a GELU takes it into its epilogue (one node, in registers) and
+     * gives the bits of the projection followed by the GELU operator's arithmetic.
+     */
+    @Test
+    public void projectionGeluIsFusedWithTheSameBits() throws Exception {
+        for (boolean tanh : new boolean[] {false, true}) {
+            Random random = new Random(tanh ? 8 : 7);
+            float[] w = FusionRuns.normal(random, 64 * 48, 1f);
+            float[] b = FusionRuns.normal(random, 48, 1f);
+            OnnxModel projection = quantizedProjection(w, b, null);
+            OnnxModel withGelu = quantizedProjection(w, b, tanh ? tanhGelu() : erfGelu());
+            OnnxModel fused = TransformerFusion.apply(IntegerLinearFusion.apply(withGelu));
+            Assert.assertEquals(opTypes(fused), List.of(IntegerLinearFusion.FUSED_OP),
+                    opTypes(withGelu).toString());
+            Assert.assertEquals(fused.getGraph().getNodes().get(0)
+                    .getString(TransformerFusion.ACTIVATION, ""), tanh ? "gelu_tanh" : "gelu_erf");
+            float[] x = FusionRuns.normal(random, SIZE, 2f);
+            try (QuantInt8NDManager manager =
+                    (QuantInt8NDManager) Engine.getEngine("QuantInt8").newBaseManager()) {
+                float[] expected = FusionRuns.run(OnnxBlock.newInstance(projection, "p", manager),
+                        manager, x, SHAPE);
+                for (int i = 0; i < expected.length; i++) {
+                    expected[i] = tanh ? FloatKernels.geluTanh(expected[i])
+                            : FloatKernels.geluErf(expected[i]);
+                }
+                float[] actual = FusionRuns.run(OnnxBlock.newInstance(withGelu, "g", manager),
+                        manager, x, SHAPE);
+                Assert.assertEquals(actual, expected, tanh ? "tanh" : "erf");
+            }
+        }
+    }
+
+    /**
+     * {@code x [2, 3, 64] -> MatMul(w [64, 48]) -> Add(b)}, then the nodes of {@code gelu} (a
+     * model of this class over "x" into "y") reading the sum, quantized dynamically.
+     */
+    private static OnnxModel quantizedProjection(float[] w, float[] b, OnnxModel gelu) {
+        String sum = gelu == null ? "y" : "projected"; // no name of the GELU models
+        OnnxGraph.Builder graph = OnnxGraph.builder()
+                .addInput(OnnxValueInfo.tensor("x", OnnxDataType.FLOAT, SHAPE))
+                .addOutput(OnnxValueInfo.tensor("y", OnnxDataType.FLOAT, 2, 3, 48))
+                .addInitializer(OnnxTensor.of("w", w, 64, 48))
+                .addInitializer(OnnxTensor.of("b", b, 48))
+                .addNode(node("MatMul", "product", "x", "w"))
+                .addNode(node("Add", sum, "b", "product"));
+        if (gelu != null) {
+            gelu.getGraph().getInitializers().values().forEach(graph::addInitializer);
+            for (OnnxNode n : gelu.getGraph().getNodes()) {
+                OnnxNode.Builder nb = OnnxNode.builder().setOpType(n.getOpType())
+                        .addOutput(n.getOutputs().get(0));
+                n.getInputs().forEach(in -> nb.addInput(in.equals("x") ? sum : in));
+                graph.addNode(nb.build());
+            }
+        }
+        OnnxModel fp32 = OnnxModel.builder().setGraph(graph.build()).addOpsetImport("", 13)
+                .build();
+        return OnnxQuantizer.builder().build().quantize(fp32).model();
     }
 
     @Test

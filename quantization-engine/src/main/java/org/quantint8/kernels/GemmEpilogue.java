@@ -1,0 +1,130 @@
+package org.quantint8.kernels;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * The FP32 epilogue of {@link Int8Kernels#gemmF32}, per channel {@code c} of the output: the row
+ * {@code m} (an output channel of a convolution, whose rows are the NCHW planes) or, per column,
+ * the column {@code n} (an output feature of a linear layer). {@code y = acc * scale[c] +
+ * offset[c]}, then {@code y = y * postScale[c] + postShift[c]} when there is a post step, then
+ * {@code y = y + residual[m][n]} when there is a residual (a ResNet block's shortcut, laid out as
+ * the output), then the activation. Each product and sum is rounded to FP32 on its own, as the
+ * separate operators it replaces (scale Mul, bias Add, BatchNormalization, Add, Relu or GELU)
+ * round them.
+ *
+ * @param perColumn whether the channels are the columns of the output, else its rows
+ * @param scale the factor per channel (the product of the input and weight scales)
+ * @param offset the term per channel (the bias, or 0)
+ * @param postScale the post-step factor per channel, or null for none
+ * @param postShift the post-step term per channel, or null for none (null exactly when
+ *     postScale is)
+ * @param residual FP32 values added after the post step, row-major with the output's rows and
+ *     columns (native byte order), or null for none
+ * @param activation the activation applied last
+ */
+public record GemmEpilogue(boolean perColumn, float[] scale, float[] offset, float[] postScale,
+        float[] postShift, MemorySegment residual, Activation activation) {
+
+    /** Validates that all the arrays present have one value per channel. */
+    public GemmEpilogue {
+        if (activation == null) {
+            throw new IllegalArgumentException("The epilogue needs an activation (NONE for none)");
+        }
+        if ((postScale == null) != (postShift == null)) {
+            throw new IllegalArgumentException(
+                    "The post step needs both a scale and a shift, or neither");
+        }
+        int channels = scale.length;
+        if (offset.length != channels || postScale != null
+                && (postScale.length != channels || postShift.length != channels)) {
+            throw new IllegalArgumentException("Epilogue arrays must have one value per channel"
+                    + " (" + channels + " scales), got " + offset.length + " offsets"
+                    + (postScale == null ? "" : ", " + postScale.length + " post scales and "
+                    + postShift.length + " post shifts"));
+        }
+    }
+
+    /**
+     * Returns the epilogue of a convolution's output, one channel a row.
+     *
+     * @param scale the factor per row
+     * @param offset the term per row
+     * @param postScale the post-step factor per row, or null
+     * @param postShift the post-step term per row, or null
+     * @param residual the values added after the post step, or null
+     * @param activation the activation applied last
+     * @return the epilogue
+     */
+    public static GemmEpilogue perRow(float[] scale, float[] offset, float[] postScale,
+            float[] postShift, MemorySegment residual, Activation activation) {
+        return new GemmEpilogue(false, scale, offset, postScale, postShift, residual, activation);
+    }
+
+    /**
+     * Returns the epilogue of a linear layer's output, one channel a column, without residual.
+     *
+     * @param scale the factor per column
+     * @param offset the term per column
+     * @param postScale the post-step factor per column, or null
+     * @param postShift the post-step term per column, or null
+     * @param activation the activation applied last
+     * @return the epilogue
+     */
+    public static GemmEpilogue perColumn(float[] scale, float[] offset, float[] postScale,
+            float[] postShift, Activation activation) {
+        return new GemmEpilogue(true, scale, offset, postScale, postShift, null, activation);
+    }
+
+    /**
+     * Returns the number of channels the epilogue covers.
+     *
+     * @return the length of every array
+     */
+    public int channels() {
+        return scale.length;
+    }
+
+    /**
+     * Applies the epilogue to accumulator {@code (m, n)} of an output with {@code cols} columns,
+     * with the residual if there is one.
+     *
+     * @param m the row
+     * @param n the column
+     * @param cols the number of columns of the output (and of the residual)
+     * @param acc the INT32 accumulator
+     * @return the FP32 output
+     */
+    public float apply(int m, int n, int cols, int acc) {
+        int c = perColumn ? n : m;
+        float y = acc * scale[c] + offset[c];
+        if (postScale != null) {
+            y = y * postScale[c] + postShift[c];
+        }
+        if (residual != null) {
+            y = y + residual.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, (long) m * cols + n);
+        }
+        return activation.apply(y);
+    }
+
+    /**
+     * The Java epilogue of a whole {@code rows x cols} INT32 matrix, written as FP32 in place
+     * (the two have the same size), row by row through a heap buffer.
+     *
+     * @param c the accumulators, then the outputs, row-major
+     * @param rows the number of rows
+     * @param cols the number of columns
+     */
+    void applyInPlace(MemorySegment c, int rows, int cols) {
+        int[] sums = new int[cols];
+        float[] out = new float[cols];
+        for (int m = 0; m < rows; m++) {
+            long at = 4L * m * cols;
+            MemorySegment.copy(c, ValueLayout.JAVA_INT_UNALIGNED, at, sums, 0, cols);
+            for (int j = 0; j < cols; j++) {
+                out[j] = apply(m, j, cols, sums[j]);
+            }
+            MemorySegment.copy(out, 0, c, ValueLayout.JAVA_FLOAT_UNALIGNED, at, cols);
+        }
+    }
+}
