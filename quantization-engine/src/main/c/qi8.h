@@ -179,6 +179,11 @@ int32_t qi8_range(int32_t isa, const float *x, int64_t n, float *min_max);
 int64_t qi8_quantize(int32_t isa, const float *x, int64_t n, float scale, int32_t zero,
                      int32_t lo, int32_t hi, uint8_t *y);
 
+/* y = LayerNorm(a [+ b]) over rows of n values, the sum a + b into sum when not NULL. */
+void qi8_layer_norm(int32_t isa, const float *a, const float *b, float *sum, float *y,
+                    int64_t rows, int32_t n, const float *gamma, const float *beta,
+                    float epsilon);
+
 /* Convolution windows: the sizes that qi8_pack_patches takes, in this order. */
 enum {
     QI8_CONV_CHANNELS, QI8_CONV_IN_H, QI8_CONV_IN_W, QI8_CONV_KERNEL_H, QI8_CONV_KERNEL_W,

@@ -7,7 +7,7 @@
 
 #include <stdlib.h>
 
-#define QI8_ABI_VERSION 5
+#define QI8_ABI_VERSION 6
 
 /* Errors returned to Java (which turns them into exceptions). */
 #define QI8_OK 0
@@ -249,5 +249,23 @@ QI8_EXPORT int32_t qi8_quantize_f32(int32_t isa, const float *x, int64_t n, floa
         return QI8_ERR_ARGS;
     }
     *nans = qi8_quantize(isa, x, n, scale, zero, lo, hi, y);
+    return QI8_OK;
+}
+
+/*
+ * Layer normalization of rows x n FP32 values (n >= 1): y = (x - mean) / sqrt(var + epsilon) *
+ * gamma + beta with x = a + b (b may be NULL, then x = a; the sum goes to sum unless NULL), beta
+ * NULL for none. y must not overlap a, b or sum.
+ */
+QI8_EXPORT int32_t qi8_layer_norm_f32(int32_t isa, const float *a, const float *b, float *sum,
+                                      float *y, int64_t rows, int32_t n, const float *gamma,
+                                      const float *beta, float epsilon) {
+    if (!isa_supported(isa)) {
+        return QI8_ERR_ISA;
+    }
+    if (rows < 0 || n < 1 || (sum != NULL && b == NULL)) {
+        return QI8_ERR_ARGS;
+    }
+    qi8_layer_norm(isa, a, b, sum, y, rows, n, gamma, beta, epsilon);
     return QI8_OK;
 }

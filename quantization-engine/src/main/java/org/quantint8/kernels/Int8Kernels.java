@@ -142,6 +142,26 @@ public interface Int8Kernels {
     }
 
     /**
+     * Layer normalization of rows after a residual addition, {@link FloatKernels#addLayerNorm}
+     * (which checks the arguments). Every implementation gives the bits of {@link
+     * FloatKernels#layerNorm(float[], float[], int, int, float[], float[], float)}; the default
+     * is that Java loop.
+     *
+     * @param a the input rows
+     * @param b the values added first, or null
+     * @param sum where the sum goes, or null
+     * @param y the output
+     * @param rows the number of rows
+     * @param gamma the scale, one per column
+     * @param beta the shift, or null
+     * @param epsilon added to the variance
+     */
+    default void layerNorm(MemorySegment a, MemorySegment b, MemorySegment sum, MemorySegment y,
+            long rows, float[] gamma, float[] beta, float epsilon) {
+        FloatKernels.addLayerNormInJava(a, b, sum, y, rows, gamma, beta, epsilon);
+    }
+
+    /**
      * Returns the implementation selected for this JVM: the system property {@code
      * quantint8.kernels} ({@code java} or {@code native}) if set, else the native kernels when
      * their library loads, else {@link JavaInt8Kernels}.

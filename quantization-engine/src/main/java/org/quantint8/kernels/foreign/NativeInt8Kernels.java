@@ -1,6 +1,7 @@
 package org.quantint8.kernels.foreign;
 
 import org.quantint8.kernels.ConvWindow;
+import org.quantint8.kernels.FloatKernels;
 import org.quantint8.kernels.FloatRange;
 import org.quantint8.kernels.GemmEpilogue;
 import org.quantint8.kernels.Int8Kernels;
@@ -291,6 +292,35 @@ public final class NativeInt8Kernels implements Int8Kernels {
                     count, scale, zeroPoint, type.min(), type.max(), out, nans));
             Segments.copyBack(out, dst, count);
             return nans.get(ValueLayout.JAVA_LONG, 0);
+        }
+    }
+
+    /** {@inheritDoc} One vectorized loop in C on the calling thread. */
+    @Override
+    public void layerNorm(MemorySegment a, MemorySegment b, MemorySegment sum, MemorySegment y,
+            long rows, float[] gamma, float[] beta, float epsilon) {
+        FloatKernels.checkLayerNorm(a, b, sum, y, rows, gamma, beta);
+        int n = gamma.length;
+        long bytes = 4 * rows * n;
+        if (rows == 0) {
+            return;
+        }
+        int level = isa.ordinal();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment av = Segments.input(a, bytes, 4, arena);
+            MemorySegment bv = b == null ? MemorySegment.NULL : Segments.input(b, bytes, 4, arena);
+            MemorySegment sumOut = sum == null ? null : Segments.output(sum, bytes, 4, arena);
+            MemorySegment sumArg = sumOut == null ? MemorySegment.NULL : sumOut;
+            MemorySegment out = Segments.output(y, bytes, 4, arena);
+            MemorySegment g = arena.allocateFrom(ValueLayout.JAVA_FLOAT, gamma);
+            MemorySegment bt = beta == null ? MemorySegment.NULL
+                    : arena.allocateFrom(ValueLayout.JAVA_FLOAT, beta);
+            bindings.check("layerNorm", () -> (int) bindings.layerNormF32.invokeExact(level, av,
+                    bv, sumArg, out, rows, n, g, bt, epsilon));
+            if (sumOut != null) {
+                Segments.copyBack(sumOut, sum, bytes);
+            }
+            Segments.copyBack(out, y, bytes);
         }
     }
 

@@ -8,10 +8,8 @@ import static org.quantint8.onnx.interpreter.OperatorSupport.optionalInput;
 import static org.quantint8.onnx.interpreter.OperatorSupport.single;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.index.NDIndex;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 
 import org.quantint8.onnx.OnnxNode;
@@ -36,20 +34,18 @@ final class IndexingOperators {
         Shape shape = data.getShape();
         int axis = axis(node.getInt("axis", 0), shape.dimension());
         long dim = shape.get(axis);
-        try (NDArray wide = indices.toType(DataType.INT64, true);
-                NDArray negative = wide.lt(0);
-                NDArray shifted = wide.add(dim);
-                NDArray fixed = negative.any().getBoolean() ? NDArrays.where(negative, shifted, wide) : null) {
-            NDArray index = fixed == null ? wide : fixed;
-            if (index.size() > 0) {
-                long min = index.min().getLong();
-                long max = index.max().getLong();
-                if (min < 0 || max >= dim) {
-                    throw new IllegalArgumentException(
-                            "index out of range [" + -dim + ", " + dim + ") on axis " + axis
-                                    + " of " + shape);
-                }
+        // The indices are checked and made non-negative in Java: a handful of values, where a
+        // chain of engine operators (lt, add, where, min, max) cost a round trip each.
+        long[] values = longs(indices);
+        for (int i = 0; i < values.length; i++) {
+            long v = values[i];
+            if (v < -dim || v >= dim) {
+                throw new IllegalArgumentException("index " + v + " out of range [" + -dim + ", "
+                        + dim + ") on axis " + axis + " of " + shape);
             }
+            values[i] = v < 0 ? v + dim : v;
+        }
+        try (NDArray index = indices.getManager().create(values, indices.getShape())) {
             NDIndex selection = new NDIndex();
             for (int i = 0; i < axis; i++) {
                 selection.addAllDim();

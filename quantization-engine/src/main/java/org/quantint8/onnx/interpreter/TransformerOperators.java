@@ -56,16 +56,20 @@ final class TransformerOperators {
     /**
      * {@code org.quantint8:AddLayerNormalization(A, B, Scale[, B])}: {@code Y =
      * LayerNormalization(A + B)} over the last axis, and the sum as an optional second output. A
-     * and B of the same shape are added here in FP32, as {@code Add} does; other shapes are added
-     * with broadcasting by the alternative engine first.
+     * and B of the same shape are added here in FP32, as {@code Add} does (in the kernel of
+     * {@link FloatKernels#addLayerNorm}); other shapes or types go through the alternative
+     * engine's broadcasting Add first.
      */
     static NDList addLayerNorm(OperatorContext context, OnnxNode node, List<NDArray> inputs) {
         NDArray a = input(inputs, 0);
         NDArray b = input(inputs, 1);
         List<NDArray> normInputs = new java.util.ArrayList<>(inputs.subList(1, inputs.size()));
         boolean wantSum = node.getOutputs().size() > 1 && !node.getOutputs().get(1).isEmpty();
-        if (!a.getShape().equals(b.getShape()) || a.getDataType() != DataType.FLOAT32
-                || b.getDataType() != DataType.FLOAT32) {
+        normInputs.set(0, a);
+        Norm norm = a.getShape().equals(b.getShape()) && b.getDataType() == DataType.FLOAT32
+                ? Norm.of(context, node, normInputs, a.getShape().dimension() - 1, 2)
+                : null;
+        if (norm == null) {
             NDArray sum = a.add(b);
             normInputs.set(0, sum);
             NDList y = NnOperators.layerNorm(context, node, normInputs);
@@ -76,30 +80,15 @@ final class TransformerOperators {
             }
             return y;
         }
-        normInputs.set(0, a);
-        Norm norm = Norm.of(context, node, normInputs, a.getShape().dimension() - 1, 2);
-        MemorySegment left = floats(a);
-        MemorySegment right = floats(b);
         QuantInt8NDArray y = context.quantManager().create(a.getShape(), DataType.FLOAT32);
         QuantInt8NDArray sum = wantSum
                 ? context.quantManager().create(a.getShape(), DataType.FLOAT32)
                 : null;
-        int n = norm.gamma.length;
-        float[] chunk = new float[Math.max(1, CHUNK / Math.max(n, 1)) * n];
-        float[] other = new float[chunk.length];
-        long count = a.getShape().size();
-        for (long offset = 0; offset < count; offset += chunk.length) {
-            int len = (int) Math.min(chunk.length, count - offset);
-            MemorySegment.copy(left, F32, offset * 4, chunk, 0, len);
-            MemorySegment.copy(right, F32, offset * 4, other, 0, len);
-            for (int i = 0; i < len; i++) {
-                chunk[i] += other[i];
-            }
-            if (sum != null) {
-                MemorySegment.copy(chunk, 0, sum.getDataSegment(), F32, offset * 4, len);
-            }
-            norm.apply(chunk, len);
-            MemorySegment.copy(chunk, 0, y.getDataSegment(), F32, offset * 4, len);
+        if (norm.gamma.length > 0) {
+            FloatKernels.addLayerNorm(floats(a), floats(b),
+                    sum == null ? null : sum.getDataSegment(), y.getDataSegment(),
+                    a.getShape().size() / norm.gamma.length, norm.gamma, norm.beta,
+                    norm.epsilon);
         }
         return sum == null ? new NDList(y) : new NDList(y, sum);
     }
@@ -114,9 +103,14 @@ final class TransformerOperators {
         if (norm == null) {
             return null;
         }
-        int rowsPerChunk = Math.max(1, CHUNK / Math.max(norm.gamma.length, 1));
-        return single(map(context, input(inputs, 0), (long) rowsPerChunk * norm.gamma.length,
-                norm::apply));
+        NDArray x = input(inputs, 0);
+        QuantInt8NDArray y = context.quantManager().create(x.getShape(), DataType.FLOAT32);
+        if (norm.gamma.length > 0) {
+            FloatKernels.addLayerNorm(floats(x), null, null, y.getDataSegment(),
+                    x.getShape().size() / norm.gamma.length, norm.gamma, norm.beta,
+                    norm.epsilon);
+        }
+        return single(y);
     }
 
     /** A layer normalization's parameters, checked against its input. */
@@ -147,11 +141,6 @@ final class TransformerOperators {
             return new Norm(vector(context, "Scale", scaleIndex, scale),
                     bias == null ? null : vector(context, "B", scaleIndex + 1, bias),
                     node.getFloat("epsilon", 1e-5f));
-        }
-
-        /** Normalizes whole rows of a chunk in place. */
-        void apply(float[] chunk, int count) {
-            FloatKernels.layerNorm(chunk, chunk, 0, count / gamma.length, gamma, beta, epsilon);
         }
     }
 
