@@ -15,6 +15,8 @@
 #define QI8_H
 
 #include <stdint.h>
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define QI8_EXPORT __attribute__((visibility("default")))
@@ -179,10 +181,60 @@ int32_t qi8_range(int32_t isa, const float *x, int64_t n, float *min_max);
 int64_t qi8_quantize(int32_t isa, const float *x, int64_t n, float scale, int32_t zero,
                      int32_t lo, int32_t hi, uint8_t *y);
 
+/*
+ * The sum of a row in double, or of its squared deviations from mean (each deviation and its
+ * square in FP32), value i into lane i % 16 and the lanes reduced in a fixed order: Java's
+ * FloatKernels.sum, which the compiler vectorizes as two 8-lane vectors without reordering.
+ */
+static inline __attribute__((always_inline)) double qi8_lane_sum(const float *x, int64_t n,
+                                                                float mean, int squares) {
+    double lanes[16] = {0};
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        for (int l = 0; l < 16; l++) {
+            float d = x[i + l] - mean;
+            lanes[l] += squares ? (double) (d * d) : (double) x[i + l];
+        }
+    }
+    for (; i < n; i++) {
+        float d = x[i] - mean;
+        lanes[i % 16] += squares ? (double) (d * d) : (double) x[i];
+    }
+    double v[8];
+    for (int l = 0; l < 8; l++) {
+        v[l] = lanes[l] + lanes[l + 8];
+    }
+    return ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]));
+}
+
 /* y = LayerNorm(a [+ b]) over rows of n values, the sum a + b into sum when not NULL. */
 void qi8_layer_norm(int32_t isa, const float *a, const float *b, float *sum, float *y,
                     int64_t rows, int32_t n, const float *gamma, const float *beta,
                     float epsilon);
+
+/*
+ * Multi-head attention over FP32: Q rows (b, s) at q + (b seq + s) q_stride, head h at + h size;
+ * keys and values [batch, heads, total, size]; the mask (an additive FP32 one, or a byte one
+ * choosing the score or fill) broadcast by mask_strides over [batch, heads, seq, total], or
+ * none; out [batch, seq, heads, size]. See qi8_attention.c.
+ */
+typedef struct {
+    const float *q;
+    int64_t q_stride;
+    int64_t batch, seq, heads, size, total;
+    const float *keys;
+    const float *values;
+    const float *mask_add;
+    const uint8_t *mask_allowed;
+    const int64_t *mask_strides;
+    float fill;
+    float scale;
+    int32_t divide;
+    float *out;
+} qi8_attention_args;
+
+/* Runs the attention; 0, or -1 without memory for the scratch rows. */
+int32_t qi8_attention(int32_t isa, const qi8_attention_args *at);
 
 /* Convolution windows: the sizes that qi8_pack_patches takes, in this order. */
 enum {

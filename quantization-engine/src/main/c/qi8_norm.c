@@ -13,28 +13,6 @@
 #define TGT_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl")))
 #define TGT_AVX2 __attribute__((target("avx2")))
 #define INLINE static inline __attribute__((always_inline))
-#define LANES 16
-
-/* The sum of a row, or of its squared deviations from mean, in the lane order above. */
-INLINE double lane_sum(const float *x, int32_t n, float mean, int squares) {
-    double lanes[LANES] = {0};
-    int32_t i = 0;
-    for (; i + LANES <= n; i += LANES) {
-        for (int l = 0; l < LANES; l++) {
-            float d = x[i + l] - mean;
-            lanes[l] += squares ? (double) (d * d) : (double) x[i + l];
-        }
-    }
-    for (; i < n; i++) {
-        float d = x[i] - mean;
-        lanes[i % LANES] += squares ? (double) (d * d) : (double) x[i];
-    }
-    double v[8];
-    for (int l = 0; l < 8; l++) {
-        v[l] = lanes[l] + lanes[l + 8];
-    }
-    return ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]));
-}
 
 INLINE void norm_body(const float *a, const float *b, float *sum, float *y, int64_t rows,
                       int32_t n, const float *gamma, const float *beta, float epsilon) {
@@ -51,8 +29,8 @@ INLINE void norm_body(const float *a, const float *b, float *sum, float *y, int6
             }
             x = out; /* normalized in place from here */
         }
-        float mean = (float) (lane_sum(x, n, 0.0f, 0) / n);
-        float inv = (float) (1.0 / sqrt(lane_sum(x, n, mean, 1) / n + (double) epsilon));
+        float mean = (float) (qi8_lane_sum(x, n, 0.0f, 0) / n);
+        float inv = (float) (1.0 / sqrt(qi8_lane_sum(x, n, mean, 1) / n + (double) epsilon));
         for (int32_t i = 0; i < n; i++) {
             float v = (x[i] - mean) * inv * gamma[i];
             out[i] = beta != NULL ? v + beta[i] : v;

@@ -367,6 +367,70 @@ public final class FloatKernels {
     }
 
     /**
+     * Multi-head attention in Java, the reference of {@link Int8Kernels#attention} (whose native
+     * loop gives these bits): per head and query row, the scores as sums over d of {@code q[d]
+     * k^T[d][t]} ({@link #axpy}, d in order), scaled, masked, {@link #softmax}, then the context
+     * as a sum over t of {@code p[t] v[t]}.
+     *
+     * @param in the operands, already checked
+     */
+    public static void attention(AttentionInputs in) {
+        int total = Math.toIntExact(in.total());
+        int size = Math.toIntExact(in.size());
+        float[] query = new float[size];
+        float[] keysT = new float[Math.multiplyExact(size, total)];
+        float[] values = new float[keysT.length];
+        float[] scores = new float[total];
+        float[] context = new float[size];
+        for (long b = 0; b < in.batch(); b++) {
+            for (long h = 0; h < in.heads(); h++) {
+                long block = (b * in.heads() + h) * total * size;
+                MemorySegment.copy(in.values(), F32, block * 4, values, 0, values.length);
+                for (int t = 0; t < total; t++) { // K^T, so that a score row is a sum of rows
+                    for (int d = 0; d < size; d++) {
+                        keysT[d * total + t] = in.keys().getAtIndex(F32, block + t * size + d);
+                    }
+                }
+                for (long s = 0; s < in.seq(); s++) {
+                    MemorySegment.copy(in.q(), F32, ((b * in.seq() + s) * in.qStride() + h * size)
+                            * 4, query, 0, size);
+                    java.util.Arrays.fill(scores, 0f);
+                    for (int d = 0; d < size; d++) {
+                        axpy(query[d], keysT, d * total, scores, 0, total);
+                    }
+                    probabilities(in, scores, b, h, s);
+                    java.util.Arrays.fill(context, 0f);
+                    for (int t = 0; t < total; t++) {
+                        axpy(scores[t], values, t * size, context, 0, size);
+                    }
+                    MemorySegment.copy(context, 0, in.out(), F32,
+                            ((b * in.seq() + s) * in.heads() + h) * size * 4, size);
+                }
+            }
+        }
+    }
+
+    /** Scales, masks and normalizes the score row (b, h, s) of {@link #attention}. */
+    private static void probabilities(AttentionInputs in, float[] row, long b, long h, long s) {
+        int n = row.length;
+        float scale = in.scale();
+        for (int t = 0; t < n; t++) {
+            row[t] = in.divide() ? row[t] / scale : row[t] * scale;
+        }
+        long[] st = in.maskStrides();
+        if (st != null) {
+            long base = b * st[0] + h * st[1] + s * st[2];
+            float[] add = in.maskAdd();
+            byte[] allowed = in.maskAllowed();
+            for (int t = 0; t < n; t++) {
+                int at = Math.toIntExact(base + t * st[3]);
+                row[t] = add != null ? row[t] + add[at] : allowed[at] != 0 ? row[t] : in.fill();
+            }
+        }
+        softmax(row, 0, n);
+    }
+
+    /**
      * {@code y[0, n) += a * x[xOffset, xOffset + n)}: the inner loop of the attention products
      * (a score row from a transposed key block, a context row from a value block).
      *

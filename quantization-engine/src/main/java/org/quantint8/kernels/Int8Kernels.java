@@ -162,6 +162,27 @@ public interface Int8Kernels {
     }
 
     /**
+     * Multi-head attention over FP32 operands ({@link AttentionInputs}, which checked them).
+     * Every implementation gives the bits of {@link FloatKernels#attention}; the default is
+     * that Java loop.
+     *
+     * @param inputs the operands
+     */
+    default void attention(AttentionInputs inputs) {
+        FloatKernels.attention(inputs);
+    }
+
+    /**
+     * Returns whether {@link #attention} runs a vectorized loop, fast on long sequences too; the
+     * Java loop is fast only for a decoding step's few scores per head.
+     *
+     * @return true for the native kernels
+     */
+    default boolean vectorizedAttention() {
+        return false;
+    }
+
+    /**
      * Returns the implementation selected for this JVM: the system property {@code
      * quantint8.kernels} ({@code java} or {@code native}) if set, else the native kernels when
      * their library loads, else {@link JavaInt8Kernels}.

@@ -1,5 +1,6 @@
 package org.quantint8.kernels.foreign;
 
+import org.quantint8.kernels.AttentionInputs;
 import org.quantint8.kernels.ConvWindow;
 import org.quantint8.kernels.FloatKernels;
 import org.quantint8.kernels.FloatRange;
@@ -322,6 +323,43 @@ public final class NativeInt8Kernels implements Int8Kernels {
             }
             Segments.copyBack(out, y, bytes);
         }
+    }
+
+    /** {@inheritDoc} One vectorized loop in C on the calling thread, the Java loop's bits. */
+    @Override
+    public void attention(AttentionInputs in) {
+        long rows = in.batch() * in.seq();
+        if (rows == 0 || in.heads() == 0) {
+            return;
+        }
+        long qBytes = ((rows - 1) * in.qStride() + in.heads() * in.size()) * 4;
+        long cache = in.batch() * in.heads() * in.total() * in.size() * 4;
+        long outBytes = rows * in.heads() * in.size() * 4;
+        int level = isa.ordinal();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment q = Segments.input(in.q(), qBytes, 4, arena);
+            MemorySegment k = Segments.input(in.keys(), cache, 4, arena);
+            MemorySegment v = Segments.input(in.values(), cache, 4, arena);
+            MemorySegment out = Segments.output(in.out(), outBytes, 4, arena);
+            MemorySegment dims = arena.allocateFrom(ValueLayout.JAVA_LONG, in.batch(), in.seq(),
+                    in.heads(), in.size(), in.total());
+            MemorySegment add = in.maskAdd() == null ? MemorySegment.NULL
+                    : arena.allocateFrom(ValueLayout.JAVA_FLOAT, in.maskAdd());
+            MemorySegment allowed = in.maskAllowed() == null ? MemorySegment.NULL
+                    : arena.allocateFrom(ValueLayout.JAVA_BYTE, in.maskAllowed());
+            MemorySegment strides = in.maskStrides() == null ? MemorySegment.NULL
+                    : arena.allocateFrom(ValueLayout.JAVA_LONG, in.maskStrides());
+            bindings.check("attention", () -> (int) bindings.attentionF32.invokeExact(level, q,
+                    in.qStride(), dims, k, v, add, allowed, strides, in.fill(), in.scale(),
+                    in.divide() ? 1 : 0, out));
+            Segments.copyBack(out, in.out(), outBytes);
+        }
+    }
+
+    /** {@inheritDoc} */
+    @Override
+    public boolean vectorizedAttention() {
+        return true;
     }
 
     /**

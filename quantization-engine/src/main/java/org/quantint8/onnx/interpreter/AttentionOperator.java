@@ -11,12 +11,13 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 
+import org.quantint8.kernels.AttentionInputs;
 import org.quantint8.kernels.FloatKernels;
+import org.quantint8.kernels.Int8Kernels;
 import org.quantint8.ndarray.QuantInt8NDArray;
 import org.quantint8.onnx.OnnxNode;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.util.List;
 
@@ -38,10 +39,12 @@ import java.util.List;
  * ({@code Concat} on axis 2) and the results are the present outputs, which the products read.
  * The context is the heads merged back, as {@code Transpose(perm = 0, 2, 1, 3)} left it.
  *
- * <p>A decoding step (fewer than {@value #BATCHED_SCORES} scores per head) runs in Java: per head
- * and row, the scores as sums of K^T rows, scale, mask, a max-subtracted softmax, the context as
- * a sum of V rows, in FP32. Longer sequences gather the heads into QuantInt8 memory and run the
- * chain's steps batched over all heads on the alternative engine, which wraps that memory.
+ * <p>Per head and row, in FP32: the scores as sums of K^T rows, scale, mask, a max-subtracted
+ * softmax, the context as a sum of V rows ({@link Int8Kernels#attention}: one vectorized C loop
+ * with the native kernels; {@link FloatKernels#attention}, the same bits, without). Without the
+ * native kernels, sequences of at least {@value #BATCHED_SCORES} scores per head gather the heads
+ * into QuantInt8 memory and run the chain's steps batched over all heads on the alternative
+ * engine, which wraps that memory (C2's loops reach only a few GFLOP/s there).
  */
 final class AttentionOperator {
 
@@ -58,11 +61,10 @@ final class AttentionOperator {
     /** 1 when Q, K and V are the same tensor, its last axis their three equal parts. */
     static final String PACKED = "packed";
 
-    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
     /**
-     * From this many scores per head (sequence times total sequence) the products run batched
-     * on the alternative engine; below (a decoding step: one row) in Java, where a call into it
-     * would cost more than the arithmetic.
+     * Without vectorized attention kernels, from this many scores per head (sequence times total
+     * sequence) the products run batched on the alternative engine; below (a decoding step: one
+     * row) in Java, where a call into it would cost more than the arithmetic.
      */
     static final long BATCHED_SCORES = 1024;
 
@@ -100,17 +102,16 @@ final class AttentionOperator {
         QuantInt8NDArray values = cache(context, v, pastValue, present);
         QuantInt8NDArray out = context.quantManager().create(
                 new Shape(q.batch, q.seq, q.heads, q.size), DataType.FLOAT32);
-        if (q.seq * present.get(2) >= BATCHED_SCORES) {
+        Int8Kernels kernels = Int8Kernels.best();
+        if (!kernels.vectorizedAttention() && q.seq * present.get(2) >= BATCHED_SCORES) {
             batched(context, node, optionalInput(inputs, 6), q, keys, values, out);
         } else {
             Mask mask = Mask.of(node, optionalInput(inputs, 6), q, present.get(2));
-            Head head = new Head(node, mask, (int) q.seq, (int) present.get(2), (int) q.size);
-            for (int b = 0; b < q.batch; b++) {
-                for (int h = 0; h < q.heads; h++) {
-                    head.run(q, keys.getDataSegment(), values.getDataSegment(),
-                            out.getDataSegment(), b, h);
-                }
-            }
+            kernels.attention(new AttentionInputs(q.data.asSlice(q.column * 4), q.stride, q.batch,
+                    q.seq, q.heads, q.size, present.get(2), keys.getDataSegment(),
+                    values.getDataSegment(), mask.add, mask.allowed, mask.strides, mask.fill,
+                    node.getFloat(SCALE, 1f), node.getInt(DIVIDE, 0) == 1,
+                    out.getDataSegment()));
         }
         if (pastKey != null) {
             return new NDList(out, keys, values);
@@ -286,86 +287,6 @@ final class AttentionOperator {
                 default -> throw new IllegalArgumentException(
                         "Attention: mask_kind must be none, add or where, got " + kind);
             };
-        }
-
-        /** Applies the mask to one row of scores. */
-        void apply(float[] row, int offset, int n, long b, long h, long s) {
-            if (add == null && allowed == null) {
-                return;
-            }
-            int base = (int) (b * strides[0] + h * strides[1] + s * strides[2]);
-            int step = (int) strides[3];
-            for (int t = 0; t < n; t++) {
-                int at = base + t * step;
-                float v = row[offset + t];
-                row[offset + t] = add != null ? v + add[at] : allowed[at] != 0 ? v : fill;
-            }
-        }
-    }
-
-    /** The per-head work and its heap buffers, reused across heads. */
-    private static final class Head {
-        private final Mask mask;
-        private final int seq;
-        private final int total;
-        private final int size;
-        private final float scale;
-        private final boolean divide;
-        private final float[] query;
-        private final float[] keysT;
-        private final float[] values;
-        private final float[] scores;
-        private final float[] context;
-
-        Head(OnnxNode node, Mask mask, int seq, int total, int size) {
-            this.mask = mask;
-            this.seq = seq;
-            this.total = total;
-            this.size = size;
-            this.scale = node.getFloat(SCALE, 1f);
-            this.divide = node.getInt(DIVIDE, 0) == 1;
-            query = new float[seq * size];
-            keysT = new float[size * total];
-            values = new float[total * size];
-            scores = new float[total];
-            context = new float[size];
-        }
-
-        /** Scales, masks and normalizes the score row (b, h, s) at {@code offset}. */
-        void probabilities(float[] rows, int offset, int b, int h, int s) {
-            for (int t = offset; t < offset + total; t++) {
-                rows[t] = divide ? rows[t] / scale : rows[t] * scale;
-            }
-            mask.apply(rows, offset, total, b, h, s);
-            FloatKernels.softmax(rows, offset, total);
-        }
-
-        void run(Heads q, MemorySegment keys, MemorySegment vals, MemorySegment out, int b,
-                int h) {
-            int heads = (int) q.heads;
-            long block = ((long) b * heads + h) * total * size * 4L;
-            MemorySegment.copy(vals, F32, block, values, 0, total * size);
-            for (int t = 0; t < total; t++) { // K^T, so that a score row is a sum of rows
-                for (int d = 0; d < size; d++) {
-                    keysT[d * total + t] = keys.getAtIndex(F32, block / 4 + (long) t * size + d);
-                }
-            }
-            for (int s = 0; s < seq; s++) {
-                MemorySegment.copy(q.data, F32, q.offset(b, s, h) * 4, query, s * size, size);
-            }
-            for (int s = 0; s < seq; s++) {
-                java.util.Arrays.fill(scores, 0f);
-                for (int d = 0; d < size; d++) {
-                    FloatKernels.axpy(query[s * size + d], keysT, d * total, scores, 0, total);
-                }
-                probabilities(scores, 0, b, h, s);
-                java.util.Arrays.fill(context, 0f);
-                for (int t = 0; t < total; t++) {
-                    FloatKernels.axpy(scores[t], values, t * size, context, 0, size);
-                }
-                long at = (((long) b * seq + s) * heads + h) * size * 4L;
-                MemorySegment.copy(context, 0, out, F32, at, size);
-            }
         }
     }
 }
