@@ -216,7 +216,8 @@ void qi8_layer_norm(int32_t isa, const float *a, const float *b, float *sum, flo
  * Multi-head attention over FP32: Q rows (b, s) at q + (b seq + s) q_stride, head h at + h size;
  * keys and values [batch, heads, total, size]; the mask (an additive FP32 one, or a byte one
  * choosing the score or fill) broadcast by mask_strides over [batch, heads, seq, total], or
- * none; out [batch, seq, heads, size]. See qi8_attention.c.
+ * none; out [batch, seq, heads, size]; only the heads from first to last (counted b * heads + h)
+ * are run, so that threads can share the work. See qi8_attention.c.
  */
 typedef struct {
     const float *q;
@@ -231,6 +232,7 @@ typedef struct {
     float scale;
     int32_t divide;
     float *out;
+    int64_t first, last; /* the heads b * heads + h this call runs, [first, last) */
 } qi8_attention_args;
 
 /* Runs the attention; 0, or -1 without memory for the scratch rows. */

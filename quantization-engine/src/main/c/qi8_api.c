@@ -271,24 +271,27 @@ QI8_EXPORT int32_t qi8_layer_norm_f32(int32_t isa, const float *a, const float *
 }
 
 /*
- * Multi-head attention (qi8_attention_args in qi8.h, the loop in qi8_attention.c); dims =
- * batch, seq, heads, size, total. Java checked every operand's size against them.
+ * Multi-head attention (qi8_attention_args in qi8.h, the loop in qi8_attention.c) of the heads
+ * [first, last) counted b * heads + h; dims = batch, seq, heads, size, total. Java checked every
+ * operand's size against them.
  */
 QI8_EXPORT int32_t qi8_attention_f32(int32_t isa, const float *q, int64_t q_stride,
                                      const int64_t *dims, const float *keys,
                                      const float *values, const float *mask_add,
                                      const uint8_t *mask_allowed, const int64_t *mask_strides,
-                                     float fill, float scale, int32_t divide, float *out) {
+                                     float fill, float scale, int32_t divide, float *out,
+                                     int64_t first, int64_t last) {
     if (!isa_supported(isa)) {
         return QI8_ERR_ISA;
     }
     if (dims[0] < 0 || dims[1] < 0 || dims[2] < 0 || dims[3] < 1 || dims[4] < 1
         || q_stride < dims[2] * dims[3] || (mask_add != NULL && mask_allowed != NULL)
-        || ((mask_add != NULL || mask_allowed != NULL) != (mask_strides != NULL))) {
+        || ((mask_add != NULL || mask_allowed != NULL) != (mask_strides != NULL))
+        || first < 0 || last < first || last > dims[0] * dims[2]) {
         return QI8_ERR_ARGS;
     }
     qi8_attention_args at = {q, q_stride, dims[0], dims[1], dims[2], dims[3], dims[4], keys,
                              values, mask_add, mask_allowed, mask_strides, fill, scale,
-                             divide, out};
+                             divide, out, first, last};
     return qi8_attention(isa, &at) == 0 ? QI8_OK : QI8_ERR_MEMORY;
 }

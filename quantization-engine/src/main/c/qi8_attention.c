@@ -232,9 +232,10 @@ typedef struct {
 INLINE void attention_body(const qi8_attention_args *at, float *kt, float *rows,
                            float *contexts, const row_kernels k) {
     const int64_t seq = at->seq, heads = at->heads, size = at->size, total = at->total;
-    for (int64_t b = 0; b < at->batch; b++) {
-        for (int64_t h = 0; h < heads; h++) {
-            const int64_t block = (b * heads + h) * total * size;
+    for (int64_t bh = at->first; bh < at->last; bh++) {
+        {
+            const int64_t b = bh / heads, h = bh % heads;
+            const int64_t block = bh * total * size;
             const float *keys = at->keys + block;
             const float *values = at->values + block;
             for (int64_t t = 0; t < total; t++) { /* K^T: a score row is a sum of rows */

@@ -65,7 +65,7 @@ final class NativeBindings {
                 ADDRESS, JAVA_FLOAT));
         attentionF32 = bind(linker, lookup, "qi8_attention_f32", FunctionDescriptor.of(JAVA_INT,
                 JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS,
-                ADDRESS, JAVA_FLOAT, JAVA_FLOAT, JAVA_INT, ADDRESS));
+                ADDRESS, JAVA_FLOAT, JAVA_FLOAT, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
         probeAddChain = bind(linker, lookup, "qi8_probe_add_chain",
                 FunctionDescriptor.of(JAVA_LONG, JAVA_LONG));
         probeVnni = bind(linker, lookup, "qi8_probe_vnni", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG));

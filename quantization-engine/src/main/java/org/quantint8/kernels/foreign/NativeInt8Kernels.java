@@ -325,7 +325,10 @@ public final class NativeInt8Kernels implements Int8Kernels {
         }
     }
 
-    /** {@inheritDoc} One vectorized loop in C on the calling thread, the Java loop's bits. */
+    /**
+     * {@inheritDoc} One vectorized loop in C, the Java loop's bits; the heads are shared among
+     * the kernel threads when there is enough work.
+     */
     @Override
     public void attention(AttentionInputs in) {
         long rows = in.batch() * in.seq();
@@ -336,24 +339,32 @@ public final class NativeInt8Kernels implements Int8Kernels {
         long cache = in.batch() * in.heads() * in.total() * in.size() * 4;
         long outBytes = rows * in.heads() * in.size() * 4;
         int level = isa.ordinal();
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment q = Segments.input(in.q(), qBytes, 4, arena);
-            MemorySegment k = Segments.input(in.keys(), cache, 4, arena);
-            MemorySegment v = Segments.input(in.values(), cache, 4, arena);
-            MemorySegment out = Segments.output(in.out(), outBytes, 4, arena);
-            MemorySegment dims = arena.allocateFrom(ValueLayout.JAVA_LONG, in.batch(), in.seq(),
-                    in.heads(), in.size(), in.total());
-            MemorySegment add = in.maskAdd() == null ? MemorySegment.NULL
-                    : arena.allocateFrom(ValueLayout.JAVA_FLOAT, in.maskAdd());
-            MemorySegment allowed = in.maskAllowed() == null ? MemorySegment.NULL
-                    : arena.allocateFrom(ValueLayout.JAVA_BYTE, in.maskAllowed());
-            MemorySegment strides = in.maskStrides() == null ? MemorySegment.NULL
-                    : arena.allocateFrom(ValueLayout.JAVA_LONG, in.maskStrides());
-            bindings.check("attention", () -> (int) bindings.attentionF32.invokeExact(level, q,
-                    in.qStride(), dims, k, v, add, allowed, strides, in.fill(), in.scale(),
-                    in.divide() ? 1 : 0, out));
-            Segments.copyBack(out, in.out(), outBytes);
-        }
+        // Auto arena: the per-call copies are shareable with the workers and freed by the GC.
+        Arena arena = Arena.ofAuto();
+        MemorySegment q = Segments.shareable(Segments.input(in.q(), qBytes, 4, arena));
+        MemorySegment k = Segments.shareable(Segments.input(in.keys(), cache, 4, arena));
+        MemorySegment v = Segments.shareable(Segments.input(in.values(), cache, 4, arena));
+        MemorySegment out = Segments.output(in.out(), outBytes, 4, arena);
+        MemorySegment outView = Segments.shareable(out);
+        MemorySegment dims = arena.allocateFrom(ValueLayout.JAVA_LONG, in.batch(), in.seq(),
+                in.heads(), in.size(), in.total());
+        MemorySegment add = in.maskAdd() == null ? MemorySegment.NULL
+                : arena.allocateFrom(ValueLayout.JAVA_FLOAT, in.maskAdd());
+        MemorySegment allowed = in.maskAllowed() == null ? MemorySegment.NULL
+                : arena.allocateFrom(ValueLayout.JAVA_BYTE, in.maskAllowed());
+        MemorySegment strides = in.maskStrides() == null ? MemorySegment.NULL
+                : arena.allocateFrom(ValueLayout.JAVA_LONG, in.maskStrides());
+        long heads = in.batch() * in.heads();
+        long macs = 2 * rows * in.heads() * in.total() * in.size();
+        int tasks = macs < PARALLEL_MACS ? 1 : (int) Math.min(KernelThreads.count(), heads);
+        KernelThreads.run(tasks, t -> {
+            long first = heads * t / tasks;
+            long last = heads * (t + 1) / tasks;
+            bindings.check("attention", () -> (int) bindings.attentionF32.invokeExact(level,
+                    q, in.qStride(), dims, k, v, add, allowed, strides, in.fill(),
+                    in.scale(), in.divide() ? 1 : 0, outView, first, last));
+        });
+        Segments.copyBack(out, in.out(), outBytes);
     }
 
     /** {@inheritDoc} */
