@@ -3,9 +3,11 @@ package org.quantint8.kernels;
 import java.lang.foreign.MemorySegment;
 
 /**
- * The compute-bound INT8 kernels. Implementations differ in speed only: each must give the
- * {@link JavaInt8Kernels} result bit for bit on integer outputs (GEMM), and within the float
- * rounding of a reordered sum on float outputs (GEMV).
+ * The compute-bound kernels: the INT8 GEMM with its FP32 epilogue, and the FP32 loops between a
+ * transformer's projections (layer normalization, attention) that the native library also runs.
+ * Implementations differ in speed only: each must give the Java reference's result bit for bit
+ * ({@link JavaInt8Kernels}, {@link FloatKernels}), except the float GEMV, which may differ by the
+ * rounding of a reordered sum.
  */
 public interface Int8Kernels {
 

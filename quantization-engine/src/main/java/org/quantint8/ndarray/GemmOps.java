@@ -19,8 +19,9 @@ import java.util.Arrays;
 
 /**
  * The GEMM-based INT8 operators, linear and 2-D convolution: both reduce to {@link
- * Int8Kernels#gemm} followed by one epilogue that turns INT32 accumulators into the requested
- * output.
+ * Int8Kernels#gemm} and one epilogue that turns INT32 accumulators into the requested output. For
+ * FP32 output the epilogue is {@link Int8Kernels#gemmF32}'s (per column for a linear layer, per
+ * row for a convolution), which the native kernels apply in registers.
  */
 final class GemmOps {
 
