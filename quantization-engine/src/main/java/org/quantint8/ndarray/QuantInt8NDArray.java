@@ -2,6 +2,7 @@ package org.quantint8.ndarray;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrayAdapter;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.internal.NDArrayEx;
 import ai.djl.ndarray.types.DataType;
@@ -339,6 +340,74 @@ public class QuantInt8NDArray extends NDArrayAdapter {
                                 Layouts.quantizationAfterTranspose(quantization, perm));
         Layouts.permute(data, shape, dataType.getNumOfBytes(), perm, result.data);
         return result;
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Runs on the alternative engine and returns its array, as a copy: PyTorch answers with a
+     * view of the buffer this array lent it, which the next fallback operation replaces and
+     * {@link #close()} drops, and a collected buffer's memory is soon someone else's.
+     */
+    @Override
+    public NDArray broadcast(Shape shape) {
+        return ownMemory(super.broadcast(shape));
+    }
+
+    /** {@inheritDoc} As {@link #broadcast(Shape)}, the parts are copies. */
+    @Override
+    public NDList split(long sections, int axis) {
+        return ownMemory(super.split(sections, axis));
+    }
+
+    /** {@inheritDoc} As {@link #broadcast(Shape)}, the parts are copies. */
+    @Override
+    public NDList split(long[] indices, int axis) {
+        return ownMemory(super.split(indices, axis));
+    }
+
+    /** {@inheritDoc} As {@link #broadcast(Shape)}, the diagonal is a copy. */
+    @Override
+    public NDArray diagonal() {
+        return ownMemory(super.diagonal());
+    }
+
+    /** {@inheritDoc} As {@link #broadcast(Shape)}, the diagonal is a copy. */
+    @Override
+    public NDArray diagonal(int offset) {
+        return ownMemory(super.diagonal(offset));
+    }
+
+    /** {@inheritDoc} As {@link #broadcast(Shape)}, the diagonal is a copy. */
+    @Override
+    public NDArray diagonal(int offset, int axis1, int axis2) {
+        return ownMemory(super.diagonal(offset, axis1, axis2));
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>QuantInt8 arrays are dense, so this is a copy; the alternative engine would hand out its
+     * own internal copy of this array.
+     */
+    @Override
+    public NDArray toDense() {
+        return duplicate();
+    }
+
+    /** An alternative engine's view of this array's lent buffer, as a copy with its own memory. */
+    private static NDArray ownMemory(NDArray view) {
+        try (view) {
+            return view.duplicate();
+        }
+    }
+
+    private static NDList ownMemory(NDList views) {
+        NDList copies = new NDList(views.size());
+        for (NDArray view : views) {
+            copies.add(ownMemory(view));
+        }
+        return copies;
     }
 
     /** {@inheritDoc} */

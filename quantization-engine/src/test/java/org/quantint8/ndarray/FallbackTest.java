@@ -72,6 +72,30 @@ public class FallbackTest {
         assertSameAsPyTorch("gt", x -> x.gt(0f));
     }
 
+    /**
+     * PyTorch answers some operations with a view of the buffer a QuantInt8 array lent it; the
+     * result must stay right after that buffer is replaced (the next fallback on the same array)
+     * and dropped (the array closed) and its memory reused.
+     */
+    @Test
+    public void viewResultsOutliveTheLentBuffer() {
+        assertOutlivesLentBuffer("broadcast", x -> x.broadcast(2, 3, 5, 7));
+        assertOutlivesLentBuffer("split", x -> x.split(new long[] {1, 3}, 1).get(1));
+        assertOutlivesLentBuffer("split sections", x -> x.split(3, 0).get(2));
+        assertOutlivesLentBuffer("diagonal", x -> x.diagonal(1, 1, 2));
+        assertOutlivesLentBuffer("toDense", NDArray::toDense);
+    }
+
+    private void assertOutlivesLentBuffer(String name, Function<NDArray, NDArray> op) {
+        byte[] expected = op.apply(pytorch.create(data, shape)).toByteArray();
+        NDArray x = manager.create(data, shape);
+        NDArray result = op.apply(x);
+        x.add(1f).close();
+        x.close();
+        FreedMemory.collectAndScribble(data.length * Float.BYTES);
+        Assert.assertEquals(result.toByteArray(), expected, name);
+    }
+
     @Test
     public void neuralNetworkOperators() {
         assertSameAsPyTorch("relu", Activation::relu);

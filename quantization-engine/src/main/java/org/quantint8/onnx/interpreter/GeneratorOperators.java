@@ -97,16 +97,12 @@ final class GeneratorOperators {
             for (int i = 0; i < count; i++) {
                 values[i] = s + i * d;
             }
-            try (NDArray wide = context.manager().create(values)) {
-                return single(wide.toType(type, true));
-            }
+            return single(TensorConversion.owned(context.manager().create(values), type));
         }
         double[] values = new double[(int) count];
         for (int i = 0; i < count; i++) {
             values[i] = start + i * delta;
         }
-        try (NDArray wide = context.manager().create(values)) {
-            return single(wide.toType(type, true));
-        }
+        return single(TensorConversion.owned(context.manager().create(values), type));
     }
 }

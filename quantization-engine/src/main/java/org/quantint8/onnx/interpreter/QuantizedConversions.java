@@ -89,8 +89,9 @@ final class QuantizedConversions {
             zeroPoint.put(0, (byte) p.getZeroPoint(0));
             return new NDList(
                     y,
-                    context.manager().create(p.getScale(0)),
-                    context.manager().create(zeroPoint, new Shape(), DataType.UINT8));
+                    TensorConversion.owned(context.manager().create(p.getScale(0))),
+                    TensorConversion.owned(
+                            context.manager().create(zeroPoint, new Shape(), DataType.UINT8)));
         }
     }
 

@@ -61,4 +61,24 @@ final class TensorConversion {
             return wrapped.duplicate();
         }
     }
+
+    /**
+     * Returns a copy of the given type whose memory belongs to the engine; see {@link
+     * #owned(NDArray)}.
+     *
+     * <p>{@code toType(type, true)} is not enough: DJL's PyTorch engine returns an alias of the
+     * same memory, not a copy, when the type does not change.
+     *
+     * @param wrapped an array just created from Java data; it is closed
+     * @param type the type of the copy
+     * @return an array with memory of its own, attached to the same manager
+     */
+    static NDArray owned(NDArray wrapped, DataType type) {
+        if (wrapped.getDataType() == type) {
+            return owned(wrapped);
+        }
+        try (wrapped) {
+            return wrapped.toType(type, true);
+        }
+    }
 }
