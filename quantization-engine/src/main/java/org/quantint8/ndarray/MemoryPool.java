@@ -127,6 +127,26 @@ final class MemoryPool {
         return own;
     }
 
+    /**
+     * Takes back a large block that left with an array ({@link #handOver}) now that the array has
+     * closed: a forward pass's large result (BERT's logits) then reuses the memory the previous
+     * result had, instead of fresh pages that are zeroed and faulted in on every call. Kept like
+     * any block of the pool, it is freed at the end of a run that does not use it.
+     *
+     * @param block the block
+     * @param own its arena, which the pool owns again
+     * @return whether the pool took it; if not (the pool is closed), the caller frees it
+     */
+    synchronized boolean takeBack(MemorySegment block, Arena own) {
+        if (closed) {
+            return false;
+        }
+        largeArenas.put(block, own);
+        reserved += block.byteSize();
+        release(block);
+        return true;
+    }
+
     /** Takes a block back; after the pool closed, its arena has freed the memory already. */
     synchronized void release(MemorySegment block) {
         if (closed) {

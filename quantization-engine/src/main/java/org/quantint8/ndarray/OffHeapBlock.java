@@ -10,6 +10,8 @@ final class OffHeapBlock {
     private final MemorySegment block;
     private MemoryPool pool;
     private Arena own;
+    /** The run pool a large block left with its array, which takes it back on free. */
+    private MemoryPool origin;
     private boolean freed;
 
     private OffHeapBlock(MemorySegment data, MemorySegment block, MemoryPool pool, Arena own) {
@@ -43,7 +45,8 @@ final class OffHeapBlock {
      * Lets this memory go with an array that moves to a manager with the given pool, if it can
      * without a copy: memory of its own arena may go anywhere, a pooled block stays within its
      * pool, except a large block of a run's pool, which leaves it with the arena it has (so
-     * that a forward pass's large result is not copied on its way to the caller).
+     * that a forward pass's large result is not copied on its way to the caller; the block goes
+     * back to that pool when the array closes).
      *
      * @param target the pool of the array's new manager
      * @return whether the memory now goes with the array; if not, the caller copies it
@@ -56,20 +59,27 @@ final class OffHeapBlock {
         if (arena == null) {
             return false;
         }
+        origin = pool;
         pool = null;
         own = arena;
         return true;
     }
 
-    /** Gives the memory back: to the pool, or to the operating system. Idempotent. */
+    /**
+     * Gives the memory back: to the pool (a large block that left a run's pool, to that pool if
+     * it is still open), or to the operating system. Idempotent.
+     */
     void free() {
         if (freed) {
             return;
         }
         freed = true;
         if (own != null) {
-            own.close();
+            if (origin == null || !origin.takeBack(block, own)) {
+                own.close();
+            }
             own = null;
+            origin = null;
         } else {
             pool.release(block);
         }

@@ -214,7 +214,7 @@ public class QuantInt8NDArray extends NDArrayAdapter {
         if (memory.moveTo(home.pool())) {
             return;
         }
-        OffHeapBlock moved = home.pool().allocate(data.byteSize());
+        OffHeapBlock moved = home.pool().allocate(data.byteSize(), false);
         moved.data().copyFrom(data);
         memory.free();
         memory = moved;

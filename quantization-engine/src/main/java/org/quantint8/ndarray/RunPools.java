@@ -17,7 +17,8 @@ import java.util.UUID;
  *
  * <p>Arrays that leave a pass (attached to the caller's manager, or detached) take their memory
  * with them or are copied out first, so no block a caller can still read is given to the next
- * pass. Thread-safe.
+ * pass; a large one gives its block back to the pool when it closes, so that the next pass's
+ * result reuses it. Thread-safe.
  */
 public final class RunPools implements AutoCloseable {
 

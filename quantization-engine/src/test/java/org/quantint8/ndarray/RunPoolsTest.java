@@ -71,6 +71,47 @@ public class RunPoolsTest {
     }
 
     @Test
+    public void aLargeResultGivesItsMemoryBackWhenItCloses() {
+        try (QuantInt8NDManager model = newManager(); QuantInt8NDManager caller = newManager()) {
+            RunPools pools = new RunPools(model);
+            QuantInt8NDArray result;
+            long address;
+            try (QuantInt8NDManager run = pools.newRunManager()) {
+                result = (QuantInt8NDArray) run.create(new Shape(LARGE), DataType.FLOAT32);
+                address = result.getDataSegment().address();
+                result.attach(caller);
+            }
+            Assert.assertEquals(pools.idleReservedBytes(), 0, "the result took its block along");
+            result.close();
+            Assert.assertEquals(pools.idleReservedBytes(), 4L << 20, "given back on close");
+            try (QuantInt8NDManager run = pools.newRunManager()) {
+                QuantInt8NDArray next = (QuantInt8NDArray) run.create(new Shape(LARGE),
+                        DataType.FLOAT32);
+                Assert.assertEquals(next.getDataSegment().address(), address);
+                Assert.assertEquals(next.toFloatArray()[LARGE - 1], 0f, "zeroed again");
+            }
+        }
+    }
+
+    @Test
+    public void aLargeResultClosedAfterTheModelIsFreed() {
+        QuantInt8NDArray result;
+        try (QuantInt8NDManager caller = newManager()) {
+            try (QuantInt8NDManager model = newManager()) {
+                RunPools pools = new RunPools(model);
+                try (QuantInt8NDManager run = pools.newRunManager()) {
+                    result = (QuantInt8NDArray) run.create(new Shape(LARGE), DataType.FLOAT32);
+                    result.attach(caller);
+                }
+            }
+            result.getDataSegment().fill((byte) 3);
+            long before = QuantInt8NDManager.getOffHeapBytesInUse();
+            result.close();
+            Assert.assertEquals(QuantInt8NDManager.getOffHeapBytesInUse(), before - 4L * LARGE);
+        }
+    }
+
+    @Test
     public void largeBlocksTheLastPassDidNotUseAreFreed() {
         try (QuantInt8NDManager model = newManager()) {
             RunPools pools = new RunPools(model);

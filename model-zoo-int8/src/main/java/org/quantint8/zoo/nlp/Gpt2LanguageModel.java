@@ -112,28 +112,27 @@ public final class Gpt2LanguageModel implements AutoCloseable {
                 : new TopKSampler(config.getTopK(), config.getTemperature(), config.getSeed());
         long[] sequence = Arrays.copyOf(prompt, prompt.length + config.getMaxNewTokens());
         int length = prompt.length;
+        // Each step's arrays live in a manager of their own until the next step has read its
+        // key/value cache: moving the cache to a longer-lived manager would copy it every step.
         try (NDManager manager = model.getNDManager().newSubManager()) {
+            NDManager previous = null;
             NDList past = null;
             while (length - prompt.length < config.getMaxNewTokens() && length < contextLength) {
                 long[] feed = past == null ? Arrays.copyOf(sequence, length)
                         : new long[] {sequence[length - 1]};
-                try (NDManager step = manager.newSubManager()) {
-                    CausalLMOutput output = forward(step, feed, past);
-                    long next = sampler == null ? greedy(output.getLogits())
-                            : sampler.next(lastRow(output.getLogits()));
-                    if (config.isKeyValueCache()) {
-                        NDList presents = output.getPastKeyValuesList();
-                        presents.attach(manager);
-                        if (past != null) {
-                            past.close();
-                        }
-                        past = presents;
-                    }
-                    if (next == config.getEndOfText()) {
-                        break;
-                    }
-                    sequence[length++] = next;
+                NDManager step = manager.newSubManager();
+                CausalLMOutput output = forward(step, feed, past);
+                long next = sampler == null ? greedy(output.getLogits())
+                        : sampler.next(lastRow(output.getLogits()));
+                if (previous != null) {
+                    previous.close();
                 }
+                previous = step;
+                past = config.isKeyValueCache() ? output.getPastKeyValuesList() : null;
+                if (next == config.getEndOfText()) {
+                    break;
+                }
+                sequence[length++] = next;
             }
         }
         return Arrays.copyOfRange(sequence, prompt.length, length);
