@@ -369,8 +369,8 @@ public final class FloatKernels {
     /**
      * Multi-head attention in Java, the reference of {@link Int8Kernels#attention} (whose native
      * loop gives these bits): per head and query row, the scores as sums over d of {@code q[d]
-     * k^T[d][t]} ({@link #axpy}, d in order), scaled, masked, {@link #softmax}, then the context
-     * as a sum over t of {@code p[t] v[t]}.
+     * k^T[d][t]} ({@link #axpy}, fused multiply-adds, d in order), scaled, masked, {@link
+     * #softmax}, then the context as a sum over t of {@code p[t] v[t]}, the same way.
      *
      * @param in the operands, already checked
      */
@@ -431,8 +431,9 @@ public final class FloatKernels {
     }
 
     /**
-     * {@code y[0, n) += a * x[xOffset, xOffset + n)}: the inner loop of the attention products
-     * (a score row from a transposed key block, a context row from a value block).
+     * {@code y[0, n) += a * x[xOffset, xOffset + n)} as fused multiply-adds (one rounding each):
+     * the inner loop of the attention products (a score row from a transposed key block, a
+     * context row from a value block).
      *
      * @param a the factor
      * @param x the added values
@@ -443,7 +444,7 @@ public final class FloatKernels {
      */
     public static void axpy(float a, float[] x, int xOffset, float[] y, int yOffset, int n) {
         for (int i = 0; i < n; i++) {
-            y[yOffset + i] += a * x[xOffset + i];
+            y[yOffset + i] = Math.fma(a, x[xOffset + i], y[yOffset + i]);
         }
     }
 }

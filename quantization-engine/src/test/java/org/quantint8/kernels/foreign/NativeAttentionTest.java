@@ -12,9 +12,10 @@ import java.util.Random;
 
 /**
  * The native attention gives the Java loop's bits on every instruction-set path: decoding rows
- * and full sequences, queries inside a wider packed row, no mask, an additive mask broadcast over
- * heads and rows, a causal choosing mask, scores divided or multiplied, a NaN that must spread
- * through its row only, and enough work to share the heads among the kernel threads.
+ * and full sequences (some not a multiple of the four rows the vector loop takes at once, some
+ * rows wider than its 64 columns), queries inside a wider packed row, no mask, an additive mask
+ * broadcast over heads and rows, a causal choosing mask, scores divided or multiplied, a NaN that
+ * must spread through its row only, and enough work to share the heads among the kernel threads.
  */
 public class NativeAttentionTest {
 
@@ -23,7 +24,7 @@ public class NativeAttentionTest {
         NativeInt8Kernels kernels = NativeGemmPropertyTest.kernels(isa);
         Random random = new Random(41 + isa.ordinal());
         int[][] shapes = {{1, 1, 1, 1, 1}, {2, 1, 3, 8, 5}, {1, 7, 2, 16, 7}, {2, 9, 3, 64, 9},
-            {1, 1, 12, 64, 48}, {1, 33, 2, 24, 40}, {2, 64, 4, 64, 64}};
+            {1, 1, 12, 64, 48}, {1, 33, 2, 24, 40}, {2, 64, 4, 64, 64}, {1, 6, 2, 80, 130}};
         for (int[] shape : shapes) {
             for (int mask = 0; mask < 3; mask++) {
                 check(kernels, random, shape, mask, random.nextBoolean(), false);
