@@ -136,6 +136,20 @@ public class QuantInt8NDManager extends BaseNDManager {
         return allocate(shape, dataType, null);
     }
 
+    /**
+     * Creates an array whose contents are unspecified (zero where the memory is fresh, else what
+     * an array closed before left there), for a caller that writes every element before anything
+     * reads one: it saves zeroing memory that is about to be overwritten (a transformer layer's
+     * outputs, the key/value cache of every decoding step).
+     *
+     * @param shape the shape
+     * @param dataType the data type
+     * @return the array, to be filled by the caller
+     */
+    public QuantInt8NDArray createOverwritten(Shape shape, DataType dataType) {
+        return allocateOverwritten(shape, dataType, null);
+    }
+
     /** {@inheritDoc} */
     @Override
     public QuantInt8NDArray create(Buffer data, Shape shape, DataType dataType) {

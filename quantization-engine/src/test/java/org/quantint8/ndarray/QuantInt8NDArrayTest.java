@@ -29,6 +29,23 @@ public class QuantInt8NDArrayTest {
     }
 
     @Test
+    public void createOverwrittenOnlySkipsTheZeroing() {
+        try (QuantInt8NDManager quant = (QuantInt8NDManager) manager.newSubManager()) {
+            QuantInt8NDArray first = quant.createOverwritten(new Shape(4, 4), DataType.FLOAT32);
+            Assert.assertEquals(first.getShape(), new Shape(4, 4));
+            Assert.assertEquals(first.getDataType(), DataType.FLOAT32);
+            first.getDataSegment().fill((byte) 1);
+            long address = first.getDataSegment().address();
+            first.close();
+            QuantInt8NDArray reused = quant.createOverwritten(new Shape(16), DataType.FLOAT32);
+            Assert.assertEquals(reused.getDataSegment().address(), address, "the block is reused");
+            reused.close();
+            Assert.assertEquals(quant.create(new Shape(16), DataType.FLOAT32).toFloatArray(),
+                    new float[16], "create still zeroes it");
+        }
+    }
+
+    @Test
     public void holdsEveryFixedSizeType() {
         NDArray f = manager.create(new float[] {1.5f, -2f}, new Shape(2));
         Assert.assertEquals(f.toFloatArray(), new float[] {1.5f, -2f});

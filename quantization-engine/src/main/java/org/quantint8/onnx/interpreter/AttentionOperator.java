@@ -100,7 +100,7 @@ final class AttentionOperator {
         }
         QuantInt8NDArray keys = cache(context, k, pastKey, present);
         QuantInt8NDArray values = cache(context, v, pastValue, present);
-        QuantInt8NDArray out = context.quantManager().create(
+        QuantInt8NDArray out = context.quantManager().createOverwritten(
                 new Shape(q.batch, q.seq, q.heads, q.size), DataType.FLOAT32);
         Int8Kernels kernels = Int8Kernels.best();
         if (!kernels.vectorizedAttention() && q.seq * present.get(2) >= BATCHED_SCORES) {
@@ -176,7 +176,7 @@ final class AttentionOperator {
      */
     private static QuantInt8NDArray cache(OperatorContext context, Heads x, NDArray past,
             Shape present) {
-        QuantInt8NDArray all = context.quantManager().create(present, DataType.FLOAT32);
+        QuantInt8NDArray all = context.quantManager().createOverwritten(present, DataType.FLOAT32);
         MemorySegment dst = all.getDataSegment();
         MemorySegment old = past == null ? null : floats(past);
         long total = present.get(2);

@@ -150,7 +150,8 @@ final class QuantizedConversions {
             throw s.error("X must have at least one value per row, got shape " + shape);
         }
         int rows = Math.toIntExact(shape.size() / k);
-        QuantInt8NDArray codes = s.context().quantManager().create(shape, DataType.UINT8);
+        QuantInt8NDArray codes =
+                s.context().quantManager().createOverwritten(shape, DataType.UINT8);
         MemorySegment src = real.getDataSegment();
         MemorySegment dst = codes.getDataSegment();
         float[] scales = new float[rows];

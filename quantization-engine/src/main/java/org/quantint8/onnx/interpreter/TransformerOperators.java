@@ -80,9 +80,10 @@ final class TransformerOperators {
             }
             return y;
         }
-        QuantInt8NDArray y = context.quantManager().create(a.getShape(), DataType.FLOAT32);
+        QuantInt8NDArray y =
+                context.quantManager().createOverwritten(a.getShape(), DataType.FLOAT32);
         QuantInt8NDArray sum = wantSum
-                ? context.quantManager().create(a.getShape(), DataType.FLOAT32)
+                ? context.quantManager().createOverwritten(a.getShape(), DataType.FLOAT32)
                 : null;
         if (norm.gamma.length > 0) {
             FloatKernels.addLayerNorm(floats(a), floats(b),
@@ -104,7 +105,8 @@ final class TransformerOperators {
             return null;
         }
         NDArray x = input(inputs, 0);
-        QuantInt8NDArray y = context.quantManager().create(x.getShape(), DataType.FLOAT32);
+        QuantInt8NDArray y =
+                context.quantManager().createOverwritten(x.getShape(), DataType.FLOAT32);
         if (norm.gamma.length > 0) {
             FloatKernels.addLayerNorm(floats(x), null, null, y.getDataSegment(),
                     x.getShape().size() / norm.gamma.length, norm.gamma, norm.beta,
@@ -174,7 +176,8 @@ final class TransformerOperators {
             ChunkKernel kernel) {
         long count = x.getShape().size();
         MemorySegment src = floats(x);
-        QuantInt8NDArray out = context.quantManager().create(x.getShape(), DataType.FLOAT32);
+        QuantInt8NDArray out =
+                context.quantManager().createOverwritten(x.getShape(), DataType.FLOAT32);
         MemorySegment dst = out.getDataSegment();
         float[] chunk = new float[(int) Math.min(chunkSize, Math.max(count, 1))];
         for (long offset = 0; offset < count; offset += chunk.length) {
