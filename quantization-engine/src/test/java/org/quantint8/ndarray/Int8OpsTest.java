@@ -181,6 +181,38 @@ public class Int8OpsTest {
     }
 
     @Test
+    public void maxPoolOfFloatsMatchesPyTorch() {
+        Random random = new Random(23);
+        Shape shape = new Shape(2, 3, 11, 13);
+        float[] values = Reference.uniform(random, (int) shape.size(), -2, 2);
+        values[5] = Float.NaN;
+        values[40] = Float.NEGATIVE_INFINITY;
+        values[77] = -0f;
+        NDArray x = manager.create(values, shape);
+        try (NDManager pt = Engine.getEngine("PyTorch").newBaseManager()) {
+            NDArray real = pt.create(values, shape);
+            Object[][] configs = {
+                {new Shape(3, 3), new Shape(2, 2), new Shape(1, 1), false},
+                {new Shape(3, 3), new Shape(1, 1), new Shape(1, 1), false},
+                {new Shape(2, 4), new Shape(3, 3), new Shape(1, 2), true},
+                {new Shape(3, 3), new Shape(2, 2), new Shape(0, 0), true},
+                {new Shape(1, 1), new Shape(2, 2), new Shape(0, 0), false}
+            };
+            for (Object[] cfg : configs) {
+                Shape k = (Shape) cfg[0];
+                Shape s = (Shape) cfg[1];
+                Shape p = (Shape) cfg[2];
+                boolean ceil = (Boolean) cfg[3];
+                NDArray ours = Int8Ops.maxPool2d(x, k, s, p, ceil);
+                NDArray theirs = ai.djl.nn.pooling.Pool.maxPool2d(real, k, s, p, ceil);
+                String what = "kernel " + k + " stride " + s + " padding " + p + " ceil " + ceil;
+                Assert.assertEquals(ours.getShape(), theirs.getShape(), what);
+                Assert.assertEquals(ours.toByteArray(), theirs.toByteArray(), what);
+            }
+        }
+    }
+
+    @Test
     public void globalAvgPoolAveragesCodes() {
         Random random = new Random(19);
         Shape shape = new Shape(2, 5, 3, 7);
