@@ -238,6 +238,17 @@ typedef struct {
 /* Runs the attention; 0, or -1 without memory for the scratch rows. */
 int32_t qi8_attention(int32_t isa, const qi8_attention_args *at);
 
+/* Max pooling windows: the sizes that qi8_max_pool takes, in this order. */
+enum {
+    QI8_POOL_IN_H, QI8_POOL_IN_W, QI8_POOL_OUT_H, QI8_POOL_OUT_W, QI8_POOL_KERNEL_H,
+    QI8_POOL_KERNEL_W, QI8_POOL_STRIDE_H, QI8_POOL_STRIDE_W, QI8_POOL_PAD_H, QI8_POOL_PAD_W,
+    QI8_POOL_SIZES
+};
+
+/* FP32 max pooling of NCHW planes (see qi8_pool.c); column holds in_w floats of scratch. */
+void qi8_max_pool(int32_t isa, const float *in, float *out, int64_t planes, const int32_t *g,
+                  float *column);
+
 /* Convolution windows: the sizes that qi8_pack_patches takes, in this order. */
 enum {
     QI8_CONV_CHANNELS, QI8_CONV_IN_H, QI8_CONV_IN_W, QI8_CONV_KERNEL_H, QI8_CONV_KERNEL_W,

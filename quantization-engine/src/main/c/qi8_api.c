@@ -7,7 +7,7 @@
 
 #include <stdlib.h>
 
-#define QI8_ABI_VERSION 7
+#define QI8_ABI_VERSION 8
 
 /* Errors returned to Java (which turns them into exceptions). */
 #define QI8_OK 0
@@ -257,6 +257,34 @@ QI8_EXPORT int32_t qi8_quantize_f32(int32_t isa, const float *x, int64_t n, floa
  * gamma + beta with x = a + b (b may be NULL, then x = a; the sum goes to sum unless NULL), beta
  * NULL for none. y must not overlap a, b or sum.
  */
+/* Max pooling: the window as the Java PoolWindow checked it, checked again here. */
+QI8_EXPORT int32_t qi8_max_pool_f32(int32_t isa, const float *in, float *out, int64_t planes,
+                                    const int32_t *g) {
+    if (!isa_supported(isa)) {
+        return QI8_ERR_ISA;
+    }
+    for (int i = 0; i < QI8_POOL_PAD_H; i++) {
+        if (g[i] < 1) {
+            return QI8_ERR_ARGS;
+        }
+    }
+    if (planes < 0 || g[QI8_POOL_PAD_H] < 0 || g[QI8_POOL_PAD_W] < 0
+        || g[QI8_POOL_PAD_H] >= g[QI8_POOL_KERNEL_H] || g[QI8_POOL_PAD_W] >= g[QI8_POOL_KERNEL_W]
+        || (int64_t) (g[QI8_POOL_OUT_H] - 1) * g[QI8_POOL_STRIDE_H] - g[QI8_POOL_PAD_H]
+                   >= g[QI8_POOL_IN_H]
+        || (int64_t) (g[QI8_POOL_OUT_W] - 1) * g[QI8_POOL_STRIDE_W] - g[QI8_POOL_PAD_W]
+                   >= g[QI8_POOL_IN_W]) {
+        return QI8_ERR_ARGS;
+    }
+    float *column = malloc((size_t) g[QI8_POOL_IN_W] * sizeof(float));
+    if (column == NULL) {
+        return QI8_ERR_MEMORY;
+    }
+    qi8_max_pool(isa, in, out, planes, g, column);
+    free(column);
+    return QI8_OK;
+}
+
 QI8_EXPORT int32_t qi8_layer_norm_f32(int32_t isa, const float *a, const float *b, float *sum,
                                       float *y, int64_t rows, int32_t n, const float *gamma,
                                       const float *beta, float epsilon) {

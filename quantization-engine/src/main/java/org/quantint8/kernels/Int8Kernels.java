@@ -164,6 +164,19 @@ public interface Int8Kernels {
     }
 
     /**
+     * Max pooling of FP32 planes, {@link PoolKernels#maxPool} (which checks the arguments).
+     * Every implementation gives the bits of the Java loop; the default is that loop.
+     *
+     * @param in the input planes
+     * @param out the output planes
+     * @param planes the number of planes
+     * @param window the window
+     */
+    default void maxPool(MemorySegment in, MemorySegment out, long planes, PoolWindow window) {
+        PoolKernels.maxPoolInJava(in, out, planes, window);
+    }
+
+    /**
      * Multi-head attention over FP32 operands ({@link AttentionInputs}, which checked them).
      * Every implementation gives the bits of {@link FloatKernels#attention}; the default is
      * that Java loop.

@@ -4,11 +4,12 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 
+import org.quantint8.kernels.PoolKernels;
+import org.quantint8.kernels.PoolWindow;
 import org.quantint8.kernels.QuantizedStorage;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.util.Arrays;
 
 /**
  * Pooling on quantized NCHW data. Codes of one channel share a scale and zero point, so the max
@@ -60,7 +61,8 @@ final class PoolOps {
             MemorySegment src = x.getDataSegment();
             MemorySegment dst = result.getDataSegment();
             if (real) {
-                maxPoolReal(src, dst, planes, h, w, outH, outW, kh, kw, g);
+                PoolKernels.maxPool(src, dst, planes, new PoolWindow(h, w, outH, outW, kh, kw,
+                        g.strideH(), g.strideW(), g.padH(), g.padW()));
                 return result;
             }
             QuantizedStorage type = Int8Ops.storage(x.getQuantization());
@@ -84,52 +86,6 @@ final class PoolOps {
                 }
             }
             return result;
-        }
-    }
-
-    /**
-     * Max pooling of FP32 planes, a plane at a time on the heap and in two separable passes: the
-     * maximum over each window's columns for every input row, then over its rows. Each pass is
-     * a branch-free {@link Math#max} over a run (C2 vectorizes the second): with a comparison per
-     * tap, random data mispredicted half the branches, and through memory-segment accessors,
-     * window by window, it was slower than PyTorch's. NaN wins, as in PyTorch; padding taps are
-     * skipped, as if they were minus infinity.
-     */
-    private static void maxPoolReal(MemorySegment src, MemorySegment dst, long planes, int h,
-            int w, int outH, int outW, int kh, int kw, ConvGeometry g) {
-        float[] in = new float[h * w];
-        float[] rows = new float[h * outW];
-        float[] out = new float[outH * outW];
-        int sw = g.strideW();
-        for (long p = 0; p < planes; p++) {
-            MemorySegment.copy(src, ValueLayout.JAVA_FLOAT_UNALIGNED, p * in.length * 4L, in, 0,
-                    in.length);
-            Arrays.fill(rows, Float.NEGATIVE_INFINITY);
-            for (int kx = 0; kx < kw; kx++) {
-                int offset = kx - g.padW();
-                // The output columns whose tap kx falls inside the row.
-                int begin = Math.max(0, Math.ceilDiv(-offset, sw));
-                int end = Math.min(outW, Math.ceilDiv(w - offset, sw));
-                for (int y = 0; y < h; y++) {
-                    int from = y * w + offset;
-                    int to = y * outW;
-                    for (int ow = begin; ow < end; ow++) {
-                        rows[to + ow] = Math.max(rows[to + ow], in[from + ow * sw]);
-                    }
-                }
-            }
-            Arrays.fill(out, Float.NEGATIVE_INFINITY);
-            for (int oh = 0; oh < outH; oh++) {
-                int y0 = Math.max(oh * g.strideH() - g.padH(), 0);
-                int y1 = Math.min(oh * g.strideH() - g.padH() + kh, h);
-                for (int y = y0; y < y1; y++) {
-                    for (int ow = 0; ow < outW; ow++) {
-                        out[oh * outW + ow] = Math.max(out[oh * outW + ow], rows[y * outW + ow]);
-                    }
-                }
-            }
-            MemorySegment.copy(out, 0, dst, ValueLayout.JAVA_FLOAT_UNALIGNED,
-                    p * out.length * 4L, out.length);
         }
     }
 

@@ -18,7 +18,7 @@ import java.lang.invoke.MethodHandle;
 final class NativeBindings {
 
     /** The C interface version this Java code was written against. */
-    static final int ABI_VERSION = 7;
+    static final int ABI_VERSION = 8;
 
     final MethodHandle abiVersion;
     final MethodHandle bestIsa;
@@ -32,6 +32,7 @@ final class NativeBindings {
     final MethodHandle quantizeF32;
     final MethodHandle layerNormF32;
     final MethodHandle attentionF32;
+    final MethodHandle maxPoolF32;
     final MethodHandle probeAddChain;
     final MethodHandle probeVnni;
 
@@ -66,6 +67,8 @@ final class NativeBindings {
         attentionF32 = bind(linker, lookup, "qi8_attention_f32", FunctionDescriptor.of(JAVA_INT,
                 JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS,
                 ADDRESS, JAVA_FLOAT, JAVA_FLOAT, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
+        maxPoolF32 = bind(linker, lookup, "qi8_max_pool_f32", FunctionDescriptor.of(JAVA_INT,
+                JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS));
         probeAddChain = bind(linker, lookup, "qi8_probe_add_chain",
                 FunctionDescriptor.of(JAVA_LONG, JAVA_LONG));
         probeVnni = bind(linker, lookup, "qi8_probe_vnni", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG));

@@ -8,6 +8,8 @@ import org.quantint8.kernels.GemmEpilogue;
 import org.quantint8.kernels.Int8Kernels;
 import org.quantint8.kernels.Int8Matrix;
 import org.quantint8.kernels.PackedInt8Matrix;
+import org.quantint8.kernels.PoolKernels;
+import org.quantint8.kernels.PoolWindow;
 import org.quantint8.kernels.QuantizedStorage;
 
 import java.lang.foreign.Arena;
@@ -322,6 +324,26 @@ public final class NativeInt8Kernels implements Int8Kernels {
                 Segments.copyBack(sumOut, sum, bytes);
             }
             Segments.copyBack(out, y, bytes);
+        }
+    }
+
+    /** {@inheritDoc} One vectorized loop in C on the calling thread. */
+    @Override
+    public void maxPool(MemorySegment in, MemorySegment out, long planes, PoolWindow window) {
+        PoolKernels.checkMaxPool(in, out, planes, window);
+        if (planes == 0) {
+            return;
+        }
+        long inBytes = 4 * planes * window.inputPlane();
+        long outBytes = 4 * planes * window.outputPlane();
+        int level = isa.ordinal();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment x = Segments.input(in, inBytes, 4, arena);
+            MemorySegment y = Segments.output(out, outBytes, 4, arena);
+            MemorySegment g = arena.allocateFrom(ValueLayout.JAVA_INT, window.toArray());
+            bindings.check("maxPool", () -> (int) bindings.maxPoolF32.invokeExact(level, x, y,
+                    planes, g));
+            Segments.copyBack(y, out, outBytes);
         }
     }
 
