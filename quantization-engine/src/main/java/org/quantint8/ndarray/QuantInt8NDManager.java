@@ -35,6 +35,8 @@ public class QuantInt8NDManager extends BaseNDManager {
     /** The pools a run manager's pool returns to when it closes, or null to free it then. */
     private final RunPools home;
     private final AtomicBoolean poolReleased = new AtomicBoolean();
+    /** The pools of closed sub-managers, for the next ones; created on first use. */
+    private volatile RunPools childPools;
 
     private QuantInt8NDManager(NDManager parent, Device device, MemoryPool pool, RunPools home) {
         super(parent, device);
@@ -72,10 +74,31 @@ public class QuantInt8NDManager extends BaseNDManager {
         return ByteBuffer.allocateDirect(capacity).order(ByteOrder.nativeOrder());
     }
 
-    /** {@inheritDoc} */
+    /**
+     * {@inheritDoc}
+     *
+     * <p>A closed sub-manager's memory pool (its arrays up to 1 MB; larger ones are freed with
+     * them) is kept for this manager's next sub-manager rather than freed: a predictor's context
+     * per call, or a decoding step's manager, then reuses memory already mapped instead of
+     * creating an arena and zeroing fresh pages each time. The pools are freed when this manager
+     * closes. The system manager does not keep them: its children are models' managers, whose
+     * memory goes back to the system when they close.
+     */
     @Override
     public QuantInt8NDManager newSubManager(Device device) {
-        return attachChild(new QuantInt8NDManager(this, device, new MemoryPool(), null));
+        if (this instanceof SystemManager || !device.equals(getDevice())) {
+            return attachChild(new QuantInt8NDManager(this, device, new MemoryPool(), null));
+        }
+        RunPools pools = childPools;
+        if (pools == null) {
+            synchronized (this) {
+                if (childPools == null) {
+                    childPools = new RunPools(this, false);
+                }
+                pools = childPools;
+            }
+        }
+        return pools.newRunManager();
     }
 
     /**

@@ -23,6 +23,7 @@ import java.util.UUID;
 public final class RunPools implements AutoCloseable {
 
     private final QuantInt8NDManager owner;
+    private final boolean everySize;
     private final ArrayDeque<MemoryPool> idle = new ArrayDeque<>();
     private boolean closed;
 
@@ -32,7 +33,19 @@ public final class RunPools implements AutoCloseable {
      * @param owner the model's manager: the parent of every run manager these pools serve
      */
     public RunPools(QuantInt8NDManager owner) {
+        this(owner, true);
+    }
+
+    /**
+     * Creates pools that are closed with their owner.
+     *
+     * @param owner the parent of every manager these pools serve
+     * @param everySize whether the pools keep arrays of every size (a run's), or only those up
+     *     to 1 MB (a sub-manager's: larger arrays get memory of their own, freed with them)
+     */
+    RunPools(QuantInt8NDManager owner, boolean everySize) {
         this.owner = owner;
+        this.everySize = everySize;
         owner.attachInternal("run-pools:" + UUID.randomUUID(), this);
     }
 
@@ -51,7 +64,7 @@ public final class RunPools implements AutoCloseable {
             }
             pool = idle.poll();
         }
-        return owner.newRunManager(pool == null ? new MemoryPool(true) : pool, this);
+        return owner.newRunManager(pool == null ? new MemoryPool(everySize) : pool, this);
     }
 
     /**

@@ -71,6 +71,29 @@ public class RunPoolsTest {
     }
 
     @Test
+    public void aSubManagerReusesTheMemoryOfAClosedSibling() {
+        try (QuantInt8NDManager model = newManager()) {
+            long address;
+            try (QuantInt8NDManager step = (QuantInt8NDManager) model.newSubManager()) {
+                QuantInt8NDArray a = step.create(new Shape(1000), DataType.FLOAT32);
+                a.getDataSegment().fill((byte) 5);
+                address = a.getDataSegment().address();
+            }
+            try (QuantInt8NDManager step = (QuantInt8NDManager) model.newSubManager()) {
+                QuantInt8NDArray b = step.create(new Shape(1000), DataType.FLOAT32);
+                Assert.assertEquals(b.getDataSegment().address(), address, "the same block");
+                Assert.assertEquals(b.toFloatArray()[999], 0f, "zeroed again");
+                // Two at once: the second gets a pool of its own.
+                try (QuantInt8NDManager other = (QuantInt8NDManager) model.newSubManager()) {
+                    QuantInt8NDArray c = other.create(new Shape(1000), DataType.FLOAT32);
+                    c.getDataSegment().fill((byte) 6);
+                    Assert.assertEquals(b.toFloatArray()[999], 0f);
+                }
+            }
+        }
+    }
+
+    @Test
     public void aLargeResultGivesItsMemoryBackWhenItCloses() {
         try (QuantInt8NDManager model = newManager(); QuantInt8NDManager caller = newManager()) {
             RunPools pools = new RunPools(model);
