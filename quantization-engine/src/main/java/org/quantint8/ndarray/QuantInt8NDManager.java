@@ -80,9 +80,10 @@ public class QuantInt8NDManager extends BaseNDManager {
      * <p>A closed sub-manager's memory pool (its arrays up to 1 MB; larger ones are freed with
      * them) is kept for this manager's next sub-manager rather than freed: a predictor's context
      * per call, or a decoding step's manager, then reuses memory already mapped instead of
-     * creating an arena and zeroing fresh pages each time. The pools are freed when this manager
-     * closes. The system manager does not keep them: its children are models' managers, whose
-     * memory goes back to the system when they close.
+     * creating an arena and zeroing fresh pages each time. At most a few pools are kept (the
+     * larger of 4 and the number of processors; more are freed), and all when this manager
+     * closes. The system manager keeps none: its children are models' managers, whose memory
+     * goes back to the system when they close.
      */
     @Override
     public QuantInt8NDManager newSubManager(Device device) {
@@ -118,6 +119,11 @@ public class QuantInt8NDManager extends BaseNDManager {
     /** A run manager over a pool that goes back to {@code home} when the manager closes. */
     QuantInt8NDManager newRunManager(MemoryPool runPool, RunPools home) {
         return attachChild(new QuantInt8NDManager(this, getDevice(), runPool, home));
+    }
+
+    /** The idle pools of this manager's closed sub-managers, or null before the first (tests). */
+    RunPools childPools() {
+        return childPools;
     }
 
     private QuantInt8NDManager attachChild(QuantInt8NDManager manager) {

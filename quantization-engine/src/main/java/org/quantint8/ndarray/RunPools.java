@@ -22,8 +22,12 @@ import java.util.UUID;
  */
 public final class RunPools implements AutoCloseable {
 
+    /** A sub-manager's parent keeps this many idle pools at most (the rest are freed). */
+    static final int MAX_IDLE_SUB_POOLS = Math.max(4, Runtime.getRuntime().availableProcessors());
+
     private final QuantInt8NDManager owner;
     private final boolean everySize;
+    private final int maxIdle;
     private final ArrayDeque<MemoryPool> idle = new ArrayDeque<>();
     private boolean closed;
 
@@ -40,12 +44,15 @@ public final class RunPools implements AutoCloseable {
      * Creates pools that are closed with their owner.
      *
      * @param owner the parent of every manager these pools serve
-     * @param everySize whether the pools keep arrays of every size (a run's), or only those up
-     *     to 1 MB (a sub-manager's: larger arrays get memory of their own, freed with them)
+     * @param everySize whether the pools keep arrays of every size and as many idle pools as ran
+     *     at once (a model's runs), or only arrays up to 1 MB (larger ones get memory of their
+     *     own, freed with them) and at most {@link #MAX_IDLE_SUB_POOLS} idle pools (sub-managers,
+     *     which a caller may hold by the thousand and then close)
      */
     RunPools(QuantInt8NDManager owner, boolean everySize) {
         this.owner = owner;
         this.everySize = everySize;
+        this.maxIdle = everySize ? Integer.MAX_VALUE : MAX_IDLE_SUB_POOLS;
         owner.attachInternal("run-pools:" + UUID.randomUUID(), this);
     }
 
@@ -74,7 +81,7 @@ public final class RunPools implements AutoCloseable {
     void giveBack(MemoryPool pool) {
         pool.endRun();
         synchronized (this) {
-            if (!closed) {
+            if (!closed && idle.size() < maxIdle) {
                 idle.push(pool);
                 return;
             }

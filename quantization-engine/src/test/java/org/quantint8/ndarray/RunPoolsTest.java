@@ -94,6 +94,24 @@ public class RunPoolsTest {
     }
 
     @Test
+    public void aParentKeepsFewIdleSubManagerPools() {
+        try (QuantInt8NDManager model = newManager()) {
+            int many = RunPools.MAX_IDLE_SUB_POOLS + 3;
+            QuantInt8NDManager[] subs = new QuantInt8NDManager[many];
+            for (int i = 0; i < many; i++) {
+                subs[i] = (QuantInt8NDManager) model.newSubManager();
+                subs[i].create(new Shape(1000), DataType.FLOAT32);
+            }
+            for (QuantInt8NDManager sub : subs) {
+                sub.close();
+            }
+            RunPools pools = model.childPools();
+            Assert.assertEquals(pools.idlePools(), RunPools.MAX_IDLE_SUB_POOLS);
+            Assert.assertEquals(pools.idleReservedBytes(), 4096L * RunPools.MAX_IDLE_SUB_POOLS);
+        }
+    }
+
+    @Test
     public void aLargeResultGivesItsMemoryBackWhenItCloses() {
         try (QuantInt8NDManager model = newManager(); QuantInt8NDManager caller = newManager()) {
             RunPools pools = new RunPools(model);
