@@ -257,6 +257,19 @@ QI8_EXPORT int32_t qi8_quantize_f32(int32_t isa, const float *x, int64_t n, floa
  * gamma + beta with x = a + b (b may be NULL, then x = a; the sum goes to sum unless NULL), beta
  * NULL for none. y must not overlap a, b or sum.
  */
+QI8_EXPORT int32_t qi8_layer_norm_f32(int32_t isa, const float *a, const float *b, float *sum,
+                                      float *y, int64_t rows, int32_t n, const float *gamma,
+                                      const float *beta, float epsilon) {
+    if (!isa_supported(isa)) {
+        return QI8_ERR_ISA;
+    }
+    if (rows < 0 || n < 1 || (sum != NULL && b == NULL)) {
+        return QI8_ERR_ARGS;
+    }
+    qi8_layer_norm(isa, a, b, sum, y, rows, n, gamma, beta, epsilon);
+    return QI8_OK;
+}
+
 /* Max pooling: the window as the Java PoolWindow checked it, checked again here. */
 QI8_EXPORT int32_t qi8_max_pool_f32(int32_t isa, const float *in, float *out, int64_t planes,
                                     const int32_t *g) {
@@ -282,19 +295,6 @@ QI8_EXPORT int32_t qi8_max_pool_f32(int32_t isa, const float *in, float *out, in
     }
     qi8_max_pool(isa, in, out, planes, g, column);
     free(column);
-    return QI8_OK;
-}
-
-QI8_EXPORT int32_t qi8_layer_norm_f32(int32_t isa, const float *a, const float *b, float *sum,
-                                      float *y, int64_t rows, int32_t n, const float *gamma,
-                                      const float *beta, float epsilon) {
-    if (!isa_supported(isa)) {
-        return QI8_ERR_ISA;
-    }
-    if (rows < 0 || n < 1 || (sum != NULL && b == NULL)) {
-        return QI8_ERR_ARGS;
-    }
-    qi8_layer_norm(isa, a, b, sum, y, rows, n, gamma, beta, epsilon);
     return QI8_OK;
 }
 
