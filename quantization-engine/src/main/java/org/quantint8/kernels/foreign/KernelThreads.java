@@ -48,27 +48,31 @@ final class KernelThreads {
             return;
         }
         List<ForkJoinTask<?>> others = new ArrayList<>(tasks - 1);
-        ForkJoinPool workers = pool();
-        for (int i = 1; i < tasks; i++) {
-            int index = i;
-            others.add(workers.submit(() -> task.accept(index)));
-        }
-        RuntimeException failure = null;
+        Throwable failure = null;
         try {
+            ForkJoinPool workers = pool();
+            for (int i = 1; i < tasks; i++) {
+                int index = i;
+                others.add(workers.submit(() -> task.accept(index)));
+            }
             task.accept(0);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
             failure = e;
         }
-        // Join every task even after a failure: they may still be using the caller's memory.
+        // Join every submitted task even after a failure (an Error too): they may still be
+        // writing into the caller's memory, which the caller frees or reuses once we return.
         for (ForkJoinTask<?> other : others) {
             try {
                 other.join();
-            } catch (RuntimeException e) {
+            } catch (RuntimeException | Error e) {
                 failure = failure == null ? e : failure;
             }
         }
+        if (failure instanceof Error error) {
+            throw error;
+        }
         if (failure != null) {
-            throw failure;
+            throw (RuntimeException) failure;
         }
     }
 
