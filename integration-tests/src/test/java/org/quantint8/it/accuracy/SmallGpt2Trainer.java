@@ -197,6 +197,13 @@ final class SmallGpt2Trainer implements AutoCloseable {
                             config.context());
                 }
                 float loss = step(trainer, input, target);
+                if (!Float.isFinite(loss)) {
+                    // Adam moves a weight by a few learning rates a step and every activation is
+                    // bounded, so this is not a learning rate to tune: something broke.
+                    throw new IllegalStateException(String.format(Locale.ROOT, "%s: the loss of"
+                            + " step %d of %d is %s. %s", config.key(), step + 1, config.steps(),
+                            loss, AccuracyReport.provenance()));
+                }
                 if (step >= config.steps() - tailSteps) {
                     tail += loss;
                 }

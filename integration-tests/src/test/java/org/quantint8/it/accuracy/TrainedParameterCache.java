@@ -1,10 +1,13 @@
 package org.quantint8.it.accuracy;
 
 import ai.djl.MalformedModelException;
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Block;
+import ai.djl.nn.Parameter;
+import ai.djl.util.Pair;
 
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -20,12 +23,15 @@ import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
+import java.util.Locale;
 
 /**
  * The file the accuracy suites cache trained parameters in, so that a rerun skips training: a
  * magic number naming the model family, the configuration key, the training time, the length and
  * SHA-256 of the payload (DJL's {@code saveParameters} bytes), then the payload. Written
  * atomically (temporary file, fsync, atomic move); read back only when every field checks out.
+ * Parameters with a NaN or an infinity are never written, and a file that holds some is trained
+ * over: a diverged or corrupted run fails where it happened, not in every later run.
  */
 final class TrainedParameterCache {
 
@@ -60,6 +66,7 @@ final class TrainedParameterCache {
      * @param train trains the (initialized or not) block in place
      * @return where the parameters came from
      * @throws IOException if the cache file cannot be written
+     * @throws IllegalStateException if training leaves a parameter that is not finite
      */
     static Outcome loadOrTrain(Path file, int magic, String key, Block block, NDManager manager,
             Shape inputShape, Runnable train) throws IOException {
@@ -69,21 +76,59 @@ final class TrainedParameterCache {
                 block.initialize(manager, DataType.FLOAT32, inputShape);
                 block.loadParameters(manager,
                         new DataInputStream(new ByteArrayInputStream(entry.payload())));
+                requireFinite(block, key);
                 return new Outcome(true, entry.trainingSeconds());
             } catch (IOException | RuntimeException | MalformedModelException e) {
                 System.err.println("cache " + file + " is unusable (" + e.getMessage()
                         + "); training again");
+                // Training initializes only parameters that hold nothing: drop what was loaded.
+                block.clear();
             }
         }
         long start = System.nanoTime();
         train.run();
         double seconds = (System.nanoTime() - start) / 1e9;
+        requireFinite(block, key);
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         try (DataOutputStream out = new DataOutputStream(bytes)) {
             block.saveParameters(out);
         }
         write(file, magic, key, new Entry(seconds, bytes.toByteArray()));
         return new Outcome(false, seconds);
+    }
+
+    /**
+     * Checks that every FP32 parameter of a block is finite.
+     *
+     * @param block the block, initialized
+     * @param key the configuration key, for the message
+     * @throws IllegalStateException naming the first parameter with a NaN or an infinity, how
+     *     many it has and where the first is, and the machine
+     */
+    static void requireFinite(Block block, String key) {
+        for (Pair<String, Parameter> named : block.getParameters()) {
+            NDArray array = named.getValue().getArray();
+            if (array.getDataType() != DataType.FLOAT32) {
+                continue;
+            }
+            float[] values = array.toFloatArray();
+            int nan = 0;
+            int infinite = 0;
+            int first = -1;
+            for (int i = 0; i < values.length; i++) {
+                if (!Float.isFinite(values[i])) {
+                    nan += Float.isNaN(values[i]) ? 1 : 0;
+                    infinite += Float.isInfinite(values[i]) ? 1 : 0;
+                    first = first < 0 ? i : first;
+                }
+            }
+            if (first >= 0) {
+                throw new IllegalStateException(String.format(Locale.ROOT, "%s: parameter '%s'"
+                        + " %s holds %d NaN and %d infinite of %d values, the first at flat"
+                        + " index %d. %s", key, named.getKey(), array.getShape(), nan, infinite,
+                        values.length, first, AccuracyReport.provenance()));
+            }
+        }
     }
 
     /**

@@ -1,6 +1,7 @@
 package org.quantint8.it.accuracy;
 
 import static org.testng.Assert.assertEquals;
+import static org.testng.Assert.assertFalse;
 import static org.testng.Assert.assertTrue;
 import static org.testng.Assert.expectThrows;
 
@@ -11,6 +12,8 @@ import ai.djl.nn.core.Linear;
 
 import org.testng.annotations.Test;
 
+import java.io.ByteArrayOutputStream;
+import java.io.DataOutputStream;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -69,18 +72,55 @@ public class TrainedParameterCacheTest {
         assertEquals(outcomeOf(file, true), trained, "a damaged file is trained over");
     }
 
+    @Test
+    public void neverCachesParametersThatAreNotFinite() throws IOException {
+        Path file = Files.createTempDirectory("trained-cache").resolve("linear.params");
+        IllegalStateException diverged = expectThrows(IllegalStateException.class,
+                () -> outcomeOf(file, new float[] {1, Float.NaN, 3, Float.NEGATIVE_INFINITY}, true));
+        assertTrue(diverged.getMessage().startsWith("linear: parameter 'weight' (2, 2) holds 1 NaN"
+                + " and 1 infinite of 4 values, the first at flat index 1."), diverged.getMessage());
+        assertFalse(Files.exists(file), "nothing is cached");
+    }
+
+    @Test
+    public void trainsOverACachedFileWithANaN() throws IOException {
+        Path file = Files.createTempDirectory("trained-cache").resolve("linear.params");
+        // A file from before the check: written directly, bypassing loadOrTrain.
+        try (Model model = Model.newInstance("linear", "PyTorch")) {
+            Linear linear = Linear.builder().setUnits(2).optBias(false).build();
+            linear.initialize(model.getNDManager(), DataType.FLOAT32, new Shape(1, 2));
+            linear.getParameters().get("weight").getArray().set(new float[] {Float.NaN, 2, 3, 4});
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+            try (DataOutputStream out = new DataOutputStream(bytes)) {
+                linear.saveParameters(out);
+            }
+            TrainedParameterCache.write(file, MAGIC, "linear",
+                    new TrainedParameterCache.Entry(1, bytes.toByteArray()));
+        }
+        assertEquals(outcomeOf(file, true), new float[] {1, 2, 3, 4});
+        assertEquals(outcomeOf(file, false), new float[] {1, 2, 3, 4});
+    }
+
     /** Runs loadOrTrain on a fresh Linear block; training sets its weight to 1, 2, 3, 4. */
     private static float[] outcomeOf(Path file, boolean expectTraining) throws IOException {
+        return outcomeOf(file, new float[] {1, 2, 3, 4}, expectTraining);
+    }
+
+    /** Runs loadOrTrain on a fresh Linear block whose training sets the weight to the values. */
+    private static float[] outcomeOf(Path file, float[] trainedValues, boolean expectTraining)
+            throws IOException {
         try (Model model = Model.newInstance("linear", "PyTorch")) {
             Linear linear = Linear.builder().setUnits(2).optBias(false).build();
             model.setBlock(linear);
             boolean[] trainedNow = {false};
             TrainedParameterCache.Outcome outcome = TrainedParameterCache.loadOrTrain(file, MAGIC,
                     "linear", linear, model.getNDManager(), new Shape(1, 2), () -> {
+                        // As DJL's trainer does, initialize only what holds nothing: training
+                        // must not start from values a rejected file left behind.
+                        assertFalse(linear.isInitialized(), "training starts from nothing");
                         linear.initialize(model.getNDManager(), DataType.FLOAT32,
                                 new Shape(1, 2));
-                        linear.getParameters().get("weight").getArray()
-                                .set(new float[] {1, 2, 3, 4});
+                        linear.getParameters().get("weight").getArray().set(trainedValues);
                         trainedNow[0] = true;
                     });
             assertEquals(outcome.fromCache(), !expectTraining);
