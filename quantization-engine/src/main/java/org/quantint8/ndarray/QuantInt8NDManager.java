@@ -94,7 +94,7 @@ public class QuantInt8NDManager extends BaseNDManager {
         if (pools == null) {
             synchronized (this) {
                 if (childPools == null) {
-                    childPools = new RunPools(this, false);
+                    childPools = RunPools.forSubManagers(this);
                 }
                 pools = childPools;
             }

@@ -37,22 +37,33 @@ public final class RunPools implements AutoCloseable {
      * @param owner the model's manager: the parent of every run manager these pools serve
      */
     public RunPools(QuantInt8NDManager owner) {
-        this(owner, true);
+        this(owner, true, Integer.MAX_VALUE);
+    }
+
+    /**
+     * Creates the pools that a manager's sub-managers reuse, closed with it: arrays up to 1 MB
+     * are pooled (larger ones get memory of their own, freed with them), and at most {@link
+     * #MAX_IDLE_SUB_POOLS} idle pools are kept, since a caller may hold sub-managers by the
+     * thousand and then close them.
+     *
+     * @param owner the parent of the sub-managers
+     * @return the pools
+     */
+    static RunPools forSubManagers(QuantInt8NDManager owner) {
+        return new RunPools(owner, false, MAX_IDLE_SUB_POOLS);
     }
 
     /**
      * Creates pools that are closed with their owner.
      *
      * @param owner the parent of every manager these pools serve
-     * @param everySize whether the pools keep arrays of every size and as many idle pools as ran
-     *     at once (a model's runs), or only arrays up to 1 MB (larger ones get memory of their
-     *     own, freed with them) and at most {@link #MAX_IDLE_SUB_POOLS} idle pools (sub-managers,
-     *     which a caller may hold by the thousand and then close)
+     * @param everySize whether arrays of every size are pooled, or only those up to 1 MB
+     * @param maxIdle how many idle pools are kept; more are freed as their runs end
      */
-    RunPools(QuantInt8NDManager owner, boolean everySize) {
+    private RunPools(QuantInt8NDManager owner, boolean everySize, int maxIdle) {
         this.owner = owner;
         this.everySize = everySize;
-        this.maxIdle = everySize ? Integer.MAX_VALUE : MAX_IDLE_SUB_POOLS;
+        this.maxIdle = maxIdle;
         owner.attachInternal("run-pools:" + UUID.randomUUID(), this);
     }
 

@@ -16,6 +16,7 @@ import org.testng.annotations.DataProvider;
 import org.testng.annotations.Test;
 
 import java.util.Random;
+import java.util.function.Function;
 
 /** Element-wise, pooling and gather operators against element-by-element references. */
 public class Int8OpsTest {
@@ -158,23 +159,12 @@ public class Int8OpsTest {
         NDArray x = manager.create(Reference.uniform(random, (int) shape.size(), -2, 2), shape);
         QuantInt8NDArray q = Int8Ops.quantizeDynamic(x, DataType.UINT8);
         try (NDManager pt = Engine.getEngine("PyTorch").newBaseManager()) {
-            NDArray real = pt.from(Int8Ops.dequantize(q));
-            Object[][] configs = {
-                {new Shape(3, 3), new Shape(2, 2), new Shape(1, 1), false},
-                {new Shape(2, 2), new Shape(2, 2), new Shape(0, 0), false},
-                {new Shape(3, 2), new Shape(2, 3), new Shape(1, 1), true},
-                {new Shape(3, 3), new Shape(2, 2), new Shape(0, 0), true}
-            };
-            for (Object[] cfg : configs) {
-                Shape k = (Shape) cfg[0];
-                Shape s = (Shape) cfg[1];
-                Shape p = (Shape) cfg[2];
-                boolean ceil = (Boolean) cfg[3];
-                NDArray ours = Int8Ops.dequantize(Int8Ops.maxPool2d(q, k, s, p, ceil));
-                NDArray theirs = ai.djl.nn.pooling.Pool.maxPool2d(real, k, s, p, ceil);
-                Assert.assertEquals(ours.getShape(), theirs.getShape(), "shape for " + k + s + p);
-                Assert.assertEquals(ours.toFloatArray(), theirs.toFloatArray());
-            }
+            assertMaxPoolsMatch(c -> Int8Ops.dequantize(Int8Ops.maxPool2d(q, c.kernel(),
+                    c.stride(), c.padding(), c.ceil())), pt.from(Int8Ops.dequantize(q)),
+                    new PoolCase(new Shape(3, 3), new Shape(2, 2), new Shape(1, 1), false),
+                    new PoolCase(new Shape(2, 2), new Shape(2, 2), new Shape(0, 0), false),
+                    new PoolCase(new Shape(3, 2), new Shape(2, 3), new Shape(1, 1), true),
+                    new PoolCase(new Shape(3, 3), new Shape(2, 2), new Shape(0, 0), true));
         }
         assertFails(() -> Int8Ops.maxPool2d(q, new Shape(2, 2), new Shape(1, 1),
                 new Shape(2, 2), false), "padding (2, 2) at most half");
@@ -190,25 +180,28 @@ public class Int8OpsTest {
         values[77] = -0f;
         NDArray x = manager.create(values, shape);
         try (NDManager pt = Engine.getEngine("PyTorch").newBaseManager()) {
-            NDArray real = pt.create(values, shape);
-            Object[][] configs = {
-                {new Shape(3, 3), new Shape(2, 2), new Shape(1, 1), false},
-                {new Shape(3, 3), new Shape(1, 1), new Shape(1, 1), false},
-                {new Shape(2, 4), new Shape(3, 3), new Shape(1, 2), true},
-                {new Shape(3, 3), new Shape(2, 2), new Shape(0, 0), true},
-                {new Shape(1, 1), new Shape(2, 2), new Shape(0, 0), false}
-            };
-            for (Object[] cfg : configs) {
-                Shape k = (Shape) cfg[0];
-                Shape s = (Shape) cfg[1];
-                Shape p = (Shape) cfg[2];
-                boolean ceil = (Boolean) cfg[3];
-                NDArray ours = Int8Ops.maxPool2d(x, k, s, p, ceil);
-                NDArray theirs = ai.djl.nn.pooling.Pool.maxPool2d(real, k, s, p, ceil);
-                String what = "kernel " + k + " stride " + s + " padding " + p + " ceil " + ceil;
-                Assert.assertEquals(ours.getShape(), theirs.getShape(), what);
-                Assert.assertEquals(ours.toByteArray(), theirs.toByteArray(), what);
-            }
+            assertMaxPoolsMatch(c -> Int8Ops.maxPool2d(x, c.kernel(), c.stride(), c.padding(),
+                    c.ceil()), pt.create(values, shape),
+                    new PoolCase(new Shape(3, 3), new Shape(2, 2), new Shape(1, 1), false),
+                    new PoolCase(new Shape(3, 3), new Shape(1, 1), new Shape(1, 1), false),
+                    new PoolCase(new Shape(2, 4), new Shape(3, 3), new Shape(1, 2), true),
+                    new PoolCase(new Shape(3, 3), new Shape(2, 2), new Shape(0, 0), true),
+                    new PoolCase(new Shape(1, 1), new Shape(2, 2), new Shape(0, 0), false));
+        }
+    }
+
+    /** One max pooling configuration. */
+    private record PoolCase(Shape kernel, Shape stride, Shape padding, boolean ceil) {}
+
+    /** Checks each case against PyTorch's max pooling of the same values, bit for bit. */
+    private static void assertMaxPoolsMatch(Function<PoolCase, NDArray> ours, NDArray real,
+            PoolCase... cases) {
+        for (PoolCase c : cases) {
+            NDArray mine = ours.apply(c);
+            NDArray theirs = ai.djl.nn.pooling.Pool.maxPool2d(real, c.kernel(), c.stride(),
+                    c.padding(), c.ceil());
+            Assert.assertEquals(mine.getShape(), theirs.getShape(), c.toString());
+            Assert.assertEquals(mine.toByteArray(), theirs.toByteArray(), c.toString());
         }
     }
 
