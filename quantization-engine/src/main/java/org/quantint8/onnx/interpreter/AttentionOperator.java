@@ -71,7 +71,9 @@ final class AttentionOperator {
     private AttentionOperator() {}
 
     static void register(OperatorRegistry registry) {
-        registry.register(IntegerLinearFusion.DOMAIN, ATTENTION, AttentionOperator::attention);
+        // The heads' Reshape targets: read as numbers.
+        registry.register(IntegerLinearFusion.DOMAIN, ATTENTION,
+                OnnxOperator.readingInPlace(AttentionOperator::attention, 1, 3, 5));
     }
 
     /** The operator: checks the shapes, then runs each (batch, head). */

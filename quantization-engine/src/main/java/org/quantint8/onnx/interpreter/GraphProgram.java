@@ -155,8 +155,11 @@ final class GraphProgram {
 
     private void execute(GraphRun run, Step step) {
         List<NDArray> args = new ArrayList<>(step.inputs.length);
-        for (int slot : step.inputs) {
-            args.add(slot < 0 ? null : run.read(slot));
+        for (int i = 0; i < step.inputs.length; i++) {
+            int slot = step.inputs[i];
+            args.add(slot < 0 ? null
+                    : step.constantInputs[i] && step.operator.readsInPlace(i) ? run.constant(slot)
+                    : run.read(slot));
         }
         OperatorContext context =
                 new OperatorContext(

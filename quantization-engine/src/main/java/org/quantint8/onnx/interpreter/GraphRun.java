@@ -67,6 +67,21 @@ final class GraphRun {
     }
 
     /**
+     * Returns a constant as the model holds it, for an input that its operator reads in place
+     * ({@link OnnxOperator#readsInPlace}): the run neither views nor closes it.
+     *
+     * @param slot the constant's slot
+     * @return the model's array
+     */
+    NDArray constant(int slot) {
+        NDArray constant = constants[slot];
+        if (constant == null) {
+            throw new IllegalStateException("slot " + slot + " is not a constant");
+        }
+        return constant;
+    }
+
+    /**
      * Stores a value in a slot.
      *
      * @param slot the slot

@@ -35,7 +35,8 @@ final class NnOperators {
         registry.register("", "GlobalAveragePool", (c, n, in) -> global(in, false));
         registry.register("", "GlobalMaxPool", (c, n, in) -> global(in, true));
         registry.register("", "BatchNormalization", NnOperators::batchNorm);
-        registry.register("", "LayerNormalization", NnOperators::layerNorm);
+        registry.register("", "LayerNormalization",
+                OnnxOperator.readingInPlace(NnOperators::layerNorm, 1, 2));
     }
 
     /** {@code alpha * A' * B' + beta * C}, A' and B' optionally transposed. */

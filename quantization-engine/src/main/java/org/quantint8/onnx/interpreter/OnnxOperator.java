@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDList;
 
 import org.quantint8.onnx.OnnxNode;
 
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -29,4 +30,42 @@ public interface OnnxOperator {
      *     name the node, the interpreter adds it
      */
     NDList apply(OperatorContext context, OnnxNode node, List<NDArray> inputs);
+
+    /**
+     * Returns whether an input, when it is a constant of the model, may be passed as the model
+     * holds it instead of as a view owned by the run, which costs an engine call to make and one
+     * to close, per input and run (a model has hundreds of constant inputs). Only for an input
+     * that the operator reads (values, shape, type) or derives node-cache entries from, and never
+     * returns: an array that an engine operation makes from it would belong to the model's
+     * manager, not the run's.
+     *
+     * @param input the input's index
+     * @return {@code false}, unless the operator was made by {@link #readingInPlace}
+     */
+    default boolean readsInPlace(int input) {
+        return false;
+    }
+
+    /**
+     * Returns the operator, declared to read the given inputs in place ({@link #readsInPlace}).
+     *
+     * @param operator the operator
+     * @param inputs the indices of the inputs it only reads
+     * @return the same operator with the declaration
+     */
+    static OnnxOperator readingInPlace(OnnxOperator operator, int... inputs) {
+        int[] sorted = inputs.clone();
+        Arrays.sort(sorted);
+        return new OnnxOperator() {
+            @Override
+            public NDList apply(OperatorContext context, OnnxNode node, List<NDArray> values) {
+                return operator.apply(context, node, values);
+            }
+
+            @Override
+            public boolean readsInPlace(int input) {
+                return Arrays.binarySearch(sorted, input) >= 0;
+            }
+        };
+    }
 }

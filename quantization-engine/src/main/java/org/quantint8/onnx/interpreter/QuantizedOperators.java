@@ -22,9 +22,12 @@ final class QuantizedOperators {
                 .register("", "QLinearMatMul", QuantizedMatMul::qLinearMatMul)
                 .register("", "ConvInteger", QuantizedConv::convInteger)
                 .register("", "QLinearConv", QuantizedConv::qLinearConv)
+                // The weights, their parameters and the bias: read, or prepared once per model.
                 .register(IntegerLinearFusion.DOMAIN, IntegerLinearFusion.FUSED_OP,
-                        QuantizedMatMul::dynamicQuantizeMatMul)
+                        OnnxOperator.readingInPlace(QuantizedMatMul::dynamicQuantizeMatMul,
+                                1, 2, 3, 4, 5))
                 .register(IntegerLinearFusion.DOMAIN, IntegerLinearFusion.FUSED_CONV,
-                        QuantizedConv::dynamicQuantizeConv);
+                        OnnxOperator.readingInPlace(QuantizedConv::dynamicQuantizeConv,
+                                1, 2, 3, 4, 5, 6, 7, 8));
     }
 }

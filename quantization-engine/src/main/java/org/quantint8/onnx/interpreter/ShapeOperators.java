@@ -31,9 +31,10 @@ final class ShapeOperators {
     private ShapeOperators() {}
 
     static void register(OperatorRegistry registry) {
-        registry.register("", "Reshape", ShapeOperators::reshape);
+        registry.register("", "Reshape", OnnxOperator.readingInPlace(ShapeOperators::reshape, 1));
         registry.register("", "Transpose", ShapeOperators::transpose);
-        registry.register("", "Unsqueeze", ShapeOperators::unsqueeze);
+        registry.register("", "Unsqueeze",
+                OnnxOperator.readingInPlace(ShapeOperators::unsqueeze, 1));
         registry.register("", "Squeeze", ShapeOperators::squeeze);
         registry.register("", "Flatten", ShapeOperators::flatten);
         registry.register("", "Shape", ShapeOperators::shape);

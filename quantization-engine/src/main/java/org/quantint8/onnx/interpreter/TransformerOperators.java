@@ -48,8 +48,9 @@ final class TransformerOperators {
     static void register(OperatorRegistry registry) {
         registry.register("", GELU, TransformerOperators::gelu);
         registry.register(IntegerLinearFusion.DOMAIN, GELU, TransformerOperators::gelu);
+        // Scale and bias: read as float arrays, cached when constant.
         registry.register(IntegerLinearFusion.DOMAIN, ADD_LAYER_NORM,
-                TransformerOperators::addLayerNorm);
+                OnnxOperator.readingInPlace(TransformerOperators::addLayerNorm, 2, 3));
         AttentionOperator.register(registry);
     }
 
