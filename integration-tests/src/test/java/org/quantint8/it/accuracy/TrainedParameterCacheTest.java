@@ -75,10 +75,12 @@ public class TrainedParameterCacheTest {
     @Test
     public void neverCachesParametersThatAreNotFinite() throws IOException {
         Path file = Files.createTempDirectory("trained-cache").resolve("linear.params");
+        float[] diverging = {1, Float.NaN, 3, Float.NEGATIVE_INFINITY};
         IllegalStateException diverged = expectThrows(IllegalStateException.class,
-                () -> outcomeOf(file, new float[] {1, Float.NaN, 3, Float.NEGATIVE_INFINITY}, true));
-        assertTrue(diverged.getMessage().startsWith("linear: parameter 'weight' (2, 2) holds 1 NaN"
-                + " and 1 infinite of 4 values, the first at flat index 1."), diverged.getMessage());
+                () -> outcomeOf(file, diverging, true));
+        assertTrue(diverged.getMessage().startsWith("linear: parameter 'weight' (2, 2) holds 1"
+                + " NaN and 1 infinite of 4 values, the first at flat index 1."),
+                diverged.getMessage());
         assertFalse(Files.exists(file), "nothing is cached");
     }
 

@@ -15,7 +15,9 @@ import java.util.Map;
  * <p>Every value of the run is an array owned by one of the run's two managers: inputs and
  * constants are adopted as views (or copies, from another engine) and operator results that an
  * operator attached elsewhere are moved here. So a run never frees an array it does not own, and
- * closing its managers frees all it made. An array may fill several slots ({@code Identity}
+ * closing its managers frees all it made. The exception, never stored in a slot: a constant that
+ * its reader declares it only reads ({@link OnnxOperator#readsInPlace}) is handed over as the
+ * model holds it ({@link #constant}). An array may fill several slots ({@code Identity}
  * returns its input): it is closed when the last slot holding it is released.
  */
 final class GraphRun {
