@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.nio.file.StandardCopyOption;
 import java.time.LocalDate;
+import java.util.List;
 import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -68,6 +69,42 @@ public final class AccuracyReport {
                 LocalDate.now(), cpuModel(), Runtime.getRuntime().availableProcessors(),
                 Runtime.version(), ManagementFactory.getOperatingSystemMXBean().getName()
                         + " " + ManagementFactory.getOperatingSystemMXBean().getArch());
+    }
+
+    /**
+     * Returns the CPU's family, model, stepping and microcode, and which of the vector
+     * extensions the numeric libraries choose kernels by it has: the model name alone does not
+     * tell one EPYC generation from the next, so a failure seen on another machine can be
+     * compared with this one.
+     *
+     * @return one sentence; what cannot be read is left out
+     */
+    static String cpuSignature() {
+        StringBuilder signature = new StringBuilder("CPU");
+        List<String> wanted = List.of("avx2", "avx512f", "avx512_vnni", "avx512_bf16",
+                "avx_vnni", "amx_tile");
+        try {
+            for (String line : Files.readAllLines(Paths.get("/proc/cpuinfo"))) {
+                String key = line.contains(":") ? line.substring(0, line.indexOf(':')).strip() : "";
+                String value = line.substring(line.indexOf(':') + 1).strip();
+                switch (key) {
+                    case "cpu family" -> signature.append(" family ").append(value);
+                    case "model", "stepping", "microcode" ->
+                            signature.append(' ').append(key).append(' ').append(value);
+                    case "flags" -> {
+                        List<String> flags = List.of(value.split(" "));
+                        signature.append(", extensions:");
+                        wanted.stream().filter(flags::contains)
+                                .forEach(f -> signature.append(' ').append(f));
+                        return signature.append('.').toString();
+                    }
+                    default -> { }
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // Not Linux: nothing more to say than the provenance line.
+        }
+        return signature.append('.').toString();
     }
 
     private static String cpuModel() {

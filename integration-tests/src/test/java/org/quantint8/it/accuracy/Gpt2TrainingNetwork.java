@@ -19,6 +19,7 @@ import ai.djl.util.PairList;
 import org.quantint8.zoo.architectures.Gpt2;
 
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -44,6 +45,8 @@ final class Gpt2TrainingNetwork extends AbstractBlock {
     private final int hidden;
     private final int numHeads;
     private final Map<String, Parameter> named = new LinkedHashMap<>();
+    /** Set during {@link #firstNonFinite}: what the checked forward pass has found so far. */
+    private Probe probe;
 
     /**
      * Declares the parameters of a GPT-2 of the given size.
@@ -90,6 +93,100 @@ final class Gpt2TrainingNetwork extends AbstractBlock {
         return weights;
     }
 
+    /**
+     * Describes the parameters that hold a NaN or an infinity.
+     *
+     * @return one line per such parameter (name, count, size), empty if all are finite
+     */
+    String nonFiniteParameters() {
+        StringBuilder found = new StringBuilder();
+        named.forEach((name, parameter) -> describeNonFinite(name, parameter.getArray(), found));
+        return found.toString();
+    }
+
+    /**
+     * Describes the parameters whose gradient holds a NaN or an infinity.
+     *
+     * @return one line per such gradient (name, count, size), empty if all are finite
+     */
+    String nonFiniteGradients() {
+        StringBuilder found = new StringBuilder();
+        named.forEach((name, parameter) -> {
+            try (NDArray gradient = parameter.getArray().getGradient()) {
+                // One reduction per gradient; the elements are counted only when it is not
+                // finite (a sum can also overflow, which the count then tells apart).
+                try (NDArray sum = gradient.sum()) {
+                    if (!Float.isFinite(sum.getFloat())) {
+                        describeNonFinite(name, gradient, found);
+                    }
+                }
+            }
+        });
+        return found.toString();
+    }
+
+    /**
+     * Runs one forward pass that checks each step's result, for a diagnosis after a non-finite
+     * loss: names the first step whose result holds a NaN or an infinity, with the largest
+     * magnitude the step before it produced.
+     *
+     * @param store the parameters
+     * @param ids the token ids the failing step saw
+     * @return the first non-finite step, or null if this pass is finite throughout
+     */
+    String firstNonFinite(ParameterStore store, NDArray ids) {
+        probe = new Probe();
+        try {
+            forwardInternal(store, new NDList(ids), false, null);
+            return probe.found;
+        } finally {
+            probe = null;
+        }
+    }
+
+    /** Returns {@code x}; during {@link #firstNonFinite}, checks it first. */
+    private NDArray seen(String step, NDArray x) {
+        if (probe != null && probe.found == null) {
+            long bad = countNonFinite(x);
+            if (bad > 0) {
+                probe.found = String.format(Locale.ROOT, "'%s': %d of %d values non-finite"
+                        + " (largest magnitude before it, at '%s': %g)", step, bad, x.size(),
+                        probe.lastStep, probe.lastMax);
+            } else {
+                probe.lastStep = step;
+                try (NDArray magnitude = x.abs(); NDArray max = magnitude.max()) {
+                    probe.lastMax = max.getFloat();
+                }
+            }
+        }
+        return x;
+    }
+
+    /** Appends "name: n of size non-finite" to {@code found} if {@code values} hold any. */
+    private static void describeNonFinite(String name, NDArray values, StringBuilder found) {
+        long bad = countNonFinite(values);
+        if (bad > 0) {
+            found.append(String.format(Locale.ROOT, "%s%s: %d of %d non-finite",
+                    found.length() == 0 ? "" : "; ", name, bad, values.size()));
+        }
+    }
+
+    private static long countNonFinite(NDArray x) {
+        try (NDArray nan = x.isNaN();
+                NDArray infinite = x.isInfinite();
+                NDArray either = nan.logicalOr(infinite);
+                NDArray count = either.countNonzero()) {
+            return count.getLong();
+        }
+    }
+
+    /** What a checked forward pass has seen. */
+    private static final class Probe {
+        private String found;
+        private String lastStep = "(the input)";
+        private double lastMax = Double.NaN;
+    }
+
     @Override
     protected NDList forwardInternal(ParameterStore store, NDList inputs, boolean training,
             PairList<String, Object> params) {
@@ -97,16 +194,17 @@ final class Gpt2TrainingNetwork extends AbstractBlock {
         long length = ids.getShape().get(1);
         NDManager manager = ids.getManager();
         NDArray positions = manager.arange(0, length, 1, DataType.INT64);
-        NDArray x = Embedding.embedding(ids, value(store, ids, "wte.weight"), SparseFormat.DENSE)
-                .singletonOrThrow().add(Embedding.embedding(positions,
-                        value(store, ids, "wpe.weight"), SparseFormat.DENSE).singletonOrThrow());
+        NDArray x = seen("embeddings", Embedding.embedding(ids, value(store, ids, "wte.weight"),
+                SparseFormat.DENSE).singletonOrThrow().add(Embedding.embedding(positions,
+                        value(store, ids, "wpe.weight"), SparseFormat.DENSE).singletonOrThrow()));
         // key_position <= query_position, [sequence, sequence], as the graph's LessOrEqual.
         NDArray allowed = positions.reshape(1, length).lte(positions.reshape(length, 1));
+        Constants constants = new Constants(manager, hidden / numHeads);
         for (int i = 0; i < numLayers; i++) {
-            x = block(store, x, allowed, "h." + i + ".");
+            x = block(store, x, allowed, constants, "h." + i + ".");
         }
-        x = layerNorm(store, x, "ln_f.");
-        return new NDList(x.matMul(value(store, x, "wte.weight").transpose()));
+        x = seen("ln_f", layerNorm(store, x, "ln_f."));
+        return new NDList(seen("logits", x.matMul(value(store, x, "wte.weight").transpose())));
     }
 
     @Override
@@ -116,20 +214,23 @@ final class Gpt2TrainingNetwork extends AbstractBlock {
                 named.get("wte.weight").getShape().get(0))};
     }
 
-    private NDArray block(ParameterStore store, NDArray x, NDArray allowed, String p) {
-        NDArray qkv = linear(store, layerNorm(store, x, p + "ln_1."), p + "attn.c_attn.");
+    private NDArray block(ParameterStore store, NDArray x, NDArray allowed, Constants c,
+            String p) {
+        NDArray qkv = seen(p + "attn.c_attn", linear(store,
+                seen(p + "ln_1", layerNorm(store, x, p + "ln_1.")), p + "attn.c_attn."));
         NDList parts = qkv.split(3, 2);
-        long headDim = hidden / numHeads;
-        NDArray scores = heads(parts.get(0)).matMul(heads(parts.get(1)).transpose(0, 1, 3, 2))
-                .div((float) Math.sqrt(headDim));
+        NDArray scores = seen(p + "attn.scores", heads(parts.get(0))
+                .matMul(heads(parts.get(1)).transpose(0, 1, 3, 2)).div(c.sqrtHeadSize));
         // DJL's where does not broadcast: the mask and the constant take the scores' shape.
         NDArray masked = NDArrays.where(allowed.broadcast(scores.getShape()), scores,
                 x.getManager().full(scores.getShape(), MASKED_SCORE));
-        NDArray context = masked.softmax(-1).matMul(heads(parts.get(2)))
-                .transpose(0, 2, 1, 3).reshape(x.getShape());
-        x = linear(store, context, p + "attn.c_proj.").add(x);
-        NDArray inner = geluTanh(linear(store, layerNorm(store, x, p + "ln_2."), p + "mlp.c_fc."));
-        return x.add(linear(store, inner, p + "mlp.c_proj."));
+        NDArray context = seen(p + "attn.context", seen(p + "attn.softmax", masked.softmax(-1))
+                .matMul(heads(parts.get(2))).transpose(0, 2, 1, 3).reshape(x.getShape()));
+        x = seen(p + "attn.c_proj", linear(store, context, p + "attn.c_proj.").add(x));
+        NDArray fc = seen(p + "mlp.c_fc", linear(store, seen(p + "ln_2", layerNorm(store, x,
+                p + "ln_2.")), p + "mlp.c_fc."));
+        NDArray inner = seen(p + "mlp.gelu", geluTanh(fc, c));
+        return seen(p + "mlp.c_proj", x.add(linear(store, inner, p + "mlp.c_proj.")));
     }
 
     /** {@code [batch, seq, hidden]} to {@code [batch, heads, seq, headDim]}. */
@@ -140,9 +241,36 @@ final class Gpt2TrainingNetwork extends AbstractBlock {
     }
 
     /** {@code 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)))}, the graph's node order. */
-    private static NDArray geluTanh(NDArray x) {
-        NDArray inner = x.add(x.pow(3).mul(0.044715f)).mul((float) Math.sqrt(2 / Math.PI));
-        return x.mul(inner.tanh().add(1f)).mul(0.5f);
+    private static NDArray geluTanh(NDArray x, Constants c) {
+        NDArray inner = x.add(x.pow(c.three).mul(c.cubic)).mul(c.sqrtTwoOverPi);
+        return x.mul(inner.tanh().add(c.one)).mul(c.half);
+    }
+
+    /**
+     * The forward pass's scalar constants, as arrays of the input's manager, which stays open
+     * until the backward pass is done. Not DJL's {@code mul(Number)} and kin: its PyTorch engine
+     * wraps the number in an array over a Java buffer that it closes right after the operation,
+     * while autograd keeps that array for the backward pass, which then reads memory the
+     * collector may have freed and reused: wrong or NaN gradients (measured: once the buffer is
+     * collected and its memory written, x.mul(3f)'s gradient is NaN in 20 of 20 tries, with an
+     * array kept open, 3 in all).
+     */
+    private static final class Constants {
+        private final NDArray sqrtHeadSize;
+        private final NDArray three;
+        private final NDArray cubic;
+        private final NDArray sqrtTwoOverPi;
+        private final NDArray one;
+        private final NDArray half;
+
+        Constants(NDManager manager, long headSize) {
+            sqrtHeadSize = manager.create((float) Math.sqrt(headSize));
+            three = manager.create(3f);
+            cubic = manager.create(0.044715f);
+            sqrtTwoOverPi = manager.create((float) Math.sqrt(2 / Math.PI));
+            one = manager.create(1f);
+            half = manager.create(0.5f);
+        }
     }
 
     private NDArray linear(ParameterStore store, NDArray x, String prefix) {

@@ -8,6 +8,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.DefaultTrainingConfig;
 import ai.djl.training.GradientCollector;
+import ai.djl.training.ParameterStore;
 import ai.djl.training.Trainer;
 import ai.djl.training.loss.Loss;
 import ai.djl.training.optimizer.Adam;
@@ -91,6 +92,19 @@ final class SmallGpt2Trainer implements AutoCloseable {
     private final Gpt2TrainingNetwork network;
     private TrainedParameterCache.Outcome outcome;
     private float finalLoss = Float.NaN;
+    private StepHook stepHook = (network, step) -> { };
+
+    /** What a test may do to the network before a training step. */
+    interface StepHook {
+
+        /**
+         * Runs before a step.
+         *
+         * @param network the network being trained
+         * @param step the step, from 0
+         */
+        void before(Gpt2TrainingNetwork network, int step);
+    }
 
     /**
      * Creates the (untrained) DJL model.
@@ -165,7 +179,22 @@ final class SmallGpt2Trainer implements AutoCloseable {
         model.close();
     }
 
-    private void train(long[] tokens) {
+    /**
+     * Sets what runs before each training step, for tests that break the network on purpose.
+     *
+     * @param hook the hook
+     */
+    void setStepHook(StepHook hook) {
+        this.stepHook = hook;
+    }
+
+    /**
+     * Trains in this JVM, without the cache.
+     *
+     * @param tokens the training token stream (compact ids), longer than the context
+     * @throws IllegalStateException if a step's loss is NaN or infinite, with a diagnosis
+     */
+    void train(long[] tokens) {
         if (tokens.length <= config.context() + 1) {
             throw new IllegalArgumentException("the training text has " + tokens.length
                     + " tokens, not more than the context " + config.context());
@@ -185,6 +214,7 @@ final class SmallGpt2Trainer implements AutoCloseable {
         long start = System.nanoTime();
         double tail = 0;
         int tailSteps = Math.max(1, config.steps() / 20);
+        float[] recent = new float[5];
         try (Trainer trainer = model.newTrainer(trainingConfig)) {
             trainer.initialize(windowShape(config.batchSize()));
             for (int step = 0; step < config.steps(); step++) {
@@ -196,14 +226,9 @@ final class SmallGpt2Trainer implements AutoCloseable {
                     System.arraycopy(tokens, from + 1, target, b * config.context(),
                             config.context());
                 }
-                float loss = step(trainer, input, target);
-                if (!Float.isFinite(loss)) {
-                    // Adam moves a weight by a few learning rates a step and every activation is
-                    // bounded, so this is not a learning rate to tune: something broke.
-                    throw new IllegalStateException(String.format(Locale.ROOT, "%s: the loss of"
-                            + " step %d of %d is %s. %s", config.key(), step + 1, config.steps(),
-                            loss, AccuracyReport.provenance()));
-                }
+                stepHook.before(network, step);
+                float loss = step(trainer, input, target, step, recent);
+                recent[step % recent.length] = loss;
                 if (step >= config.steps() - tailSteps) {
                     tail += loss;
                 }
@@ -217,8 +242,13 @@ final class SmallGpt2Trainer implements AutoCloseable {
         finalLoss = (float) (tail / tailSteps);
     }
 
-    /** One optimizer step on a batch of windows; returns the batch's mean cross-entropy. */
-    private float step(Trainer trainer, long[] input, long[] target) {
+    /**
+     * One optimizer step on a batch of windows; returns the batch's mean cross-entropy. A loss
+     * or a gradient that is NaN or infinite fails the training before the update, with a
+     * diagnosis: which gradients, or which parameters hold non-finite values and which step of
+     * a checked forward pass over the same batch first produces one.
+     */
+    private float step(Trainer trainer, long[] input, long[] target, int step, float[] recent) {
         try (NDManager batch = trainer.getManager().newSubManager()) {
             NDArray x = batch.create(input, windowShape(config.batchSize()));
             NDArray y = batch.create(target, new Shape(target.length));
@@ -230,9 +260,40 @@ final class SmallGpt2Trainer implements AutoCloseable {
                 collector.backward(value);
                 loss = value.getFloat();
             }
+            if (!Float.isFinite(loss)) {
+                throw new IllegalStateException(diagnosis(batch, x, step, loss, recent));
+            }
+            String gradients = network.nonFiniteGradients();
+            if (!gradients.isEmpty()) {
+                // A finite loss with broken gradients: the backward pass read something wrong.
+                throw new IllegalStateException(String.format(Locale.ROOT, "%s: the loss of step"
+                        + " %d of %d is %s, but gradients are not finite: %s. %s %s",
+                        config.key(), step + 1, config.steps(), loss, gradients,
+                        AccuracyReport.provenance(), AccuracyReport.cpuSignature()));
+            }
             trainer.step();
             return loss;
         }
+    }
+
+    private String diagnosis(NDManager batch, NDArray x, int step, float loss, float[] recent) {
+        StringBuilder before = new StringBuilder();
+        for (int i = Math.max(0, step - recent.length); i < step; i++) {
+            before.append(before.length() == 0 ? "" : ", ")
+                    .append(String.format(Locale.ROOT, "%.3f", recent[i % recent.length]));
+        }
+        String parameters = network.nonFiniteParameters();
+        String recomputed = network.firstNonFinite(new ParameterStore(batch, false), x);
+        // Adam moves a weight by a few learning rates a step and every activation is bounded,
+        // so this is not a learning rate to tune: something broke, and this says where.
+        return String.format(Locale.ROOT, "%s: the loss of step %d of %d is %s (steps before:"
+                + " %s). Parameters: %s. The same forward pass checked step by step: %s. %s %s",
+                config.key(), step + 1, config.steps(), loss,
+                before.length() == 0 ? "none" : before,
+                parameters.isEmpty() ? "all finite" : parameters,
+                recomputed == null ? "finite throughout (the failure did not recur)"
+                        : "first non-finite at " + recomputed,
+                AccuracyReport.provenance(), AccuracyReport.cpuSignature());
     }
 
     private Shape windowShape(long batch) {
