@@ -2,9 +2,12 @@ package org.quantint8.ndarray;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.ArrayDeque;
 import java.util.Collections;
 import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 
@@ -25,6 +28,19 @@ final class MemoryPool {
     /** The largest array, in bytes, served from the pool. */
     static final long POOLED_MAX = 1L << 20;
 
+    /**
+     * The system property that turns on poisoning, a debugging aid, off by default: a block that
+     * returns to the pool is filled with {@code 0xFF} bytes (NaN as FP32, -1 as INT8), and a block
+     * taken from the free list or freed is checked to hold them still. A write through a closed
+     * array's memory (a kernel, or a PyTorch or ONNX Runtime view that outlived the array) then
+     * fails loudly, naming the block, instead of corrupting the array that reuses it; a read
+     * through such a view sees NaN instead of plausible numbers. Only pooled blocks are checked.
+     */
+    public static final String POISON_PROPERTY = "quantint8.debug.poisonFreedMemory";
+
+    private static final boolean POISON_BY_DEFAULT = Boolean.getBoolean(POISON_PROPERTY);
+    private static final byte POISON = (byte) 0xFF;
+
     private static final int MIN_CLASS = 6; // 64-byte blocks, the alignment every kernel wants
     private static final int MAX_CLASS = 20;
     /** Arrays are limited to 2 GiB (DJL exchanges ByteBuffers), so 2^31 bytes is the top. */
@@ -36,6 +52,7 @@ final class MemoryPool {
     private final Map<MemorySegment, Arena> largeArenas = new IdentityHashMap<>();
     /** The large blocks handed out since the last {@link #endRun}. */
     private final Set<MemorySegment> largeUsed = Collections.newSetFromMap(new IdentityHashMap<>());
+    private final boolean poison;
     private Arena arena;
     private boolean closed;
     private long reserved;
@@ -51,11 +68,22 @@ final class MemoryPool {
      * @param everySize whether arrays of every size are pooled (a run's manager), or only those
      *     up to {@value #POOLED_MAX} bytes
      */
-    @SuppressWarnings("unchecked")
     MemoryPool(boolean everySize) {
+        this(everySize, POISON_BY_DEFAULT);
+    }
+
+    /**
+     * Creates a pool, poisoned or not whatever {@value #POISON_PROPERTY} says.
+     *
+     * @param everySize whether arrays of every size are pooled
+     * @param poison whether freed blocks are poisoned and checked
+     */
+    @SuppressWarnings("unchecked")
+    MemoryPool(boolean everySize, boolean poison) {
         int maxClass = everySize ? MAX_RUN_CLASS : MAX_CLASS;
         free = new ArrayDeque[maxClass + 1];
         pooledMax = 1L << maxClass;
+        this.poison = poison;
     }
 
     /**
@@ -86,8 +114,13 @@ final class MemoryPool {
         if (block == null) {
             block = newBlock(1L << sizeClass);
             reserved += block.byteSize();
-        } else if (zeroed) {
-            block.asSlice(0, bytes).fill((byte) 0);
+        } else {
+            if (poison) {
+                requirePoison(block, "taken again from the pool");
+            }
+            if (zeroed) {
+                block.asSlice(0, bytes).fill((byte) 0);
+            }
         }
         if (sizeClass > MAX_CLASS) {
             largeUsed.add(block);
@@ -153,6 +186,9 @@ final class MemoryPool {
             return;
         }
         int sizeClass = 63 - Long.numberOfLeadingZeros(block.byteSize());
+        if (poison) {
+            block.fill(POISON);
+        }
         if (free[sizeClass] == null) {
             free[sizeClass] = new ArrayDeque<>();
         }
@@ -175,6 +211,9 @@ final class MemoryPool {
     }
 
     private boolean freeLarge(MemorySegment block) {
+        if (poison) {
+            requirePoison(block, "freed at the end of a run");
+        }
         largeArenas.remove(block).close();
         reserved -= block.byteSize();
         return true;
@@ -189,10 +228,16 @@ final class MemoryPool {
         return reserved;
     }
 
-    /** Frees every block; arrays still holding one must not be used afterwards. */
+    /**
+     * Frees every block; arrays still holding one must not be used afterwards.
+     *
+     * @throws IllegalStateException if the pool is poisoned and a free block was written since
+     *     it was freed (after all memory is freed)
+     */
     synchronized void close() {
         if (!closed) {
             closed = true;
+            IllegalStateException written = poison ? firstWrittenFreeBlock() : null;
             if (arena != null) {
                 arena.close();
                 arena = null;
@@ -202,6 +247,43 @@ final class MemoryPool {
             largeUsed.clear();
             java.util.Arrays.fill(free, null);
             reserved = 0;
+            if (written != null) {
+                throw written;
+            }
+        }
+    }
+
+    /** The failure for the first free block whose poison was overwritten, or null. */
+    private IllegalStateException firstWrittenFreeBlock() {
+        for (ArrayDeque<MemorySegment> list : free) {
+            for (MemorySegment block : list == null ? List.<MemorySegment>of() : list) {
+                try {
+                    requirePoison(block, "freed with the pool");
+                } catch (IllegalStateException e) {
+                    return e;
+                }
+            }
+        }
+        return null;
+    }
+
+    /** Checks that a free block still holds the poison it was filled with when it was freed. */
+    private static void requirePoison(MemorySegment block, String when) {
+        long size = block.byteSize();
+        long at = 0;
+        while (at + 8 <= size && block.get(ValueLayout.JAVA_LONG_UNALIGNED, at) == -1L) {
+            at += 8;
+        }
+        while (at < size && block.get(ValueLayout.JAVA_BYTE, at) == POISON) {
+            at++;
+        }
+        if (at < size) {
+            throw new IllegalStateException(String.format(Locale.ROOT, "QuantInt8 memory was"
+                    + " written after its array closed: a free block of %d bytes at 0x%x holds"
+                    + " 0x%02x at byte %d instead of the 0xff it was filled with when freed"
+                    + " (found when %s). Something used a closed array's memory: a kernel, or"
+                    + " a PyTorch or ONNX Runtime view that outlived the array.", size,
+                    block.address(), block.get(ValueLayout.JAVA_BYTE, at), at, when));
         }
     }
 }

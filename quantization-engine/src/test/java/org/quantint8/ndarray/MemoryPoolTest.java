@@ -9,7 +9,13 @@ import ai.djl.ndarray.types.Shape;
 import org.testng.Assert;
 import org.testng.annotations.Test;
 
-/** Small arrays share their manager's memory; moving between managers keeps the data. */
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * Small arrays share their manager's memory; moving between managers keeps the data; a poisoned
+ * pool reports writes into freed blocks.
+ */
 public class MemoryPoolTest {
 
     private static QuantInt8NDManager newManager() {
@@ -108,6 +114,61 @@ public class MemoryPoolTest {
             b.close();
             Assert.assertEquals(target.toFloatArray(), new float[] {4f, 5f, 6f});
             Assert.assertEquals(QuantInt8NDManager.getOffHeapBytesInUse(), before + 12);
+        }
+    }
+
+    @Test
+    public void aPoisonedPoolReportsAWriteAfterFree() {
+        MemoryPool pool = new MemoryPool(false, true);
+        try {
+            OffHeapBlock first = pool.allocate(200);
+            MemorySegment stale = first.data();
+            first.free();
+            Assert.assertTrue(Float.isNaN(stale.get(ValueLayout.JAVA_FLOAT, 0)),
+                    "a read through the stale view sees NaN");
+            stale.set(ValueLayout.JAVA_FLOAT, 12, 1f); // the use after free
+            IllegalStateException failure =
+                    Assert.expectThrows(IllegalStateException.class, () -> pool.allocate(256));
+            Assert.assertTrue(failure.getMessage().contains("a free block of 256 bytes"),
+                    failure.getMessage());
+            Assert.assertTrue(failure.getMessage()
+                    .contains("holds 0x00 at byte 12 instead of the 0xff"), failure.getMessage());
+        } finally {
+            pool.close();
+        }
+    }
+
+    @Test
+    public void aPoisonedPoolReportsAWriteAfterFreeWhenItCloses() {
+        MemoryPool pool = new MemoryPool(true, true);
+        OffHeapBlock block = pool.allocate(3 << 20); // a run pool's large block
+        MemorySegment stale = block.data();
+        block.free();
+        stale.set(ValueLayout.JAVA_BYTE, 5, (byte) 1);
+        IllegalStateException failure =
+                Assert.expectThrows(IllegalStateException.class, pool::close);
+        Assert.assertTrue(failure.getMessage().contains("found when freed with the pool"),
+                failure.getMessage());
+        Assert.assertEquals(pool.reservedBytes(), 0L, "the memory is freed all the same");
+        pool.close(); // once only
+    }
+
+    @Test
+    public void aPoisonedPoolServesZeroedMemoryAsAnyOther() {
+        MemoryPool pool = new MemoryPool(false, true);
+        try {
+            for (int i = 0; i < 100; i++) {
+                OffHeapBlock block = pool.allocate(1000);
+                MemorySegment data = block.data();
+                for (long b = 0; b < data.byteSize(); b++) {
+                    Assert.assertEquals(data.get(ValueLayout.JAVA_BYTE, b), (byte) 0);
+                }
+                data.fill((byte) i);
+                block.free();
+            }
+            Assert.assertEquals(pool.reservedBytes(), 1024L);
+        } finally {
+            pool.close();
         }
     }
 }
