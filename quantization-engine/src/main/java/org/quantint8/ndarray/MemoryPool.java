@@ -257,10 +257,9 @@ final class MemoryPool {
     private IllegalStateException firstWrittenFreeBlock() {
         for (ArrayDeque<MemorySegment> list : free) {
             for (MemorySegment block : list == null ? List.<MemorySegment>of() : list) {
-                try {
-                    requirePoison(block, "freed with the pool");
-                } catch (IllegalStateException e) {
-                    return e;
+                String written = poisonOverwritten(block, "freed with the pool");
+                if (written != null) {
+                    return new IllegalStateException(written);
                 }
             }
         }
@@ -269,6 +268,14 @@ final class MemoryPool {
 
     /** Checks that a free block still holds the poison it was filled with when it was freed. */
     private static void requirePoison(MemorySegment block, String when) {
+        String written = poisonOverwritten(block, when);
+        if (written != null) {
+            throw new IllegalStateException(written);
+        }
+    }
+
+    /** Describes where a free block's poison was overwritten, or returns null if it was not. */
+    private static String poisonOverwritten(MemorySegment block, String when) {
         long size = block.byteSize();
         long at = 0;
         while (at + 8 <= size && block.get(ValueLayout.JAVA_LONG_UNALIGNED, at) == -1L) {
@@ -277,13 +284,13 @@ final class MemoryPool {
         while (at < size && block.get(ValueLayout.JAVA_BYTE, at) == POISON) {
             at++;
         }
-        if (at < size) {
-            throw new IllegalStateException(String.format(Locale.ROOT, "QuantInt8 memory was"
-                    + " written after its array closed: a free block of %d bytes at 0x%x holds"
-                    + " 0x%02x at byte %d instead of the 0xff it was filled with when freed"
-                    + " (found when %s). Something used a closed array's memory: a kernel, or"
-                    + " a PyTorch or ONNX Runtime view that outlived the array.", size,
-                    block.address(), block.get(ValueLayout.JAVA_BYTE, at), at, when));
+        if (at == size) {
+            return null;
         }
+        return String.format(Locale.ROOT, "QuantInt8 memory was written after its array closed:"
+                + " a free block of %d bytes at 0x%x holds 0x%02x at byte %d instead of the 0xff"
+                + " it was filled with when freed (found when %s). Something used a closed"
+                + " array's memory: a kernel, or a PyTorch or ONNX Runtime view that outlived the"
+                + " array.", size, block.address(), block.get(ValueLayout.JAVA_BYTE, at), at, when);
     }
 }
