@@ -261,22 +261,27 @@ final class SmallGpt2Trainer implements AutoCloseable {
                 loss = value.getFloat();
             }
             if (!Float.isFinite(loss)) {
-                throw new IllegalStateException(diagnosis(batch, x, step, loss, recent));
+                throw failure(step, loss, diagnosis(batch, x, step, recent));
             }
             String gradients = network.nonFiniteGradients();
             if (!gradients.isEmpty()) {
                 // A finite loss with broken gradients: the backward pass read something wrong.
-                throw new IllegalStateException(String.format(Locale.ROOT, "%s: the loss of step"
-                        + " %d of %d is %s, but gradients are not finite: %s. %s %s",
-                        config.key(), step + 1, config.steps(), loss, gradients,
-                        AccuracyReport.provenance(), AccuracyReport.cpuSignature()));
+                throw failure(step, loss, ", but gradients are not finite: " + gradients);
             }
             trainer.step();
             return loss;
         }
     }
 
-    private String diagnosis(NDManager batch, NDArray x, int step, float loss, float[] recent) {
+    /** A step's failure: its loss, what is wrong, and the machine. */
+    private IllegalStateException failure(int step, float loss, String detail) {
+        return new IllegalStateException(String.format(Locale.ROOT, "%s: the loss of step %d of"
+                + " %d is %s%s. %s %s", config.key(), step + 1, config.steps(), loss, detail,
+                AccuracyReport.provenance(), AccuracyReport.cpuSignature()));
+    }
+
+    /** After a non-finite loss: the losses before, the non-finite parameters, a checked pass. */
+    private String diagnosis(NDManager batch, NDArray x, int step, float[] recent) {
         StringBuilder before = new StringBuilder();
         for (int i = Math.max(0, step - recent.length); i < step; i++) {
             before.append(before.length() == 0 ? "" : ", ")
@@ -286,14 +291,11 @@ final class SmallGpt2Trainer implements AutoCloseable {
         String recomputed = network.firstNonFinite(new ParameterStore(batch, false), x);
         // Adam moves a weight by a few learning rates a step and every activation is bounded,
         // so this is not a learning rate to tune: something broke, and this says where.
-        return String.format(Locale.ROOT, "%s: the loss of step %d of %d is %s (steps before:"
-                + " %s). Parameters: %s. The same forward pass checked step by step: %s. %s %s",
-                config.key(), step + 1, config.steps(), loss,
-                before.length() == 0 ? "none" : before,
+        return String.format(Locale.ROOT, " (steps before: %s). Parameters: %s. The same forward"
+                + " pass checked step by step: %s", before.length() == 0 ? "none" : before,
                 parameters.isEmpty() ? "all finite" : parameters,
                 recomputed == null ? "finite throughout (the failure did not recur)"
-                        : "first non-finite at " + recomputed,
-                AccuracyReport.provenance(), AccuracyReport.cpuSignature());
+                        : "first non-finite at " + recomputed);
     }
 
     private Shape windowShape(long batch) {
