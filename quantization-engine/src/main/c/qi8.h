@@ -44,13 +44,14 @@ typedef struct {
 /*
  * The FP32 epilogue of a GEMM, per channel c of C: c = m, the row (an output channel of a
  * convolution), or c = n, the column when per_column is set (an output feature of a linear layer):
- *   y = (float) acc * scale[c] + offset[c]; then y = y * post_scale[c] + post_shift[c] when
+ *   y = (float) acc * (in_scale * scale[c]) + offset[c]; then y = y * post_scale[c] + post_shift[c] when
  *   post_scale is not NULL; then y = y + residual[m * ldr + n] when residual is not NULL (a
  *   ResNet block's shortcut, laid out as C); then the activation (qi8_activate).
  * Every product and sum is rounded to FP32 on its own, as Java rounds it: the build compiles with
  * -ffp-contract=off, so that no multiply and add are fused.
  */
 typedef struct {
+    float in_scale; /* the input's scale, a factor of every channel's (1 when scale has it) */
     const float *scale;
     const float *offset;
     const float *post_scale;
@@ -121,7 +122,7 @@ static inline float qi8_activate(int32_t activation, float y) {
 /* The epilogue of accumulator (m, n) (the scalar statement of the vector one). */
 static inline float qi8_epilogue_one(const qi8_epilogue *e, int32_t m, int32_t n, int32_t acc) {
     int32_t c = e->per_column ? n : m;
-    float z = (float) acc * e->scale[c] + e->offset[c];
+    float z = (float) acc * (e->in_scale * e->scale[c]) + e->offset[c];
     if (e->post_scale != NULL) {
         z = z * e->post_scale[c] + e->post_shift[c];
     }

@@ -149,15 +149,17 @@ QI8_EXPORT int32_t qi8_gemm_tile(int32_t isa, const uint8_t *a, int32_t signed_a
 
 /*
  * Same tile with FP32 output through the epilogue of qi8.h, per row (per_column 0) or per column
- * (per_column 1): scale, offset (M floats each, N per column), post_scale and post_shift (as
- * many, or both NULL), residual (M x ldr floats, or NULL), activation QI8_ACT_* (qi8.h).
+ * (per_column 1): in_scale, a factor of every channel's scale (the input's scale, or 1); scale,
+ * offset (M floats each, N per column), post_scale and post_shift (as many, or both NULL),
+ * residual (M x ldr floats, or NULL), activation QI8_ACT_* (qi8.h).
  */
 QI8_EXPORT int32_t qi8_gemm_tile_f32(int32_t isa, const uint8_t *a, int32_t signed_a,
                                      const int32_t *za, const uint8_t *packed, int32_t n,
                                      int32_t k, int32_t m0, int32_t m1, int32_t n0, int32_t n1,
-                                     float *c, int64_t ldc, const float *scale,
-                                     const float *offset, const float *post_scale,
-                                     const float *post_shift, const float *residual,
+                                     float *c, int64_t ldc, float in_scale,
+                                     const float *scale, const float *offset,
+                                     const float *post_scale, const float *post_shift,
+                                     const float *residual,
                                      int64_t ldr, int32_t activation,
                                      int32_t per_column) {
     if ((post_scale == NULL) != (post_shift == NULL) || (residual != NULL && ldr < n1)
@@ -165,7 +167,7 @@ QI8_EXPORT int32_t qi8_gemm_tile_f32(int32_t isa, const uint8_t *a, int32_t sign
         || activation > QI8_ACT_GELU_TANH) {
         return QI8_ERR_ARGS;
     }
-    qi8_epilogue ep = {scale, offset, post_scale, post_shift, residual, ldr, activation,
+    qi8_epilogue ep = {in_scale, scale, offset, post_scale, post_shift, residual, ldr, activation,
                        per_column};
     return gemm_tile(isa, a, signed_a, za, packed, n, k, m0, m1, n0, n1, (int32_t *) c, ldc, &ep);
 }

@@ -88,7 +88,9 @@ static inline TGT __m512 activate(int32_t activation, __m512 y) {
 static inline TGT __m512 epilogue(const qi8_epilogue *e, int32_t m, int32_t col,
                                   __mmask16 mask, __m512i acc) {
     const int32_t pc = e->per_column;
-    __m512 y = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), channel_values(e->scale, m, col, mask, pc));
+    __m512 scale = _mm512_mul_ps(_mm512_set1_ps(e->in_scale),
+                                 channel_values(e->scale, m, col, mask, pc));
+    __m512 y = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), scale);
     y = _mm512_add_ps(y, channel_values(e->offset, m, col, mask, pc));
     if (e->post_scale != NULL) {
         y = _mm512_mul_ps(y, channel_values(e->post_scale, m, col, mask, pc));

@@ -6,15 +6,22 @@ import java.lang.foreign.ValueLayout;
 /**
  * The FP32 epilogue of {@link Int8Kernels#gemmF32}, per channel {@code c} of the output: the row
  * {@code m} (an output channel of a convolution, whose rows are the NCHW planes) or, per column,
- * the column {@code n} (an output feature of a linear layer). {@code y = acc * scale[c] +
- * offset[c]}, then {@code y = y * postScale[c] + postShift[c]} when there is a post step, then
- * {@code y = y + residual[m][n]} when there is a residual (a ResNet block's shortcut, laid out as
- * the output), then the activation. Each product and sum is rounded to FP32 on its own, as the
- * separate operators it replaces (scale Mul, bias Add, BatchNormalization, Add, Relu or GELU)
- * round them.
+ * the column {@code n} (an output feature of a linear layer). {@code y = acc * (inputScale *
+ * scale[c]) + offset[c]}, then {@code y = y * postScale[c] + postShift[c]} when there is a post
+ * step, then {@code y = y + residual[m][n]} when there is a residual (a ResNet block's shortcut,
+ * laid out as the output), then the activation. Each product and sum is rounded to FP32 on its
+ * own, as the separate operators it replaces (scale Mul, bias Add, BatchNormalization, Add, Relu
+ * or GELU) round them.
+ *
+ * <p>The per-channel values are FP32 vectors in memory segments (native byte order), so that a
+ * layer's constants (its weight scales, its bias) can be kept in native memory once and passed
+ * to every call as they are, while only the input's scale changes from call to call.
  *
  * @param perColumn whether the channels are the columns of the output, else its rows
- * @param scale the factor per channel (the product of the input and weight scales)
+ * @param inputScale a factor of every channel's scale: the input's scale when {@code scale}
+ *     holds the weight's alone, else 1 (the product {@code inputScale * scale[c]} rounds to FP32
+ *     as precomputing it would)
+ * @param scale the factor per channel
  * @param offset the term per channel (the bias, or 0)
  * @param postScale the post-step factor per channel, or null for none
  * @param postShift the post-step term per channel, or null for none (null exactly when
@@ -23,10 +30,13 @@ import java.lang.foreign.ValueLayout;
  *     columns (native byte order), or null for none
  * @param activation the activation applied last
  */
-public record GemmEpilogue(boolean perColumn, float[] scale, float[] offset, float[] postScale,
-        float[] postShift, MemorySegment residual, Activation activation) {
+public record GemmEpilogue(boolean perColumn, float inputScale, MemorySegment scale,
+        MemorySegment offset, MemorySegment postScale, MemorySegment postShift,
+        MemorySegment residual, Activation activation) {
 
-    /** Validates that all the arrays present have one value per channel. */
+    private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
+
+    /** Validates that all the vectors present have one value per channel. */
     public GemmEpilogue {
         if (activation == null) {
             throw new IllegalArgumentException("The epilogue needs an activation (NONE for none)");
@@ -35,13 +45,15 @@ public record GemmEpilogue(boolean perColumn, float[] scale, float[] offset, flo
             throw new IllegalArgumentException(
                     "The post step needs both a scale and a shift, or neither");
         }
-        int channels = scale.length;
-        if (offset.length != channels || postScale != null
-                && (postScale.length != channels || postShift.length != channels)) {
-            throw new IllegalArgumentException("Epilogue arrays must have one value per channel"
-                    + " (" + channels + " scales), got " + offset.length + " offsets"
-                    + (postScale == null ? "" : ", " + postScale.length + " post scales and "
-                    + postShift.length + " post shifts"));
+        long channels = scale.byteSize() / 4;
+        if (scale.byteSize() % 4 != 0 || offset.byteSize() != scale.byteSize()
+                || postScale != null && (postScale.byteSize() != scale.byteSize()
+                        || postShift.byteSize() != scale.byteSize())) {
+            throw new IllegalArgumentException("Epilogue vectors must have one FP32 value per"
+                    + " channel (" + channels + " scales in " + scale.byteSize() + " bytes), got "
+                    + offset.byteSize() / 4 + " offsets"
+                    + (postScale == null ? "" : ", " + postScale.byteSize() / 4
+                    + " post scales and " + postShift.byteSize() / 4 + " post shifts"));
         }
     }
 
@@ -58,7 +70,8 @@ public record GemmEpilogue(boolean perColumn, float[] scale, float[] offset, flo
      */
     public static GemmEpilogue perRow(float[] scale, float[] offset, float[] postScale,
             float[] postShift, MemorySegment residual, Activation activation) {
-        return new GemmEpilogue(false, scale, offset, postScale, postShift, residual, activation);
+        return new GemmEpilogue(false, 1f, heap(scale), heap(offset), heap(postScale),
+                heap(postShift), residual, activation);
     }
 
     /**
@@ -73,16 +86,40 @@ public record GemmEpilogue(boolean perColumn, float[] scale, float[] offset, flo
      */
     public static GemmEpilogue perColumn(float[] scale, float[] offset, float[] postScale,
             float[] postShift, Activation activation) {
-        return new GemmEpilogue(true, scale, offset, postScale, postShift, null, activation);
+        return perColumn(1f, heap(scale), heap(offset), heap(postScale), heap(postShift),
+                activation);
+    }
+
+    /**
+     * Returns the epilogue of a linear layer's output, one channel a column, without residual,
+     * over vectors the caller keeps (native ones reach the native kernels without a copy).
+     *
+     * @param inputScale the input's scale, a factor of every column's
+     * @param scale the weight's factor per column
+     * @param offset the term per column
+     * @param postScale the post-step factor per column, or null
+     * @param postShift the post-step term per column, or null
+     * @param activation the activation applied last
+     * @return the epilogue
+     */
+    public static GemmEpilogue perColumn(float inputScale, MemorySegment scale,
+            MemorySegment offset, MemorySegment postScale, MemorySegment postShift,
+            Activation activation) {
+        return new GemmEpilogue(true, inputScale, scale, offset, postScale, postShift, null,
+                activation);
+    }
+
+    private static MemorySegment heap(float[] values) {
+        return values == null ? null : MemorySegment.ofArray(values);
     }
 
     /**
      * Returns the number of channels the epilogue covers.
      *
-     * @return the length of every array
+     * @return the length of every vector
      */
     public int channels() {
-        return scale.length;
+        return (int) (scale.byteSize() / 4);
     }
 
     /**
@@ -97,12 +134,12 @@ public record GemmEpilogue(boolean perColumn, float[] scale, float[] offset, flo
      */
     public float apply(int m, int n, int cols, int acc) {
         int c = perColumn ? n : m;
-        float y = acc * scale[c] + offset[c];
+        float y = acc * (inputScale * scale.getAtIndex(FLOAT, c)) + offset.getAtIndex(FLOAT, c);
         if (postScale != null) {
-            y = y * postScale[c] + postShift[c];
+            y = y * postScale.getAtIndex(FLOAT, c) + postShift.getAtIndex(FLOAT, c);
         }
         if (residual != null) {
-            y = y + residual.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, (long) m * cols + n);
+            y = y + residual.getAtIndex(FLOAT, (long) m * cols + n);
         }
         return activation.apply(y);
     }

@@ -13,6 +13,7 @@ import org.quantint8.kernels.PackedInt8Matrix;
 import org.quantint8.kernels.QuantMath;
 import org.quantint8.kernels.QuantizedStorage;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
@@ -38,7 +39,7 @@ final class GemmOps {
                         "linear: input shape " + inShape + " must end with the weight's input"
                                 + " size " + k + " (weight shape " + w.getShape() + ")");
             }
-            float[] b = biasOperand(ops, bias, n, out);
+            MemorySegment b = biasOperand(ops, bias, n, out);
             checkPostStep(ops, out, n);
             if (out.getResidual() != null) {
                 throw new IllegalArgumentException("linear: a residual output is for conv2d only");
@@ -195,7 +196,7 @@ final class GemmOps {
         try (Operands ops = new Operands("conv2d", input, weight)) {
             QuantInt8NDArray w = weightOperand(ops, weight, 4);
             ConvGeometry.Sizes s = geometry.resolve(input.getShape(), w.getShape());
-            float[] b = biasOperand(ops, bias, s.outChannels(), out);
+            MemorySegment b = biasOperand(ops, bias, s.outChannels(), out);
             checkPostStep(ops, out, s.outChannels());
             QuantInt8NDArray a = ops.activation("input", input);
             ConvWindow window = s.window();
@@ -290,12 +291,13 @@ final class GemmOps {
         return w;
     }
 
-    private static float[] biasOperand(Operands ops, NDArray bias, long channels, Int8Output out) {
+    private static MemorySegment biasOperand(Operands ops, NDArray bias, long channels,
+            Int8Output out) {
         if (bias != null && out.getDataType() == DataType.INT32) {
             throw new IllegalArgumentException(
                     ops.op() + ": the INT32 output is the raw accumulator and takes no FP32 bias");
         }
-        return ops.optionalVector("bias", bias, channels);
+        return ops.optionalVectorMemory("bias", bias, channels);
     }
 
     private static void checkPostStep(Operands ops, Int8Output out, long channels) {
@@ -322,13 +324,18 @@ final class GemmOps {
     }
 
     /**
-     * Turns INT32 accumulators into the output: {@code acc * scaleA * scaleW[c] + bias[c]},
-     * returned as FP32 or requantized, or the accumulator itself for INT32 output.
+     * Turns INT32 accumulators into the output: {@code acc * (scaleA * scaleW[c]) + bias[c]},
+     * returned as FP32 or requantized, or the accumulator itself for INT32 output. The bias is
+     * FP32 memory, one value a channel, or null.
      */
-    private record Epilogue(float inputScale, float[] weightScales, float[] bias, Int8Output out) {
+    private record Epilogue(float inputScale, QuantizationParameters weights, MemorySegment bias,
+            Int8Output out) {
 
-        Epilogue(QuantInt8NDArray a, QuantInt8NDArray w, float[] bias, Int8Output out) {
-            this(a.getQuantization().getScale(0), w.getQuantization().getScales(), bias, out);
+        /** No bias, as read by the kernels: +0 for every channel, read-only, grown as needed. */
+        private static volatile MemorySegment zeros = MemorySegment.NULL;
+
+        Epilogue(QuantInt8NDArray a, QuantInt8NDArray w, MemorySegment bias, Int8Output out) {
+            this(a.getQuantization().getScale(0), w.getQuantization(), bias, out);
         }
 
         /**
@@ -369,11 +376,29 @@ final class GemmOps {
             }
         }
 
-        /** The FP32 epilogue of a linear layer's {@code cols} output features, one a column. */
+        /**
+         * The FP32 epilogue of a linear layer's {@code cols} output features, one a column: the
+         * weight's scales and the bias as they are kept (native ones reach the native kernels
+         * without a copy), the input's scale applied in the kernel.
+         */
         GemmEpilogue columns(int cols) {
             PostStep post = PostStep.of(out, 0, cols);
-            return GemmEpilogue.perColumn(scales(0, cols), offsets(0, cols), post.scale(),
-                    post.shift(), post.activation());
+            return GemmEpilogue.perColumn(inputScale, weights.scaleVector(cols),
+                    bias == null ? zeros(cols) : bias, heap(post.scale()), heap(post.shift()),
+                    post.activation());
+        }
+
+        private static MemorySegment heap(float[] values) {
+            return values == null ? null : MemorySegment.ofArray(values);
+        }
+
+        private static MemorySegment zeros(int cols) {
+            MemorySegment all = zeros;
+            if (all.byteSize() < 4L * cols) {
+                all = Arena.ofAuto().allocate(4L * cols, 64);
+                zeros = all;
+            }
+            return all.asSlice(0, 4L * cols);
         }
 
         /**
@@ -386,12 +411,12 @@ final class GemmOps {
                     post.scale(), post.shift(), residual, post.activation());
         }
 
-        /** {@code scaleA * scaleW[c]} for the given channels, rounded to FP32 as before. */
+        /** {@code scaleA * scaleW[c]} for the given channels, rounded to FP32. */
         private float[] scales(int channelOffset, int cols) {
             float[] scales = new float[cols];
+            boolean perChannel = weights.isPerChannel();
             for (int c = 0; c < cols; c++) {
-                int channel = channelOffset + c;
-                scales[c] = inputScale * weightScales[weightScales.length == 1 ? 0 : channel];
+                scales[c] = inputScale * weights.getScale(perChannel ? channelOffset + c : 0);
             }
             return scales;
         }
@@ -401,9 +426,12 @@ final class GemmOps {
          * formula bit for bit (it turns -0 into +0, as the bias-free loop always did).
          */
         private float[] offsets(int channelOffset, int cols) {
-            return bias == null
-                    ? new float[cols]
-                    : Arrays.copyOfRange(bias, channelOffset, channelOffset + cols);
+            float[] offsets = new float[cols];
+            if (bias != null) {
+                MemorySegment.copy(bias, ValueLayout.JAVA_FLOAT_UNALIGNED, 4L * channelOffset,
+                        offsets, 0, cols);
+            }
+            return offsets;
         }
     }
 

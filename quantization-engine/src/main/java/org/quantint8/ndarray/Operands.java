@@ -9,6 +9,7 @@ import org.quantint8.kernels.ElementwiseKernels;
 import org.quantint8.kernels.FloatRange;
 import org.quantint8.kernels.QuantizedStorage;
 
+import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -165,6 +166,20 @@ final class Operands implements AutoCloseable {
                             + describe(x));
         }
         return x.toFloatArray();
+    }
+
+    /**
+     * Reads an optional FP32 vector of the given length (a bias) as memory, or returns null: a
+     * QuantInt8 array's own memory, valid while it is open (a constant of the model stays so),
+     * else a heap copy.
+     */
+    MemorySegment optionalVectorMemory(String name, NDArray x, long length) {
+        if (x instanceof QuantInt8NDArray q && !q.isQuantized()
+                && q.getDataType() == DataType.FLOAT32 && q.getShape().size() == length) {
+            return q.getDataSegment();
+        }
+        float[] values = optionalVector(name, x, length);
+        return values == null ? null : MemorySegment.ofArray(values);
     }
 
     private QuantInt8NDArray track(QuantInt8NDArray array) {

@@ -3,6 +3,9 @@ package org.quantint8.ndarray;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
 
@@ -26,6 +29,8 @@ public final class QuantizationParameters {
     private final int axis;
     private final float[] scales;
     private final int[] zeroPoints;
+    /** The scales as a native FP32 vector, made on first use by {@link #scaleVector}. */
+    private volatile MemorySegment scaleVector;
 
     private QuantizationParameters(DataType dataType, int axis, float[] scales, int[] zeroPoints) {
         this.dataType = dataType;
@@ -200,6 +205,32 @@ public final class QuantizationParameters {
      */
     public float[] getScales() {
         return scales.clone();
+    }
+
+    /**
+     * Returns the scales as a native FP32 vector of {@code channels} values (per-tensor ones
+     * repeated), made once and kept with these parameters, which never change: a GEMM epilogue
+     * reads it on every call without a copy. Nothing may write it.
+     *
+     * @param channels the number of channels, the number of scales when per channel
+     * @return the vector, freed when these parameters are unreachable
+     * @throws IllegalArgumentException if per-channel parameters have another count
+     */
+    MemorySegment scaleVector(int channels) {
+        if (scales.length != 1 && scales.length != channels) {
+            throw new IllegalArgumentException("quantization parameters with " + scales.length
+                    + " scales cannot scale " + channels + " channels");
+        }
+        MemorySegment vector = scaleVector;
+        if (vector == null || vector.byteSize() != 4L * channels) {
+            vector = Arena.ofAuto().allocate(4L * Math.max(channels, 1), 64)
+                    .asSlice(0, 4L * channels);
+            for (int c = 0; c < channels; c++) {
+                vector.setAtIndex(ValueLayout.JAVA_FLOAT, c, scales[scales.length == 1 ? 0 : c]);
+            }
+            scaleVector = vector;
+        }
+        return vector;
     }
 
     /**

@@ -7,6 +7,8 @@ import org.testng.Assert;
 import org.testng.annotations.DataProvider;
 import org.testng.annotations.Test;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
 
@@ -22,6 +24,26 @@ public class QuantizationParametersTest {
         IllegalArgumentException e = Assert.expectThrows(IllegalArgumentException.class,
                 () -> QuantizationParameters.perTensor(scale, 0, DataType.INT8));
         Assert.assertTrue(e.getMessage().contains("scale"), e.getMessage());
+    }
+
+    @Test
+    public void scaleVectorHoldsOneNativeScaleAChannel() {
+        QuantizationParameters perChannel = QuantizationParameters.perChannel(
+                new float[] {0.5f, 0.25f, 2f}, new int[] {0, 0, 0}, 0, DataType.INT8);
+        MemorySegment vector = perChannel.scaleVector(3);
+        Assert.assertTrue(vector.isNative());
+        Assert.assertEquals(vector.toArray(ValueLayout.JAVA_FLOAT), new float[] {0.5f, 0.25f, 2f});
+        Assert.assertSame(perChannel.scaleVector(3), vector, "made once");
+        IllegalArgumentException e = Assert.expectThrows(IllegalArgumentException.class,
+                () -> perChannel.scaleVector(4));
+        Assert.assertTrue(e.getMessage().contains("3 scales cannot scale 4 channels"),
+                e.getMessage());
+
+        QuantizationParameters perTensor = QuantizationParameters.perTensor(0.1f, 3,
+                DataType.UINT8);
+        Assert.assertEquals(perTensor.scaleVector(4).toArray(ValueLayout.JAVA_FLOAT),
+                new float[] {0.1f, 0.1f, 0.1f, 0.1f});
+        Assert.assertEquals(perTensor.scaleVector(2).byteSize(), 8L, "another channel count");
     }
 
     @Test

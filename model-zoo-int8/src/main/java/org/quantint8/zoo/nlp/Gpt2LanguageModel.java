@@ -3,14 +3,15 @@ package org.quantint8.zoo.nlp;
 import ai.djl.Model;
 import ai.djl.inference.Predictor;
 import ai.djl.modality.nlp.generate.CausalLMOutput;
-import ai.djl.modality.nlp.generate.StepGeneration;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.translate.TranslateException;
 
+import java.nio.ByteOrder;
 import java.util.Arrays;
 
 /**
@@ -31,8 +32,9 @@ import java.util.Arrays;
  * end-of-text token or the context length. DJL's {@code TextGenerator} is not used: its model
  * inputs carry position ids and an attention mask that these graphs do not have, it starts
  * without a cache input, it has no sampling and its greedy search does not stop at the end of
- * text; its building blocks are: {@link CausalLMOutput} through {@link CausalLmTranslator}, and
- * {@link StepGeneration#greedyStepGen} for greedy steps.
+ * text; its building block {@link CausalLMOutput} comes through {@link CausalLmTranslator}. Greedy
+ * steps take the argmax of the last position's logits as {@code StepGeneration.greedyStepGen}
+ * does, read in place rather than through an indexing operation of the engine.
  *
  * <p>Each call uses one predictor of the model and runs at batch 1; the object is thread-safe.
  */
@@ -114,28 +116,39 @@ public final class Gpt2LanguageModel implements AutoCloseable {
         int length = prompt.length;
         // Each step's arrays live in a manager of their own until the next step has read its
         // key/value cache: moving the cache to a longer-lived manager would copy it every step.
-        try (NDManager manager = model.getNDManager().newSubManager()) {
-            NDManager previous = null;
+        // The step managers are the model manager's children, whose engine may keep a closed
+        // one's memory for the next (QuantInt8 does), across generations too.
+        NDManager previous = null;
+        NDManager current = null;
+        try {
             NDList past = null;
             while (length - prompt.length < config.getMaxNewTokens() && length < contextLength) {
                 long[] feed = past == null ? Arrays.copyOf(sequence, length)
                         : new long[] {sequence[length - 1]};
-                NDManager step = manager.newSubManager();
-                CausalLMOutput output = forward(step, feed, past);
+                current = model.getNDManager().newSubManager();
+                CausalLMOutput output = forward(current, feed, past);
                 long next = sampler == null ? greedy(output.getLogits())
                         : sampler.next(lastRow(output.getLogits()));
-                if (previous != null) {
-                    previous.close();
-                }
-                previous = step;
+                close(previous);
+                previous = current;
+                current = null;
                 past = config.isKeyValueCache() ? output.getPastKeyValuesList() : null;
                 if (next == config.getEndOfText()) {
                     break;
                 }
                 sequence[length++] = next;
             }
+        } finally {
+            close(previous);
+            close(current);
         }
         return Arrays.copyOfRange(sequence, prompt.length, length);
+    }
+
+    private static void close(NDManager manager) {
+        if (manager != null) {
+            manager.close();
+        }
     }
 
     /**
@@ -218,12 +231,36 @@ public final class Gpt2LanguageModel implements AutoCloseable {
         return predictor.predict(inputs);
     }
 
+    /** The most likely next token, the lower id on ties (as {@code argmax} picks). */
     private static long greedy(NDArray logits) {
-        return StepGeneration.greedyStepGen(logits).toLongArray()[0];
+        return TopKSampler.topIndices(lastRow(logits), 1)[0];
     }
 
+    /**
+     * The last position's logits, read from the array's memory where the engine allows: an
+     * indexing operation would hand the whole array to another engine on every step.
+     *
+     * @throws IllegalStateException if the logits are not FP32 {@code [1, sequence, vocab]} or
+     *     hold NaN
+     */
     private static float[] lastRow(NDArray logits) {
-        return logits.get(new NDIndex("0, -1, :")).toFloatArray();
+        Shape shape = logits.getShape();
+        if (logits.getDataType() != DataType.FLOAT32 || shape.dimension() != 3
+                || shape.get(0) != 1 || shape.get(1) == 0) {
+            throw new IllegalStateException("expected FLOAT32 logits [1, sequence, vocab], got "
+                    + logits.getDataType() + " " + shape);
+        }
+        int vocab = Math.toIntExact(shape.get(2));
+        float[] row = new float[vocab];
+        logits.toByteBuffer(true).order(ByteOrder.nativeOrder()).asFloatBuffer()
+                .get(Math.toIntExact((shape.get(1) - 1) * vocab), row);
+        for (int token = 0; token < vocab; token++) {
+            if (Float.isNaN(row[token])) {
+                throw new IllegalStateException("the model's next-token logits hold NaN (token "
+                        + token + " of " + vocab + " at position " + (shape.get(1) - 1) + ")");
+            }
+        }
+        return row;
     }
 
     /** Closes the predictor; the model stays open. */

@@ -4,6 +4,7 @@ import static org.testng.Assert.assertEquals;
 import static org.testng.Assert.assertNotEquals;
 import static org.testng.Assert.assertThrows;
 import static org.testng.Assert.assertTrue;
+import static org.testng.Assert.expectThrows;
 
 import ai.djl.inference.Predictor;
 import ai.djl.ndarray.NDList;
@@ -12,6 +13,9 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.repository.zoo.ZooModel;
 import ai.djl.translate.NoopTranslator;
 
+import org.quantint8.onnx.OnnxGraph;
+import org.quantint8.onnx.OnnxModel;
+import org.quantint8.onnx.OnnxTensor;
 import org.quantint8.zoo.architectures.Gpt2;
 import org.testng.annotations.AfterClass;
 import org.testng.annotations.BeforeClass;
@@ -216,6 +220,32 @@ public class Gpt2LanguageModelTest {
 
     private static List<Long> boxed(long[] values) {
         return Arrays.stream(values).boxed().toList();
+    }
+
+    @Test
+    public void nanLogitsStopGenerationByName() throws Exception {
+        // A NaN final layer-norm bias makes every logit NaN; ONNX Runtime passes it through.
+        OnnxModel model = Gpt2.builder().optNumLayers(LAYERS).optNumHeads(HEADS)
+                .optHiddenSize(HIDDEN).optVocabSize(VOCAB).optContextLength(CONTEXT).optSeed(7)
+                .build();
+        OnnxGraph graph = model.getGraph();
+        float[] nan = new float[HIDDEN];
+        Arrays.fill(nan, Float.NaN);
+        OnnxGraph.Builder broken = graph
+                .toBuilderWithoutNodes(t -> !t.getName().equals("ln_f.bias"))
+                .addInitializer(OnnxTensor.of("ln_f.bias", nan, HIDDEN));
+        graph.getNodes().forEach(broken::addNode);
+        Path brokenFolder = ModelFolders.write(model.toBuilder(broken.build()).build());
+        try (ZooModel<NDList, NDList> ort = ModelFolders.load(brokenFolder,
+                        ModelFolders.ONNX_RUNTIME, false, NDList.class, NDList.class,
+                        new NoopTranslator());
+                Gpt2LanguageModel lm = languageModel(ort, 0)) {
+            GenerationConfig config = GenerationConfig.builder().optMaxNewTokens(2).build();
+            IllegalStateException e = expectThrows(IllegalStateException.class,
+                    () -> lm.generate(PROMPT, config));
+            assertTrue(e.getMessage().contains("logits hold NaN (token 0 of " + VOCAB
+                    + " at position " + (PROMPT.length - 1) + ")"), e.getMessage());
+        }
     }
 
     private Gpt2LanguageModel languageModel(ZooModel<NDList, NDList> model, int stride) {

@@ -182,30 +182,30 @@ public final class NativeInt8Kernels implements Int8Kernels {
                         signed, za, weights, n, k, m0, m1, n0, n1, cv, (long) n));
             } else {
                 bindings.check("gemmF32", () -> (int) bindings.gemmTileF32.invokeExact(level,
-                        av, signed, za, weights, n, k, m0, m1, n0, n1, cv, (long) n, ep[0],
-                        ep[1], ep[2], ep[3], ep[4], (long) n, epilogue.activation().ordinal(),
-                        epilogue.perColumn() ? 1 : 0));
+                        av, signed, za, weights, n, k, m0, m1, n0, n1, cv, (long) n,
+                        epilogue.inputScale(), ep[0], ep[1], ep[2], ep[3], ep[4], (long) n,
+                        epilogue.activation().ordinal(), epilogue.perColumn() ? 1 : 0));
             }
         });
         Segments.copyBack(out, c, 4L * m * n);
     }
 
     /**
-     * The epilogue's arrays in native memory (NULL for an absent post step or residual); the
-     * residual, {@code 4 * m * n} bytes checked by the caller, is copied only if it is not native.
+     * The epilogue's vectors as native memory (NULL for an absent post step or residual): native
+     * ones as they are (a layer's constants, kept native by its caller), others copied. The
+     * residual is {@code 4 * m * n} bytes, checked by the caller.
      */
     private static MemorySegment[] epilogueSegments(GemmEpilogue e, long residualBytes,
             Arena arena) {
-        return new MemorySegment[] {floats(e.scale(), arena), floats(e.offset(), arena),
-            e.postScale() == null ? MemorySegment.NULL : floats(e.postScale(), arena),
-            e.postShift() == null ? MemorySegment.NULL : floats(e.postShift(), arena),
-            e.residual() == null ? MemorySegment.NULL
-                    : Segments.shareable(Segments.input(e.residual(), residualBytes, 4, arena))};
+        long vector = e.scale().byteSize();
+        return new MemorySegment[] {floats(e.scale(), vector, arena),
+            floats(e.offset(), vector, arena), floats(e.postScale(), vector, arena),
+            floats(e.postShift(), vector, arena), floats(e.residual(), residualBytes, arena)};
     }
 
-    private static MemorySegment floats(float[] values, Arena arena) {
-        return values.length == 0 ? arena.allocate(4, 4)
-                : arena.allocateFrom(ValueLayout.JAVA_FLOAT, values);
+    private static MemorySegment floats(MemorySegment values, long bytes, Arena arena) {
+        return values == null ? MemorySegment.NULL
+                : Segments.shareable(Segments.input(values, bytes, 4, arena));
     }
 
     /** {@inheritDoc} */

@@ -15,6 +15,7 @@ import org.quantint8.kernels.AttentionInputs;
 import org.quantint8.kernels.FloatKernels;
 import org.quantint8.kernels.Int8Kernels;
 import org.quantint8.ndarray.QuantInt8NDArray;
+import org.quantint8.ndarray.QuantInt8NDManager;
 import org.quantint8.onnx.OnnxNode;
 
 import java.lang.foreign.MemorySegment;
@@ -100,8 +101,14 @@ final class AttentionOperator {
                         + " must be [batch, heads, past, head size] to go with " + present);
             }
         }
-        QuantInt8NDArray keys = cache(context, k, pastKey, present);
-        QuantInt8NDArray values = cache(context, v, pastValue, present);
+        // With a past, the keys and values are the present outputs, made where the caller
+        // takes them: copying the whole cache out of the run on every step cost more than the
+        // attention itself.
+        boolean presents = pastKey != null;
+        QuantInt8NDArray keys = cache(presents ? context.outputManager(1) : context.quantManager(),
+                k, pastKey, present);
+        QuantInt8NDArray values = cache(presents ? context.outputManager(2)
+                : context.quantManager(), v, pastValue, present);
         QuantInt8NDArray out = context.quantManager().createOverwritten(
                 new Shape(q.batch, q.seq, q.heads, q.size), DataType.FLOAT32);
         Int8Kernels kernels = Int8Kernels.best();
@@ -133,7 +140,7 @@ final class AttentionOperator {
         Shape queries = new Shape(q.batch, q.heads, q.seq, q.size);
         float scale = node.getFloat(SCALE, 1f);
         String kind = mask == null ? "none" : node.getString(MASK_KIND, "none");
-        try (QuantInt8NDArray qh = cache(context, q, null, queries);
+        try (QuantInt8NDArray qh = cache(context.quantManager(), q, null, queries);
                 NDManager scope = context.manager().newSubManager()) {
             NDArray scores = view(scope, qh).matMul(view(scope, keys).transpose(0, 1, 3, 2));
             scores = node.getInt(DIVIDE, 0) == 1 ? scores.div(scale) : scores.mul(scale);
@@ -176,9 +183,9 @@ final class AttentionOperator {
      * The keys or values as {@code [batch, heads, total, head size]}: the past followed by the
      * new ones, each head's rows copied once.
      */
-    private static QuantInt8NDArray cache(OperatorContext context, Heads x, NDArray past,
+    private static QuantInt8NDArray cache(QuantInt8NDManager manager, Heads x, NDArray past,
             Shape present) {
-        QuantInt8NDArray all = context.quantManager().createOverwritten(present, DataType.FLOAT32);
+        QuantInt8NDArray all = manager.createOverwritten(present, DataType.FLOAT32);
         MemorySegment dst = all.getDataSegment();
         MemorySegment old = past == null ? null : floats(past);
         long total = present.get(2);

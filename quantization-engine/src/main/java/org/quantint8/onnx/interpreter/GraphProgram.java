@@ -44,6 +44,7 @@ final class GraphProgram {
      * @param outputs the slot of each output, -1 for an omitted one
      * @param constantInputs which inputs are the same on every run
      * @param release the slots whose last reader is this node
+     * @param graphOutputs which outputs are outputs of the graph
      * @param cache the node's cache, living as long as the program
      */
     record Step(
@@ -53,6 +54,7 @@ final class GraphProgram {
             int[] outputs,
             boolean[] constantInputs,
             int[] release,
+            boolean[] graphOutputs,
             Map<Object, Object> cache) {}
 
     private final String source;
@@ -135,16 +137,25 @@ final class GraphProgram {
      * @param runManager the alternative engine's manager of this run; every intermediate is
      *     attached to it
      * @param quantManager the QuantInt8 manager of this run
+     * @param resultManager the manager the caller takes the results into, where operators may
+     *     make graph outputs directly ({@link OperatorContext#outputManager}), or null
      * @param inputValues the graph inputs in {@link #getInputs()} order, of any engine
-     * @return the graph outputs, attached to one of the run's managers
+     * @return the graph outputs, attached to one of the run's managers or to the result manager
      */
-    NDArray[] run(NDManager runManager, QuantInt8NDManager quantManager, NDArray[] inputValues) {
-        GraphRun run = new GraphRun(constants, runManager, quantManager);
-        for (int i = 0; i < inputSlots.length; i++) {
-            run.assign(inputSlots[i], run.adopt(inputValues[i]));
-        }
-        for (Step step : steps) {
-            execute(run, step);
+    NDArray[] run(NDManager runManager, QuantInt8NDManager quantManager,
+            QuantInt8NDManager resultManager, NDArray[] inputValues) {
+        GraphRun run = new GraphRun(constants, runManager, quantManager, resultManager);
+        try {
+            for (int i = 0; i < inputSlots.length; i++) {
+                run.assign(inputSlots[i], run.adopt(inputValues[i]));
+            }
+            for (Step step : steps) {
+                execute(run, step);
+            }
+        } catch (RuntimeException | Error e) {
+            // The run's managers free the rest; what went to the caller's is freed here.
+            run.closeResults();
+            throw e;
         }
         NDArray[] results = new NDArray[outputSlots.length];
         for (int i = 0; i < results.length; i++) {
@@ -167,7 +178,9 @@ final class GraphProgram {
                         run.quantManager(),
                         opset,
                         step.cache,
-                        step.constantInputs);
+                        step.constantInputs,
+                        run.resultManager(),
+                        step.graphOutputs);
         NDList results = apply(step, context, args);
         for (int i = 0; i < results.size(); i++) {
             NDArray result = run.own(results.get(i));
@@ -328,7 +341,7 @@ final class GraphProgram {
             }
             steps.add(
                     new Step(node, operator, in, out, constantInputs, new int[0],
-                            new ConcurrentHashMap<>()));
+                            new boolean[out.length], new ConcurrentHashMap<>()));
         }
 
         private static boolean isConstantNode(OnnxNode node) {
@@ -416,10 +429,15 @@ final class GraphProgram {
             for (int s = 0; s < steps.size(); s++) {
                 Step step = steps.get(s);
                 int[] release = releases.get(s).stream().mapToInt(Integer::intValue).toArray();
+                boolean[] graphOutputs = new boolean[step.outputs.length];
+                for (int i = 0; i < graphOutputs.length; i++) {
+                    int slot = step.outputs[i];
+                    graphOutputs[i] = slot >= 0 && lastUse[slot] == Integer.MAX_VALUE;
+                }
                 steps.set(
                         s,
                         new Step(step.node, step.operator, step.inputs, step.outputs,
-                                step.constantInputs, release, step.cache));
+                                step.constantInputs, release, graphOutputs, step.cache));
             }
         }
     }

@@ -18,7 +18,9 @@ import java.util.Map;
  * closing its managers frees all it made. The exception, never stored in a slot: a constant that
  * its reader declares it only reads ({@link OnnxOperator#readsInPlace}) is handed over as the
  * model holds it ({@link #constant}). An array may fill several slots ({@code Identity}
- * returns its input): it is closed when the last slot holding it is released.
+ * returns its input): it is closed when the last slot holding it is released. The other: a graph
+ * output that its operator made in the caller's result manager ({@link
+ * OperatorContext#outputManager}), which the run keeps there, and closes only if the run fails.
  */
 final class GraphRun {
 
@@ -26,6 +28,7 @@ final class GraphRun {
     private final NDArray[] values;
     private final NDManager runManager;
     private final QuantInt8NDManager quantManager;
+    private final QuantInt8NDManager resultManager;
     private final Map<NDArray, Integer> holders = new IdentityHashMap<>();
 
     /**
@@ -34,12 +37,31 @@ final class GraphRun {
      * @param constants the program's constants by slot, {@code null} for computed values
      * @param runManager the alternative engine's manager of the run
      * @param quantManager the QuantInt8 manager of the run
+     * @param resultManager the caller's manager for the results, or null
      */
-    GraphRun(NDArray[] constants, NDManager runManager, QuantInt8NDManager quantManager) {
+    GraphRun(NDArray[] constants, NDManager runManager, QuantInt8NDManager quantManager,
+            QuantInt8NDManager resultManager) {
         this.constants = constants;
         this.values = new NDArray[constants.length];
         this.runManager = runManager;
         this.quantManager = quantManager;
+        this.resultManager = resultManager;
+    }
+
+    QuantInt8NDManager resultManager() {
+        return resultManager;
+    }
+
+    /** Closes the values made in the result manager, when the run fails. */
+    void closeResults() {
+        if (resultManager == null) {
+            return;
+        }
+        for (NDArray value : holders.keySet()) {
+            if (value.getManager() == resultManager) {
+                value.close();
+            }
+        }
     }
 
     NDManager runManager() {
@@ -159,7 +181,9 @@ final class GraphRun {
      * @return the same array, attached to the run
      */
     NDArray own(NDArray array) {
-        if (array.getManager() == runManager || array.getManager() == quantManager) {
+        NDManager manager = array.getManager();
+        if (manager == runManager || manager == quantManager
+                || manager == resultManager && resultManager != null) {
             return array;
         }
         if (holders.containsKey(array)) {

@@ -127,8 +127,8 @@ public final class OnnxBlock extends AbstractSymbolBlock {
         NDArray[] ordered = bind(inputs);
         NDManager caller = inputs.head().getManager();
         try (QuantInt8NDManager run = runPools.newRunManager()) {
-            NDArray[] results =
-                    program.run(run.getAlternativeManagerOrThrow(), run, ordered);
+            NDArray[] results = program.run(run.getAlternativeManagerOrThrow(), run,
+                    caller instanceof QuantInt8NDManager quant ? quant : null, ordered);
             QuantInt8NDManager target = outputManager(caller);
             NDList outputs = new NDList(results.length);
             for (int i = 0; i < results.length; i++) {

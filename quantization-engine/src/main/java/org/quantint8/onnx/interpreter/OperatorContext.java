@@ -18,13 +18,46 @@ import java.util.Map;
  *     are {@link AutoCloseable} are closed with the model
  * @param constantInputs for each input of the node, whether its value is the same on every run
  *     (an initializer, or the output of a {@code Constant} node)
+ * @param resultManager the manager the caller takes the graph's outputs into, or null
+ * @param graphOutputs for each output of the node, whether it is an output of the graph
  */
 public record OperatorContext(
         NDManager manager,
         QuantInt8NDManager quantManager,
         long opset,
         Map<Object, Object> nodeCache,
-        boolean[] constantInputs) {
+        boolean[] constantInputs,
+        QuantInt8NDManager resultManager,
+        boolean[] graphOutputs) {
+
+    /**
+     * Creates the context of a node whose outputs all stay with the run.
+     *
+     * @param manager the manager of this run's FP32 and integer values
+     * @param quantManager the QuantInt8 manager of this run
+     * @param opset the model's default-domain opset version
+     * @param nodeCache the node's cache
+     * @param constantInputs which inputs are the same on every run
+     */
+    public OperatorContext(NDManager manager, QuantInt8NDManager quantManager, long opset,
+            Map<Object, Object> nodeCache, boolean[] constantInputs) {
+        this(manager, quantManager, opset, nodeCache, constantInputs, null, new boolean[0]);
+    }
+
+    /**
+     * Returns the manager for a QuantInt8 array that will be the node's output {@code index}:
+     * the caller's result manager when that output is a graph output (the caller then takes it
+     * without a copy out of the run's memory, which is freed when the run ends), else the run's.
+     * Large outputs gain nothing (the run hands their memory over as it is), so this is for the
+     * many small ones, such as a decoder's key/value cache.
+     *
+     * @param index the output index
+     * @return the manager to create that output in
+     */
+    public QuantInt8NDManager outputManager(int index) {
+        boolean graphOutput = index < graphOutputs.length && graphOutputs[index];
+        return graphOutput && resultManager != null ? resultManager : quantManager;
+    }
 
     /**
      * Returns whether an input is the same on every run.

@@ -131,8 +131,20 @@ final class QuantizedMatMul {
     private static NDArray perTensor(QuantizedScope s, NDArray x, QuantInt8NDArray weight,
             Activation activation) {
         try (QuantInt8NDArray xq = QuantizedConversions.quantizeDynamicInput(s, x)) {
-            return Int8Ops.linear(xq, weight, s.optionalInput(4), Int8Output.float32(activation));
+            return Int8Ops.linear(xq, weight, bias(s), Int8Output.float32(activation));
         }
+    }
+
+    /**
+     * The optional bias: a constant one in QuantInt8 memory, copied once per model, which the
+     * kernels then read in place on every call (not through the fallback engine's array).
+     */
+    private static NDArray bias(QuantizedScope s) {
+        NDArray bias = s.optionalInput(4);
+        if (bias == null || bias instanceof QuantInt8NDArray || !s.constant(4)) {
+            return bias;
+        }
+        return s.prepared("bias", true, () -> s.context().quantManager().from(bias));
     }
 
     private static NDArray perToken(QuantizedScope s, NDArray x, QuantInt8NDArray weight,

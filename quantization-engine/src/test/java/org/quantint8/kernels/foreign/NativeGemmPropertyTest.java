@@ -97,6 +97,20 @@ public class NativeGemmPropertyTest {
     }
 
     @Test
+    public void epilogueVectorsMustBeWholeFloatsOfOneLength() {
+        try (Arena arena = Arena.ofConfined()) {
+            IllegalArgumentException e = Assert.expectThrows(IllegalArgumentException.class,
+                    () -> GemmEpilogue.perColumn(0.5f, arena.allocate(10), arena.allocate(10),
+                            null, null, Activation.NONE));
+            Assert.assertTrue(e.getMessage().contains("10 bytes"), e.getMessage());
+            e = Assert.expectThrows(IllegalArgumentException.class,
+                    () -> GemmEpilogue.perColumn(0.5f, arena.allocate(16), arena.allocate(12),
+                            null, null, Activation.NONE));
+            Assert.assertTrue(e.getMessage().contains("3 offsets"), e.getMessage());
+        }
+    }
+
+    @Test
     public void extremeValuesOverflowLikeJava() {
         NativeInt8Kernels kernels = kernels(Isa.PORTABLE);
         try (Arena arena = Arena.ofConfined()) {
@@ -163,16 +177,36 @@ public class NativeGemmPropertyTest {
             postShift[j] = (float) random.nextGaussian();
         }
         boolean post = random.nextBoolean();
-        GemmEpilogue epilogue = GemmEpilogue.perColumn(scale, bias, post ? postScale : null,
-                post ? postShift : null,
-                Activation.values()[random.nextInt(Activation.values().length)]);
+        Activation activation = Activation.values()[random.nextInt(Activation.values().length)];
+        GemmEpilogue premultiplied = GemmEpilogue.perColumn(scale, bias,
+                post ? postScale : null, post ? postShift : null, activation);
+        // Half the time the input's scale apart, over native vectors as a linear layer keeps them.
+        boolean split = random.nextBoolean();
+        float inputScale = split ? (float) (1e-4 + random.nextDouble() * 0.1) : 1f;
         try (Arena arena = Arena.ofConfined()) {
+            GemmEpilogue epilogue = !split ? premultiplied
+                    : GemmEpilogue.perColumn(inputScale, nativeCopy(arena, scale),
+                            nativeCopy(arena, bias), post ? nativeCopy(arena, postScale) : null,
+                            post ? MemorySegment.ofArray(postShift) : null, activation);
             Int8Matrix a = RandomInt8.matrix(arena, random, m, k, random.nextBoolean());
             Int8Matrix b = RandomInt8.matrix(arena, random, n, k, random.nextBoolean());
             long bytes = 4L * m * n;
             MemorySegment expected = arena.allocate(bytes + 4);
             try (PackedInt8Matrix packed = JavaInt8Kernels.INSTANCE.pack(b)) {
                 JavaInt8Kernels.INSTANCE.gemmF32(a, packed, epilogue, expected);
+                if (split) {
+                    // The same bits as multiplying the scales beforehand.
+                    float[] products = new float[n];
+                    for (int j = 0; j < n; j++) {
+                        products[j] = inputScale * scale[j];
+                    }
+                    MemorySegment before = arena.allocate(bytes + 4);
+                    JavaInt8Kernels.INSTANCE.gemmF32(a, packed, GemmEpilogue.perColumn(products,
+                            bias, post ? postScale : null, post ? postShift : null, activation),
+                            before);
+                    Assert.assertEquals(MemorySegment.mismatch(expected, 0, bytes, before, 0,
+                            bytes), -1L, what + ": the input's scale apart changes the result");
+                }
             }
             MemorySegment actual = random.nextBoolean() ? arena.allocate(bytes + 4, 64)
                     : MemorySegment.ofArray(new float[m * n]);
@@ -183,12 +217,17 @@ public class NativeGemmPropertyTest {
             if (mismatch >= 0) {
                 long e = mismatch / 4;
                 Assert.fail(kernels.name() + " per column, " + what + ": " + m + "x" + k + "x"
-                        + n + " (post " + post + ", " + epilogue.activation() + ") differs at C["
+                        + n + " (post " + post + ", " + activation + ", input scale "
+                        + inputScale + ") differs at C["
                         + e / n + "][" + e % n + "]: "
                         + expected.get(ValueLayout.JAVA_FLOAT_UNALIGNED, 4 * e) + " vs "
                         + actual.get(ValueLayout.JAVA_FLOAT_UNALIGNED, 4 * e));
             }
         }
+    }
+
+    private static MemorySegment nativeCopy(Arena arena, float[] values) {
+        return arena.allocate(4L * values.length, 4).copyFrom(MemorySegment.ofArray(values));
     }
 
     /** A size biased toward the edges: 1, around the vector widths, or uniform. */
