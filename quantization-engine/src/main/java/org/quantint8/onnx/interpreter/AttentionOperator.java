@@ -101,26 +101,25 @@ final class AttentionOperator {
                         + " must be [batch, heads, past, head size] to go with " + present);
             }
         }
-        // With a past, the keys and values are the present outputs, made where the caller
-        // takes them: copying the whole cache out of the run on every step cost more than the
-        // attention itself.
-        boolean presents = pastKey != null;
-        QuantInt8NDArray keys = cache(presents ? context.outputManager(1) : context.quantManager(),
-                k, pastKey, present);
-        QuantInt8NDArray values = cache(presents ? context.outputManager(2)
-                : context.quantManager(), v, pastValue, present);
-        QuantInt8NDArray out = context.quantManager().createOverwritten(
-                new Shape(q.batch, q.seq, q.heads, q.size), DataType.FLOAT32);
-        Int8Kernels kernels = Int8Kernels.best();
-        if (!kernels.vectorizedAttention() && q.seq * present.get(2) >= BATCHED_SCORES) {
-            batched(context, node, optionalInput(inputs, 6), q, keys, values, out);
-        } else {
-            Mask mask = Mask.of(node, optionalInput(inputs, 6), q, present.get(2));
-            kernels.attention(new AttentionInputs(q.data.asSlice(q.column * 4), q.stride, q.batch,
-                    q.seq, q.heads, q.size, present.get(2), keys.getDataSegment(),
-                    values.getDataSegment(), mask.add, mask.allowed, mask.strides, mask.fill,
-                    node.getFloat(SCALE, 1f), node.getInt(DIVIDE, 0) == 1,
-                    out.getDataSegment()));
+        // The present outputs are made where the caller takes them: copying the whole cache
+        // out of the run on every decoding step cost as much as the attention itself. So a
+        // failure closes what it made, which the run's end would not free.
+        QuantInt8NDArray keys = null;
+        QuantInt8NDArray values = null;
+        QuantInt8NDArray out = null;
+        try {
+            keys = cache(context.outputManager(1), k, pastKey, present);
+            values = cache(context.outputManager(2), v, pastValue, present);
+            out = context.quantManager().createOverwritten(
+                    new Shape(q.batch, q.seq, q.heads, q.size), DataType.FLOAT32);
+            run(context, node, inputs, q, keys, values, out);
+        } catch (RuntimeException | Error e) {
+            for (QuantInt8NDArray made : new QuantInt8NDArray[] {keys, values, out}) {
+                if (made != null) {
+                    made.close();
+                }
+            }
+            throw e;
         }
         if (pastKey != null) {
             return new NDList(out, keys, values);
@@ -128,6 +127,23 @@ final class AttentionOperator {
         keys.close();
         values.close();
         return new NDList(out);
+    }
+
+    /** Runs every (batch, head): vectorized, or batched on the alternative engine. */
+    private static void run(OperatorContext context, OnnxNode node, List<NDArray> inputs,
+            Heads q, QuantInt8NDArray keys, QuantInt8NDArray values, QuantInt8NDArray out) {
+        long total = keys.getShape().get(2);
+        Int8Kernels kernels = Int8Kernels.best();
+        if (!kernels.vectorizedAttention() && q.seq * total >= BATCHED_SCORES) {
+            batched(context, node, optionalInput(inputs, 6), q, keys, values, out);
+        } else {
+            Mask mask = Mask.of(node, optionalInput(inputs, 6), q, total);
+            kernels.attention(new AttentionInputs(q.data.asSlice(q.column * 4), q.stride, q.batch,
+                    q.seq, q.heads, q.size, total, keys.getDataSegment(),
+                    values.getDataSegment(), mask.add, mask.allowed, mask.strides, mask.fill,
+                    node.getFloat(SCALE, 1f), node.getInt(DIVIDE, 0) == 1,
+                    out.getDataSegment()));
+        }
     }
 
     /**
