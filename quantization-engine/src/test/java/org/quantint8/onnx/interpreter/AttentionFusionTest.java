@@ -184,6 +184,37 @@ public class AttentionFusionTest {
         }
     }
 
+    /**
+     * The present keys and values are made in the caller's manager (graph outputs); a step that
+     * fails after making them (here a mask one column too wide) closes them, leaving the caller
+     * only its inputs.
+     */
+    @Test
+    public void aFailedDecodingStepLeavesNoCacheWithTheCaller() throws Exception {
+        Random random = new Random(5);
+        int past = 4;
+        try (QuantInt8NDManager manager =
+                (QuantInt8NDManager) Engine.getEngine("QuantInt8").newBaseManager()) {
+            OnnxBlock block = OnnxBlock.newInstance(model(true, false), "t", manager);
+            try (QuantInt8NDManager caller = manager.newSubManager(manager.getDevice())) {
+                NDList inputs = new NDList(
+                        caller.create(FusionRuns.normal(random, 3 * HIDDEN, 2f),
+                                new Shape(1, 1, 3 * HIDDEN)),
+                        caller.create(ByteBuffer.allocate(past + 2), new Shape(1, past + 2),
+                                DataType.BOOLEAN));
+                for (int i = 0; i < 2; i++) {
+                    inputs.add(caller.create(FusionRuns.normal(random, HEADS * past * SIZE, 2f),
+                            new Shape(1, HEADS, past, SIZE)));
+                }
+                IllegalArgumentException e = Assert.expectThrows(IllegalArgumentException.class,
+                        () -> block.forward(new ParameterStore(caller, false), inputs, false));
+                Assert.assertTrue(e.getMessage().contains("does not broadcast"), e.getMessage());
+                Assert.assertEquals(caller.getManagedArrays().size(), inputs.size(),
+                        "arrays left with the caller: " + caller.getManagedArrays());
+            }
+        }
+    }
+
     private static Object[] floats(float[] values, long... shape) {
         return new Object[] {values, shape};
     }
