@@ -6,8 +6,9 @@
 #include "qi8.h"
 
 #include <stdlib.h>
+#include <sys/mman.h>
 
-#define QI8_ABI_VERSION 8
+#define QI8_ABI_VERSION 9
 
 /* Errors returned to Java (which turns them into exceptions). */
 #define QI8_OK 0
@@ -39,6 +40,48 @@ static int64_t panels_bytes(int32_t n, int32_t k) {
 /* Bytes of the packed form of an N x K weight matrix (see qi8.h for the layout). */
 QI8_EXPORT int64_t qi8_packed_size(int32_t n, int32_t k) {
     return panels_bytes(n, k) + 8 * round_up(n, QI8_PANEL);
+}
+
+/* The transparent huge page size of x86-64 Linux; weight mappings are aligned to it. */
+#define QI8_HUGE_PAGE ((int64_t) 2 << 20)
+
+/*
+ * Maps `size` bytes of zeroed memory (a positive multiple of QI8_HUGE_PAGE) aligned to
+ * QI8_HUGE_PAGE, and asks Linux to back it with transparent huge pages: a decoder streams its
+ * packed weights once a token, and 2 MiB pages spare the TLB a miss every 4 KiB. Returns NULL if
+ * the mapping fails; the advice is only advice (THP may be off, the mapping still works).
+ */
+QI8_EXPORT void *qi8_map_weights(int64_t size) {
+    if (size <= 0 || size % QI8_HUGE_PAGE != 0) {
+        return NULL;
+    }
+    size_t span = (size_t) (size + QI8_HUGE_PAGE);
+    uint8_t *raw = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (raw == MAP_FAILED) {
+        return NULL;
+    }
+    uintptr_t mask = (uintptr_t) QI8_HUGE_PAGE - 1;
+    uint8_t *start = (uint8_t *) (((uintptr_t) raw + mask) & ~mask);
+    if (start > raw) {
+        munmap(raw, (size_t) (start - raw));
+    }
+    uint8_t *end = raw + span;
+    if (end > start + size) {
+        munmap(start + size, (size_t) (end - (start + size)));
+    }
+#ifdef MADV_HUGEPAGE
+    madvise(start, (size_t) size, MADV_HUGEPAGE);
+#endif
+    return start;
+}
+
+/* Unmaps what qi8_map_weights returned, with the same size. */
+QI8_EXPORT int32_t qi8_unmap_weights(void *start, int64_t size) {
+    if (start == NULL || ((uintptr_t) start & ((uintptr_t) QI8_HUGE_PAGE - 1)) != 0 || size <= 0
+        || size % QI8_HUGE_PAGE != 0) {
+        return QI8_ERR_ARGS;
+    }
+    return munmap(start, (size_t) size) == 0 ? QI8_OK : QI8_ERR_ARGS;
 }
 
 static qi8_packed view_packed(const uint8_t *packed, int32_t n, int32_t k) {

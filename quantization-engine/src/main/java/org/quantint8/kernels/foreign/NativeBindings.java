@@ -18,7 +18,7 @@ import java.lang.invoke.MethodHandle;
 final class NativeBindings {
 
     /** The C interface version this Java code was written against. */
-    static final int ABI_VERSION = 8;
+    static final int ABI_VERSION = 9;
 
     final MethodHandle abiVersion;
     final MethodHandle bestIsa;
@@ -35,6 +35,10 @@ final class NativeBindings {
     final MethodHandle maxPoolF32;
     final MethodHandle probeAddChain;
     final MethodHandle probeVnni;
+    final MethodHandle mapWeights;
+    final MethodHandle unmapWeights;
+    /** The huge-page mappings packed weights are placed in. */
+    final WeightMemory weightMemory;
 
     private NativeBindings(SymbolLookup lookup) {
         Linker linker = Linker.nativeLinker();
@@ -72,6 +76,11 @@ final class NativeBindings {
         probeAddChain = bind(linker, lookup, "qi8_probe_add_chain",
                 FunctionDescriptor.of(JAVA_LONG, JAVA_LONG));
         probeVnni = bind(linker, lookup, "qi8_probe_vnni", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG));
+        mapWeights = bind(linker, lookup, "qi8_map_weights",
+                FunctionDescriptor.of(ADDRESS, JAVA_LONG));
+        unmapWeights = bind(linker, lookup, "qi8_unmap_weights",
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG));
+        weightMemory = new WeightMemory(this);
     }
 
     /**

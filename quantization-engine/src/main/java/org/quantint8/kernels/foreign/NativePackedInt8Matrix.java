@@ -10,9 +10,10 @@ import java.lang.foreign.MemorySegment;
 
 /**
  * Weights in the native kernels' layout (16-column panels of 4-byte k-groups, unsigned weights
- * shifted to signed, plus the per-column zero-point compensation): weights in memory of their
- * own, convolution patches in the packing thread's reusable scratch. The
- * layout is the same for every instruction set, so any {@link NativeInt8Kernels} accepts it.
+ * shifted to signed, plus the per-column zero-point compensation): weights in blocks of
+ * huge-page mappings ({@link WeightMemory}) owned by an arena of their own, convolution patches
+ * in the packing thread's reusable scratch. The layout is the same for every instruction set, so
+ * any {@link NativeInt8Kernels} accepts it.
  */
 final class NativePackedInt8Matrix implements PackedInt8Matrix {
 
@@ -52,7 +53,11 @@ final class NativePackedInt8Matrix implements PackedInt8Matrix {
         // Shared: the packed weights are read by every kernel thread and live as long as a model.
         Arena arena = Arena.ofShared();
         try {
-            MemorySegment packed = arena.allocate(size, ALIGNMENT);
+            MemorySegment packed = bindings.weightMemory.allocate(size, arena);
+            if (packed == null) {
+                packed = arena.allocate(size, ALIGNMENT);
+            }
+            MemorySegment into = packed;
             int[] zeros = new int[n];
             for (int j = 0; j < n; j++) {
                 zeros[j] = b.zeroPoint(j);
@@ -62,7 +67,7 @@ final class NativePackedInt8Matrix implements PackedInt8Matrix {
                 MemorySegment zs = Segments.ints(zeros, call);
                 int signed = b.signed() ? 1 : 0;
                 bindings.check("pack", () ->
-                        (int) bindings.pack.invokeExact(source, n, k, signed, zs, packed));
+                        (int) bindings.pack.invokeExact(source, n, k, signed, zs, into));
             }
             return new NativePackedInt8Matrix(kernels, arena::close, packed, n, k);
         } catch (RuntimeException | Error e) {
