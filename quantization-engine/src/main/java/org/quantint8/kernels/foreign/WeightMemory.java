@@ -54,10 +54,14 @@ final class WeightMemory {
      * @param arena the block's owner
      * @return the block, or null if huge-page memory is off or could not be mapped (the caller
      *     then allocates from the arena)
+     * @throws IllegalStateException if the arena is closed
      */
     synchronized MemorySegment allocate(long bytes, Arena arena) {
         if (!enabled || bytes <= 0) {
             return null;
+        }
+        if (!arena.scope().isAlive()) {
+            throw new IllegalStateException("weight memory: the arena is closed");
         }
         long size = (bytes + ALIGNMENT - 1) / ALIGNMENT * ALIGNMENT;
         Mapping mapping;
@@ -74,11 +78,12 @@ final class WeightMemory {
         if (mapping == null) {
             return null;
         }
-        long address = mapping.address + mapping.used;
+        Mapping owner = mapping;
+        MemorySegment block = MemorySegment.ofAddress(mapping.address + mapping.used)
+                .reinterpret(bytes, arena, ignored -> giveBack(owner));
         mapping.used += size;
         mapping.live++;
-        Mapping owner = mapping;
-        return MemorySegment.ofAddress(address).reinterpret(bytes, arena, ignored -> giveBack(owner));
+        return block;
     }
 
     /**
