@@ -8,11 +8,11 @@ import java.lang.foreign.MemorySegment;
  * ({@code qi8_map_weights}), shared by many weights, one mapping of its own for a weight over
  * half that. A decoder reads all its weights once a token from memory, and with 4 KiB pages the
  * TLB misses cost bandwidth: one core here streams 24 GB/s from 4 KiB pages and 29 to 30 GB/s
- * from 2 MiB ones, and GPT-2's generation runs 3% faster (see docs/benchmarks.md). A mapping per
- * weight would round each up to 2 MiB; blocks of shared mappings do not.
+ * from 2 MiB ones, and GPT-2's generation runs about 4% faster (see docs/benchmarks.md). A
+ * mapping per weight would round each up to 2 MiB; blocks of shared mappings do not.
  *
  * <p>Each block belongs to an arena of its caller: closing the arena gives it back, and a
- * mapping is unmapped once all its blocks are back and no new block can go to it. So the memory
+ * mapping is unmapped as soon as all its blocks are back. So the memory
  * keeps the arena's guarantees (a block in use by a native call cannot be freed under it, a
  * freed block cannot be read) and a closed model leaves no mapping behind. Blocks are never
  * reused within a mapping, so a new block reads zero, as an arena's memory does.
