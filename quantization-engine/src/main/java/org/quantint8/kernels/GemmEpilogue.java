@@ -86,13 +86,13 @@ public record GemmEpilogue(boolean perColumn, float inputScale, MemorySegment sc
      */
     public static GemmEpilogue perColumn(float[] scale, float[] offset, float[] postScale,
             float[] postShift, Activation activation) {
-        return perColumn(1f, heap(scale), heap(offset), heap(postScale), heap(postShift),
-                activation);
+        return perColumn(1f, heap(scale), heap(offset), postScale, postShift, activation);
     }
 
     /**
      * Returns the epilogue of a linear layer's output, one channel a column, without residual,
-     * over vectors the caller keeps (native ones reach the native kernels without a copy).
+     * over scale and offset vectors the caller keeps (native ones reach the native kernels
+     * without a copy).
      *
      * @param inputScale the input's scale, a factor of every column's
      * @param scale the weight's factor per column
@@ -103,10 +103,9 @@ public record GemmEpilogue(boolean perColumn, float inputScale, MemorySegment sc
      * @return the epilogue
      */
     public static GemmEpilogue perColumn(float inputScale, MemorySegment scale,
-            MemorySegment offset, MemorySegment postScale, MemorySegment postShift,
-            Activation activation) {
-        return new GemmEpilogue(true, inputScale, scale, offset, postScale, postShift, null,
-                activation);
+            MemorySegment offset, float[] postScale, float[] postShift, Activation activation) {
+        return new GemmEpilogue(true, inputScale, scale, offset, heap(postScale),
+                heap(postShift), null, activation);
     }
 
     private static MemorySegment heap(float[] values) {

@@ -384,12 +384,8 @@ final class GemmOps {
         GemmEpilogue columns(int cols) {
             PostStep post = PostStep.of(out, 0, cols);
             return GemmEpilogue.perColumn(inputScale, weights.scaleVector(cols),
-                    bias == null ? zeros(cols) : bias, heap(post.scale()), heap(post.shift()),
+                    bias == null ? zeros(cols) : bias, post.scale(), post.shift(),
                     post.activation());
-        }
-
-        private static MemorySegment heap(float[] values) {
-            return values == null ? null : MemorySegment.ofArray(values);
         }
 
         private static MemorySegment zeros(int cols) {

@@ -136,8 +136,8 @@ final class QuantizedMatMul {
     }
 
     /**
-     * The optional bias: a constant one in QuantInt8 memory, copied once per model, which the
-     * kernels then read in place on every call (not through the fallback engine's array).
+     * The optional bias: a constant one in QuantInt8 memory, copied once per model, which every
+     * call then reads without an engine call (the per-tensor kernels in place).
      */
     private static NDArray bias(QuantizedScope s) {
         NDArray bias = s.optionalInput(4);
@@ -158,7 +158,7 @@ final class QuantizedMatMul {
         QuantizedConversions.RowQuantized xq = QuantizedConversions.quantizePerRow(s, x);
         try (QuantInt8NDArray codes = xq.codes()) {
             return Int8Ops.linearPerRow(codes, xq.scales(), xq.zeroPoints(), weight, columnSums,
-                    s.optionalInput(4), activation);
+                    bias(s), activation);
         }
     }
 

@@ -186,8 +186,8 @@ public class NativeGemmPropertyTest {
         try (Arena arena = Arena.ofConfined()) {
             GemmEpilogue epilogue = !split ? premultiplied
                     : GemmEpilogue.perColumn(inputScale, nativeCopy(arena, scale),
-                            nativeCopy(arena, bias), post ? nativeCopy(arena, postScale) : null,
-                            post ? MemorySegment.ofArray(postShift) : null, activation);
+                            nativeCopy(arena, bias), post ? postScale : null,
+                            post ? postShift : null, activation);
             Int8Matrix a = RandomInt8.matrix(arena, random, m, k, random.nextBoolean());
             Int8Matrix b = RandomInt8.matrix(arena, random, n, k, random.nextBoolean());
             long bytes = 4L * m * n;
