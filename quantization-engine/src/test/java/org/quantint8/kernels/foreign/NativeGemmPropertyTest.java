@@ -63,6 +63,23 @@ public class NativeGemmPropertyTest {
     }
 
     /**
+     * Decoding shapes: a tile of fewer than 8 rows reads B one panel at a time, 8 rows and more
+     * several panels side by side; signed A is flipped in the kernel, unsigned A broadcast from
+     * memory. Both ways, every column tail and a K that is not a multiple of 4.
+     */
+    @Test(dataProvider = "isas")
+    public void fewRowsAndBothSignsOfAMatchJava(Isa isa) {
+        NativeInt8Kernels kernels = kernels(isa);
+        Random random = new Random(20261128L + isa.ordinal());
+        for (boolean signedA : new boolean[] {false, true}) {
+            for (int m : new int[] {1, 2, 5, 7, 8, 13}) {
+                checkOne(kernels, random, m, 1000, 768, signedA, "decoding");
+                checkOne(kernels, random, m, 16 * 5 + 7, 61, signedA, "tails");
+            }
+        }
+    }
+
+    /**
      * The linear layer's epilogue, one channel a column (scale, bias, post step, Relu), gives the
      * Java reference's FP32 bits on every path, on random shapes and on both thread splits.
      */
@@ -133,8 +150,13 @@ public class NativeGemmPropertyTest {
 
     private static void checkOne(NativeInt8Kernels kernels, Random random, int m, int n, int k,
             String what) {
+        checkOne(kernels, random, m, n, k, random.nextBoolean(), what);
+    }
+
+    private static void checkOne(NativeInt8Kernels kernels, Random random, int m, int n, int k,
+            boolean signedA, String what) {
         try (Arena arena = Arena.ofConfined()) {
-            Int8Matrix a = RandomInt8.matrix(arena, random, m, k, random.nextBoolean());
+            Int8Matrix a = RandomInt8.matrix(arena, random, m, k, signedA);
             Int8Matrix b = RandomInt8.matrix(arena, random, n, k, random.nextBoolean());
             MemorySegment expected = arena.allocate(4L * m * n + 4);
             JavaInt8Kernels.INSTANCE.gemm(a, b, expected);
