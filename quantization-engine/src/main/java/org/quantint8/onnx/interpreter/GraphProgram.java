@@ -17,6 +17,7 @@ import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.BitSet;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -46,6 +47,7 @@ final class GraphProgram {
      * @param release the slots whose last reader is this node
      * @param graphOutputs which outputs are outputs of the graph
      * @param cache the node's cache, living as long as the program
+     * @param memo the remembered results of a node that computes from shapes, or null
      */
     record Step(
             OnnxNode node,
@@ -55,7 +57,8 @@ final class GraphProgram {
             boolean[] constantInputs,
             int[] release,
             boolean[] graphOutputs,
-            Map<Object, Object> cache) {}
+            Map<Object, Object> cache,
+            ShapeMemo memo) {}
 
     private final String source;
     private final long opset;
@@ -165,6 +168,33 @@ final class GraphProgram {
     }
 
     private void execute(GraphRun run, Step step) {
+        List<Object> key = step.memo == null ? null
+                : step.memo.key(run, step.inputs, step.constantInputs);
+        NDArray[] kept = key == null ? null : step.memo.find(key);
+        if (kept != null) {
+            for (int i = 0; i < kept.length && i < step.outputs.length; i++) {
+                if (step.outputs[i] >= 0) {
+                    run.assignKept(step.outputs[i], kept[i], new ShapeMemo.OutputKey(key, i));
+                }
+            }
+        } else {
+            NDList results = compute(run, step);
+            if (key != null) {
+                for (int i = 0; i < results.size() && i < step.outputs.length; i++) {
+                    if (step.outputs[i] >= 0) {
+                        run.setKey(step.outputs[i], new ShapeMemo.OutputKey(key, i));
+                    }
+                }
+                step.memo.remember(key, results);
+            }
+        }
+        for (int slot : step.release) {
+            run.release(slot);
+        }
+    }
+
+    /** Runs a step's operator and stores its results in the run (null for a discarded one). */
+    private NDList compute(GraphRun run, Step step) {
         List<NDArray> args = new ArrayList<>(step.inputs.length);
         for (int i = 0; i < step.inputs.length; i++) {
             int slot = step.inputs[i];
@@ -182,17 +212,18 @@ final class GraphProgram {
                         run.resultManager(),
                         step.graphOutputs);
         NDList results = apply(step, context, args);
+        NDList owned = new NDList(results.size());
         for (int i = 0; i < results.size(); i++) {
             NDArray result = run.own(results.get(i));
             if (i < step.outputs.length && step.outputs[i] >= 0) {
                 run.assign(step.outputs[i], result);
+                owned.add(result);
             } else {
                 run.discard(result);
+                owned.add(null);
             }
         }
-        for (int slot : step.release) {
-            run.release(slot);
-        }
+        return owned;
     }
 
     private NDList apply(Step step, OperatorContext context, List<NDArray> args) {
@@ -242,6 +273,8 @@ final class GraphProgram {
         private final List<NDArray> constants = new ArrayList<>();
         private final List<Step> steps = new ArrayList<>();
         private final Map<String, Integer> fallbackTypes = new LinkedHashMap<>();
+        private final BitSet computedFromShapes = new BitSet();
+        private NDManager memoManager;
         private List<OnnxValueInfo> graphInputs;
         private OrtFallback fallback;
         private long opset;
@@ -339,9 +372,29 @@ final class GraphProgram {
                 String name = node.getOutputs().get(i);
                 out[i] = name.isEmpty() ? -1 : define(name, null);
             }
+            ShapeMemo memo = memo(node, in, constantInputs);
+            for (int slot : out) {
+                if (memo != null && slot >= 0) {
+                    computedFromShapes.set(slot);
+                }
+            }
             steps.add(
                     new Step(node, operator, in, out, constantInputs, new int[0],
-                            new boolean[out.length], new ConcurrentHashMap<>()));
+                            new boolean[out.length], new ConcurrentHashMap<>(), memo));
+        }
+
+        /** The node's memo when it computes from shapes (see {@link ShapeMemo}), else null. */
+        private ShapeMemo memo(OnnxNode node, int[] in, boolean[] constantInputs) {
+            boolean[] fromShapes = new boolean[in.length];
+            for (int i = 0; i < in.length; i++) {
+                fromShapes[i] = in[i] < 0 || constantInputs[i] || computedFromShapes.get(in[i]);
+            }
+            boolean graphOutput = graph.getOutputs().stream()
+                    .anyMatch(o -> node.getOutputs().contains(o.getName()));
+            if (memoManager == null) {
+                memoManager = constantManager.newSubManager();
+            }
+            return ShapeMemo.of(node, fromShapes, graphOutput, memoManager);
         }
 
         private static boolean isConstantNode(OnnxNode node) {
@@ -437,7 +490,8 @@ final class GraphProgram {
                 steps.set(
                         s,
                         new Step(step.node, step.operator, step.inputs, step.outputs,
-                                step.constantInputs, release, graphOutputs, step.cache));
+                                step.constantInputs, release, graphOutputs, step.cache,
+                                step.memo));
             }
         }
     }

@@ -6,8 +6,10 @@ import ai.djl.ndarray.NDManager;
 import org.quantint8.ndarray.QuantInt8NDArray;
 import org.quantint8.ndarray.QuantInt8NDManager;
 
+import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The values of one run of a {@link GraphProgram}.
@@ -21,15 +23,19 @@ import java.util.Map;
  * returns its input): it is closed when the last slot holding it is released. The other: a graph
  * output that its operator made in the caller's result manager ({@link
  * OperatorContext#outputManager}), which the run keeps there, and closes only if the run fails.
+ * And the results a {@link ShapeMemo} keeps for the program: stored in slots but never closed
+ * by the run, and viewed rather than taken when an operator hands one back as its result.
  */
 final class GraphRun {
 
     private final NDArray[] constants;
     private final NDArray[] values;
+    private final Object[] keys;
     private final NDManager runManager;
     private final QuantInt8NDManager quantManager;
     private final QuantInt8NDManager resultManager;
     private final Map<NDArray, Integer> holders = new IdentityHashMap<>();
+    private final Set<NDArray> kept = Collections.newSetFromMap(new IdentityHashMap<>());
 
     /**
      * Creates the state of a run.
@@ -43,6 +49,7 @@ final class GraphRun {
             QuantInt8NDManager resultManager) {
         this.constants = constants;
         this.values = new NDArray[constants.length];
+        this.keys = new Object[constants.length];
         this.runManager = runManager;
         this.quantManager = quantManager;
         this.resultManager = resultManager;
@@ -117,6 +124,39 @@ final class GraphRun {
     }
 
     /**
+     * Stores a result that a {@link ShapeMemo} keeps: the run reads it but never closes it.
+     *
+     * @param slot the slot
+     * @param value the memo's array
+     * @param key the value's key
+     */
+    void assignKept(int slot, NDArray value, Object key) {
+        values[slot] = value;
+        keys[slot] = key;
+        kept.add(value);
+    }
+
+    /**
+     * Gives a slot's value the key of a {@link ShapeMemo}.
+     *
+     * @param slot the slot
+     * @param key the key
+     */
+    void setKey(int slot, Object key) {
+        keys[slot] = key;
+    }
+
+    /**
+     * Returns the {@link ShapeMemo} key of a slot's value.
+     *
+     * @param slot the slot
+     * @return the key, or null when a node that does not compute from shapes made it
+     */
+    Object key(int slot) {
+        return keys[slot];
+    }
+
+    /**
      * Empties a slot, closing its array if no other slot holds it.
      *
      * @param slot the slot
@@ -127,6 +167,10 @@ final class GraphRun {
             return;
         }
         values[slot] = null;
+        keys[slot] = null;
+        if (!holders.containsKey(value)) {
+            return; // a memo's array
+        }
         int left = holders.merge(value, -1, Integer::sum);
         if (left == 0) {
             holders.remove(value);
@@ -140,7 +184,7 @@ final class GraphRun {
      * @param value the result, owned by the run
      */
     void discard(NDArray value) {
-        if (!holders.containsKey(value)) {
+        if (!holders.containsKey(value) && !kept.contains(value)) {
             value.close();
         }
     }
@@ -181,6 +225,9 @@ final class GraphRun {
      * @return the same array, attached to the run
      */
     NDArray own(NDArray array) {
+        if (kept.contains(array)) {
+            return adopt(array); // an operator handed back a memo's array: the run takes a view
+        }
         NDManager manager = array.getManager();
         if (manager == runManager || manager == quantManager
                 || manager == resultManager && resultManager != null) {
