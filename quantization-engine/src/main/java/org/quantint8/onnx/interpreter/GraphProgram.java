@@ -168,7 +168,7 @@ final class GraphProgram {
     }
 
     private void execute(GraphRun run, Step step) {
-        List<Object> key = step.memo == null ? null
+        ShapeMemo.Key key = step.memo == null ? null
                 : step.memo.key(run, step.inputs, step.constantInputs);
         NDArray[] kept = key == null ? null : step.memo.find(key);
         if (kept != null) {

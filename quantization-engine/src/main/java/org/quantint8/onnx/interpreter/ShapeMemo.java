@@ -39,7 +39,7 @@ final class ShapeMemo {
             "ConstantOfShape", "Reshape", "Expand", "Identity", "Min", "Max", "Neg", "Less",
             "Greater", "Not", "Floor", "Ceil");
 
-    private final Map<List<Object>, NDArray[]> entries = new ConcurrentHashMap<>();
+    private final Map<Key, NDArray[]> entries = new ConcurrentHashMap<>();
     private final NDManager manager;
     private final boolean shape;
 
@@ -82,7 +82,7 @@ final class ShapeMemo {
      * @param constantInputs which inputs are constants
      * @return the key, or null if an input has none
      */
-    List<Object> key(GraphRun run, int[] inputs, boolean[] constantInputs) {
+    Key key(GraphRun run, int[] inputs, boolean[] constantInputs) {
         Object[] parts = new Object[inputs.length];
         for (int i = 0; i < parts.length; i++) {
             if (inputs[i] < 0 || constantInputs[i]) {
@@ -94,7 +94,7 @@ final class ShapeMemo {
                 return null;
             }
         }
-        return Arrays.asList(parts);
+        return new Key(parts);
     }
 
     /**
@@ -103,7 +103,7 @@ final class ShapeMemo {
      * @param key the node's key ({@link #key})
      * @return the results, owned by the memo (never closed by a run), or null
      */
-    NDArray[] find(List<Object> key) {
+    NDArray[] find(Key key) {
         return entries.get(key);
     }
 
@@ -113,7 +113,7 @@ final class ShapeMemo {
      * @param key the node's key
      * @param results the results of the run, which stay the run's (null for one not kept)
      */
-    void remember(List<Object> key, List<NDArray> results) {
+    void remember(Key key, List<NDArray> results) {
         if (entries.size() >= MAX_ENTRIES || entries.containsKey(key)) {
             return;
         }
@@ -156,10 +156,39 @@ final class ShapeMemo {
     }
 
     /**
+     * A node's key in a run: its inputs' keys, the hash computed once (keys nest along a chain).
+     */
+    static final class Key {
+
+        private final Object[] parts;
+        private final int hash;
+
+        private Key(Object[] parts) {
+            this.parts = parts;
+            this.hash = Arrays.hashCode(parts);
+        }
+
+        @Override
+        public boolean equals(Object other) {
+            return other instanceof Key k && hash == k.hash && Arrays.equals(parts, k.parts);
+        }
+
+        @Override
+        public int hashCode() {
+            return hash;
+        }
+
+        @Override
+        public String toString() {
+            return Arrays.toString(parts);
+        }
+    }
+
+    /**
      * The key of one output of a node, made from the node's key.
      *
      * @param node the node's key
      * @param output the output's index
      */
-    record OutputKey(List<Object> node, int output) {}
+    record OutputKey(Key node, int output) {}
 }
