@@ -18,7 +18,13 @@ import org.quantint8.onnx.OnnxValueInfo;
 import org.testng.Assert;
 import org.testng.annotations.Test;
 
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Random;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -136,6 +142,42 @@ public class ShapeMemoTest {
             }
             Assert.assertEquals(unsqueezes.get(), shapes + 6,
                     "the first MAX_ENTRIES shapes remembered, the last six computed each time");
+        }
+    }
+
+    @Test
+    public void runsOnSeveralThreadsShareTheMemo() throws Exception {
+        AtomicInteger unsqueezes = new AtomicInteger();
+        try (QuantInt8NDManager manager =
+                (QuantInt8NDManager) Engine.getEngine("QuantInt8").newBaseManager()) {
+            OnnxBlock block = OnnxBlock.newInstance(model(), "memo", manager,
+                    registry(unsqueezes), false);
+            List<Callable<Void>> tasks = new ArrayList<>();
+            for (int thread = 0; thread < 4; thread++) {
+                int seed = thread;
+                tasks.add(() -> {
+                    Random random = new Random(seed);
+                    for (int i = 0; i < 100; i++) {
+                        long a = 1 + random.nextInt(6);
+                        long b = 1 + random.nextInt(3);
+                        try (QuantInt8NDManager own = manager.newSubManager(manager.getDevice())) {
+                            check(run(block, own, a, b), a, b);
+                        }
+                    }
+                    return null;
+                });
+            }
+            ExecutorService pool = Executors.newFixedThreadPool(4);
+            try {
+                for (Future<Void> result : pool.invokeAll(tasks)) {
+                    result.get();
+                }
+            } finally {
+                pool.shutdown();
+            }
+            // 18 shapes; each is computed at most once per thread before one of them keeps it.
+            Assert.assertTrue(unsqueezes.get() >= 1 && unsqueezes.get() <= 18 * 4,
+                    unsqueezes.toString());
         }
     }
 
