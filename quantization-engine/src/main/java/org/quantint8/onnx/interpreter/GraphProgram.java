@@ -10,6 +10,7 @@ import org.quantint8.onnx.OnnxFormatException;
 import org.quantint8.onnx.OnnxGraph;
 import org.quantint8.onnx.OnnxModel;
 import org.quantint8.onnx.OnnxNode;
+import org.quantint8.onnx.OnnxOpsetImport;
 import org.quantint8.onnx.OnnxTensor;
 import org.quantint8.onnx.OnnxValueInfo;
 import org.slf4j.Logger;
@@ -334,7 +335,7 @@ final class GraphProgram {
                 return model.getDefaultOpsetVersion().getAsLong();
             }
             for (OnnxNode node : graph.getNodes()) {
-                if (node.getDomain().isEmpty() || node.getDomain().equals("ai.onnx")) {
+                if (OnnxOpsetImport.isDefaultDomain(node.getDomain())) {
                     throw new OnnxFormatException(
                             source + ": the model imports no opset of the default ONNX domain");
                 }
@@ -399,7 +400,7 @@ final class GraphProgram {
 
         private static boolean isConstantNode(OnnxNode node) {
             return node.getOpType().equals("Constant")
-                    && (node.getDomain().isEmpty() || node.getDomain().equals("ai.onnx"))
+                    && OnnxOpsetImport.isDefaultDomain(node.getDomain())
                     && node.getOutputs().size() == 1;
         }
 
@@ -409,7 +410,7 @@ final class GraphProgram {
          */
         private static boolean isConstantTranspose(OnnxNode node, boolean[] constantInputs) {
             return node.getOpType().equals("Transpose")
-                    && (node.getDomain().isEmpty() || node.getDomain().equals("ai.onnx"))
+                    && OnnxOpsetImport.isDefaultDomain(node.getDomain())
                     && constantInputs.length == 1 && constantInputs[0]
                     && node.getOutputs().size() == 1;
         }

@@ -4,6 +4,7 @@ import org.quantint8.onnx.OnnxAttribute;
 import org.quantint8.onnx.OnnxGraph;
 import org.quantint8.onnx.OnnxModel;
 import org.quantint8.onnx.OnnxNode;
+import org.quantint8.onnx.OnnxOpsetImport;
 import org.quantint8.onnx.OnnxTensor;
 
 import java.util.ArrayList;
@@ -162,7 +163,7 @@ final class IntegerLinearFusion {
     /** Whether the node is the standard ONNX operator {@code opType}. */
     static boolean isDefault(OnnxNode node, String opType) {
         return node.getOpType().equals(opType)
-                && (node.getDomain().isEmpty() || node.getDomain().equals("ai.onnx"));
+                && OnnxOpsetImport.isDefaultDomain(node.getDomain());
     }
 
     /**

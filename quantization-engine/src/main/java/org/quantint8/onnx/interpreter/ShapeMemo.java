@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 
 import org.quantint8.onnx.OnnxNode;
+import org.quantint8.onnx.OnnxOpsetImport;
 
 import java.util.Arrays;
 import java.util.List;
@@ -60,7 +61,7 @@ final class ShapeMemo {
      */
     static ShapeMemo of(OnnxNode node, boolean[] computedFromShapes, boolean graphOutput,
             NDManager manager) {
-        boolean standard = node.getDomain().isEmpty() || node.getDomain().equals("ai.onnx");
+        boolean standard = OnnxOpsetImport.isDefaultDomain(node.getDomain());
         if (!standard || !PURE.contains(node.getOpType()) || graphOutput) {
             return null;
         }

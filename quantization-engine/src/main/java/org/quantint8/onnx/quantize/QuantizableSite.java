@@ -3,6 +3,7 @@ package org.quantint8.onnx.quantize;
 import org.quantint8.onnx.OnnxDataType;
 import org.quantint8.onnx.OnnxGraph;
 import org.quantint8.onnx.OnnxNode;
+import org.quantint8.onnx.OnnxOpsetImport;
 import org.quantint8.onnx.OnnxTensor;
 
 import java.util.ArrayList;
@@ -90,7 +91,7 @@ public record QuantizableSite(
         Map<String, OnnxNode> producers = new HashMap<>();
         graph.getNodes().forEach(n -> n.getOutputs().forEach(o -> producers.put(o, n)));
         for (OnnxNode node : graph.getNodes()) {
-            if (!node.getDomain().isEmpty() && !node.getDomain().equals("ai.onnx")) {
+            if (!OnnxOpsetImport.isDefaultDomain(node.getDomain())) {
                 continue;
             }
             Kind kind = switch (node.getOpType()) {
@@ -135,7 +136,7 @@ public record QuantizableSite(
      */
     private static OnnxNode matrixTranspose(OnnxGraph graph, OnnxNode node) {
         if (node == null || !node.getOpType().equals("Transpose")
-                || !(node.getDomain().isEmpty() || node.getDomain().equals("ai.onnx"))) {
+                || !OnnxOpsetImport.isDefaultDomain(node.getDomain())) {
             return null;
         }
         OnnxTensor input = graph.getInitializer(node.getInputs().get(0));
