@@ -260,6 +260,12 @@ enum {
 /* im2col straight into the packed layout (see qi8_conv.c), interleaving with the ISA's vectors. */
 void qi8_patches(int32_t isa, const uint8_t *in, int32_t signed_in, int32_t zero,
                  const int32_t *w, uint8_t *out, uint8_t *rows);
+/* The patches as a row-major N x K matrix (see qi8_conv.c); rows is 16 * N bytes of scratch. */
+void qi8_patch_matrix(int32_t isa, const uint8_t *in, int32_t zero, const int32_t *w,
+                      uint8_t *out, uint8_t *rows);
+/* dst[c][r] = activation(src[r * ld + c] + residual[c][r]), rows x cols (see qi8_conv.c). */
+void qi8_transpose_output(const float *src, int64_t ld, int64_t rows, int64_t cols,
+                          const float *residual, int32_t activation, float *dst);
 /* dst[i] = src[i * stride] for i < count, stride 1 or 2. */
 void qi8_copy_strided_avx512(const uint8_t *src, int32_t stride, uint8_t *dst, int32_t count);
 /* 4 full panels (64 columns from p) of one k-group of patch rows r, with their column sums. */

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 
-#define QI8_ABI_VERSION 9
+#define QI8_ABI_VERSION 10
 
 /* Errors returned to Java (which turns them into exceptions). */
 #define QI8_OK 0
@@ -220,18 +220,22 @@ QI8_EXPORT int32_t qi8_gemm_tile_f32(int32_t isa, const uint8_t *a, int32_t sign
  * QI8_CONV_SIZES ints of qi8.h) as the packed B operand of qi8_gemm_tile, N = positions and
  * K = channels x kernel taps, into `out` (qi8_packed_size(N, K) bytes, 64-byte aligned).
  */
+/* Whether a window's sizes and an input's zero point are what Java checked (see ConvWindow). */
+static int conv_args_ok(const int32_t *sizes, int32_t signed_in, int32_t zero) {
+    for (int32_t i = 0; i < QI8_CONV_SIZES; i++) {
+        if (sizes[i] < (i == QI8_CONV_PAD_H || i == QI8_CONV_PAD_W ? 0 : 1)) {
+            return 0;
+        }
+    }
+    return zero >= (signed_in ? -128 : 0) && zero <= (signed_in ? 127 : 255);
+}
+
 QI8_EXPORT int32_t qi8_pack_patches(int32_t isa, const uint8_t *in, int32_t signed_in,
                                     int32_t zero, const int32_t *sizes, uint8_t *out) {
     if (!isa_supported(isa)) {
         return QI8_ERR_ARGS;
     }
-    for (int32_t i = 0; i < QI8_CONV_SIZES; i++) {
-        if (sizes[i] < (i == QI8_CONV_PAD_H || i == QI8_CONV_PAD_W ? 0 : 1)) {
-            return QI8_ERR_ARGS;
-        }
-    }
-    if (((uintptr_t) out & 63) != 0 || zero < (signed_in ? -128 : 0)
-        || zero > (signed_in ? 127 : 255)) {
+    if (((uintptr_t) out & 63) != 0 || !conv_args_ok(sizes, signed_in, zero)) {
         return QI8_ERR_ARGS;
     }
     int64_t n = (int64_t) sizes[QI8_CONV_OUT_H] * sizes[QI8_CONV_OUT_W];
@@ -241,6 +245,47 @@ QI8_EXPORT int32_t qi8_pack_patches(int32_t isa, const uint8_t *in, int32_t sign
     }
     qi8_patches(isa, in, signed_in, zero, sizes, out, rows);
     free(rows);
+    return QI8_OK;
+}
+
+/*
+ * Writes the im2col patches of one image and group of an NCHW 8-bit input (sizes as for
+ * qi8_pack_patches) as a row-major N x K matrix, one row per output position, into `out`
+ * (N * K bytes): the left operand of a GEMM whose packed right operand is the weights.
+ */
+QI8_EXPORT int32_t qi8_patch_rows(int32_t isa, const uint8_t *in, int32_t signed_in,
+                                  int32_t zero, const int32_t *sizes, uint8_t *out) {
+    if (!isa_supported(isa)) {
+        return QI8_ERR_ISA;
+    }
+    if (!conv_args_ok(sizes, signed_in, zero)) {
+        return QI8_ERR_ARGS;
+    }
+    int64_t n = (int64_t) sizes[QI8_CONV_OUT_H] * sizes[QI8_CONV_OUT_W];
+    uint8_t *rows = malloc((size_t) (16 * n));
+    if (rows == NULL) {
+        return QI8_ERR_MEMORY;
+    }
+    qi8_patch_matrix(isa, in, zero, sizes, out, rows);
+    free(rows);
+    return QI8_OK;
+}
+
+/*
+ * dst[c][r] = activation(src[r * ld + c] + residual[c][r]) for a rows x cols FP32 src (row
+ * stride ld >= cols), residual NULL for none: the end of a convolution's epilogue when its GEMM
+ * wrote positions on rows.
+ */
+QI8_EXPORT int32_t qi8_transpose_output_f32(int32_t isa, const float *src, int64_t ld,
+                                            int64_t rows, int64_t cols, const float *residual,
+                                            int32_t activation, float *dst) {
+    if (!isa_supported(isa)) {
+        return QI8_ERR_ISA;
+    }
+    if (rows < 0 || cols < 0 || ld < cols || activation < QI8_ACT_NONE || activation > QI8_ACT_GELU_TANH) {
+        return QI8_ERR_ARGS;
+    }
+    qi8_transpose_output(src, ld, rows, cols, residual, activation, dst);
     return QI8_OK;
 }
 

@@ -179,6 +179,139 @@ void qi8_patches(int32_t isa, const uint8_t *in, int32_t signed_in, int32_t zero
     }
 }
 
+/*
+ * Transposes 16 x 16 bytes: row i of the block, r[i][p..p+15], becomes column i of the 16 rows
+ * at dst, dst + ld, ... Four rounds of interleaving row i with row i + 8 (a perfect shuffle of
+ * the 16 rows) leave every byte at its transposed place.
+ */
+static void transpose16(const uint8_t *const r[16], int32_t p, uint8_t *dst, int64_t ld) {
+    __m128i a[16], b[16];
+    for (int i = 0; i < 16; i++) {
+        a[i] = _mm_loadu_si128((const __m128i *) (r[i] + p));
+    }
+    for (int round = 0; round < 4; round++) {
+        for (int i = 0; i < 8; i++) {
+            b[2 * i] = _mm_unpacklo_epi8(a[i], a[i + 8]);
+            b[2 * i + 1] = _mm_unpackhi_epi8(a[i], a[i + 8]);
+        }
+        memcpy(a, b, sizeof(a));
+    }
+    for (int i = 0; i < 16; i++) {
+        _mm_storeu_si128((__m128i *) (dst + i * ld), a[i]);
+    }
+}
+
+/*
+ * The patches of one image and group as a row-major N x K matrix, one row per output position
+ * (K in c, kh, kw order, taps in the padding holding the zero point): the left operand of the
+ * GEMM that puts positions on rows. 16 taps at a time, each tap's row over all positions is
+ * built as for the panels (a 1x1, stride-1 window reads the input planes themselves) and the
+ * 16 x N block is transposed into place. `rows` is scratch of 16 * N bytes.
+ */
+void qi8_patch_matrix(int32_t isa, const uint8_t *in, int32_t zero, const int32_t *w,
+                      uint8_t *out, uint8_t *rows) {
+    int32_t n = w[QI8_CONV_OUT_H] * w[QI8_CONV_OUT_W];
+    int32_t k = w[QI8_CONV_CHANNELS] * w[QI8_CONV_KERNEL_H] * w[QI8_CONV_KERNEL_W];
+    for (int32_t k0 = 0; k0 < k; k0 += 16) {
+        int32_t taps = k - k0 < 16 ? k - k0 : 16;
+        const uint8_t *r[16];
+        for (int32_t q = 0; q < taps; q++) {
+            r[q] = patch_row(isa, in, (uint8_t) zero, w, k0 + q, rows + (int64_t) q * n);
+        }
+        int32_t p = 0;
+        if (taps == 16) {
+            for (; p + 16 <= n; p += 16) {
+                transpose16(r, p, out + (int64_t) p * k + k0, k);
+            }
+        }
+        for (; p < n; p++) {
+            uint8_t *dst = out + (int64_t) p * k + k0;
+            for (int32_t q = 0; q < taps; q++) {
+                dst[q] = r[q][p];
+            }
+        }
+    }
+}
+
+/* Relu of 4 values as qi8_activate computes it: only what is below 0 becomes +0 (NaN stays). */
+static inline __m128 relu4(__m128 v) {
+    return _mm_andnot_ps(_mm_cmplt_ps(v, _mm_setzero_ps()), v);
+}
+
+/* dst[c][r] = activation(src[r][c] + residual[c][r]), as qi8_epilogue_one adds and activates. */
+static inline float transposed_one(const float *src, int64_t ld, int64_t rows,
+                                   const float *residual, int32_t activation, int64_t r,
+                                   int64_t c) {
+    float y = src[r * ld + c];
+    if (residual != NULL) {
+        y = y + residual[c * rows + r];
+    }
+    return qi8_activate(activation, y);
+}
+
+/*
+ * Rows [r, r + 4) x columns [c, c + 4) of qi8_transpose_output: one 4 x 4 block transposed in
+ * registers, then the residual and Relu (or nothing) on each output run of 4.
+ */
+static inline void transpose_block4(const float *src, int64_t ld, int64_t rows,
+                                    const float *residual, int32_t activation, float *dst,
+                                    int64_t r, int64_t c) {
+    __m128 v[4];
+    for (int i = 0; i < 4; i++) {
+        v[i] = _mm_loadu_ps(src + (r + i) * ld + c);
+    }
+    _MM_TRANSPOSE4_PS(v[0], v[1], v[2], v[3]);
+    for (int i = 0; i < 4; i++) {
+        __m128 y = v[i];
+        if (residual != NULL) {
+            y = _mm_add_ps(y, _mm_loadu_ps(residual + (c + i) * rows + r));
+        }
+        _mm_storeu_ps(dst + (c + i) * rows + r, activation == QI8_ACT_RELU ? relu4(y) : y);
+    }
+}
+
+/*
+ * The last steps of a convolution's epilogue over a GEMM that wrote its output transposed
+ * (positions on rows, channels on columns): dst[c][r] = activation(src[r * ld + c] +
+ * residual[c][r]), the residual (or none, NULL) and dst laid out as the NCHW output. 4 rows of
+ * src at a time, read along (more rows at once, 4 KB apart when there are 1024 channels, share
+ * one set of L1 ways: 16 rows measured 1.6-2 times slower); other activations than Relu take
+ * the scalar path.
+ */
+void qi8_transpose_output(const float *src, int64_t ld, int64_t rows, int64_t cols,
+                          const float *residual, int32_t activation, float *dst) {
+    int vector = activation == QI8_ACT_NONE || activation == QI8_ACT_RELU;
+    int64_t r = 0;
+    for (; vector && r + 4 <= rows; r += 4) {
+        int64_t c = 0;
+        for (; c + 4 <= cols; c += 4) {
+            __m128 v[4];
+            for (int i = 0; i < 4; i++) {
+                v[i] = _mm_loadu_ps(src + (r + i) * ld + c);
+            }
+            _MM_TRANSPOSE4_PS(v[0], v[1], v[2], v[3]);
+            for (int i = 0; i < 4; i++) {
+                __m128 y = v[i];
+                if (residual != NULL) {
+                    y = _mm_add_ps(y, _mm_loadu_ps(residual + (c + i) * rows + r));
+                }
+                _mm_storeu_ps(dst + (c + i) * rows + r,
+                              activation == QI8_ACT_RELU ? relu4(y) : y);
+            }
+        }
+        for (; c < cols; c++) {
+            for (int64_t i = r; i < r + 4; i++) {
+                dst[c * rows + i] = transposed_one(src, ld, rows, residual, activation, i, c);
+            }
+        }
+    }
+    for (; r < rows; r++) {
+        for (int64_t c = 0; c < cols; c++) {
+            dst[c * rows + r] = transposed_one(src, ld, rows, residual, activation, r, c);
+        }
+    }
+}
+
 /* The FP32 epilogue of a tile that a kernel wrote as INT32 (the AVX-512 kernel fuses it). */
 void qi8_epilogue_tile(const qi8_tile *t) {
     for (int32_t m = t->m0; m < t->m1; m++) {

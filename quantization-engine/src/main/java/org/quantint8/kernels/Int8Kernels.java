@@ -1,6 +1,7 @@
 package org.quantint8.kernels;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 
 /**
  * The compute-bound kernels: the INT8 GEMM with its FP32 epilogue, and the FP32 loops between a
@@ -94,6 +95,59 @@ public interface Int8Kernels {
         byte[] patches = window.im2col(input, (byte) zeroPoint);
         return pack(new Int8Matrix(MemorySegment.ofArray(patches), window.positions(),
                 window.patchLength(), signed, new int[] {zeroPoint}));
+    }
+
+    /**
+     * Writes the patches of a convolution (im2col) as a row-major {@code positions x
+     * patchLength} matrix, taps in the padding set to the zero point: the left operand of the
+     * GEMM that puts the output positions on rows and takes the packed weights as its right
+     * operand (see {@link #transposeOutput}). The native kernels build it in C, 16 taps at a
+     * time; the default is {@link ConvWindow#im2col}.
+     *
+     * @param input the group's planes of one image, {@code window.inputBytes()} 8-bit codes
+     * @param signed whether the codes are INT8 (else UINT8)
+     * @param zeroPoint the input's zero point, within its type
+     * @param window the convolution window
+     * @param rows the patches, at least {@code positions * patchLength} bytes
+     * @throws IllegalArgumentException if the input or rows are too small or the zero point out
+     *     of range
+     */
+    default void patchRows(MemorySegment input, boolean signed, int zeroPoint, ConvWindow window,
+            MemorySegment rows) {
+        checkPatchRows(input, signed, zeroPoint, window, rows);
+        byte[] patches = window.im2col(input, (byte) zeroPoint);
+        MemorySegment.copy(MemorySegment.ofArray(patches), 0, rows, 0, patches.length);
+    }
+
+    /**
+     * The last steps of a convolution's epilogue when its GEMM put the output positions on rows
+     * ({@link #patchRows}): {@code dst[c][r] = activation(src[r][c] + residual[c][r])}, so that
+     * dst and the residual are laid out as the NCHW output planes. The sum and the activation
+     * round as {@link GemmEpilogue#apply} does, so the result is the same bits as a GEMM with
+     * channels on rows and the whole epilogue fused. The default is the Java reference.
+     *
+     * @param src the GEMM's FP32 output, {@code rows x cols}, native byte order
+     * @param rows the positions
+     * @param cols the channels
+     * @param residual {@code cols x rows} FP32 values to add, or null for none
+     * @param activation the activation applied last
+     * @param dst the output, {@code cols x rows} FP32; must not overlap src
+     * @throws IllegalArgumentException if a segment is too small
+     */
+    default void transposeOutput(MemorySegment src, int rows, int cols, MemorySegment residual,
+            Activation activation, MemorySegment dst) {
+        checkTransposeOutput(src, rows, cols, residual, dst);
+        ValueLayout.OfFloat f = ValueLayout.JAVA_FLOAT_UNALIGNED;
+        for (int c = 0; c < cols; c++) {
+            for (int r = 0; r < rows; r++) {
+                long at = (long) c * rows + r;
+                float y = src.getAtIndex(f, (long) r * cols + c);
+                if (residual != null) {
+                    y = y + residual.getAtIndex(f, at);
+                }
+                dst.setAtIndex(f, at, activation.apply(y));
+            }
+        }
     }
 
     /**
@@ -275,15 +329,68 @@ public interface Int8Kernels {
      */
     static void checkPatches(MemorySegment input, boolean signed, int zeroPoint,
             ConvWindow window) {
+        checkPatches("packPatches", input, signed, zeroPoint, window);
+    }
+
+    private static void checkPatches(String op, MemorySegment input, boolean signed,
+            int zeroPoint, ConvWindow window) {
         if (input.byteSize() < window.inputBytes()) {
-            throw new IllegalArgumentException("packPatches: the window " + window + " reads "
+            throw new IllegalArgumentException(op + ": the window " + window + " reads "
                     + window.inputBytes() + " input bytes, the input has " + input.byteSize());
         }
         int lo = signed ? Byte.MIN_VALUE : 0;
         int hi = signed ? Byte.MAX_VALUE : 255;
         if (zeroPoint < lo || zeroPoint > hi) {
-            throw new IllegalArgumentException("packPatches: zero point " + zeroPoint
+            throw new IllegalArgumentException(op + ": zero point " + zeroPoint
                     + " is outside [" + lo + ", " + hi + "]");
+        }
+    }
+
+    /**
+     * Checks the arguments of a {@link #patchRows} call.
+     *
+     * @param input the input planes
+     * @param signed whether the codes are INT8
+     * @param zeroPoint the zero point
+     * @param window the window
+     * @param rows the output
+     * @throws IllegalArgumentException if the input or rows are too small or the zero point out
+     *     of range
+     */
+    static void checkPatchRows(MemorySegment input, boolean signed, int zeroPoint,
+            ConvWindow window, MemorySegment rows) {
+        checkPatches("patchRows", input, signed, zeroPoint, window);
+        long bytes = (long) window.positions() * window.patchLength();
+        if (rows.byteSize() < bytes) {
+            throw new IllegalArgumentException("patchRows: the window " + window + " has "
+                    + window.positions() + " x " + window.patchLength() + " patch bytes, the"
+                    + " output has " + rows.byteSize());
+        }
+    }
+
+    /**
+     * Checks the arguments of a {@link #transposeOutput} call.
+     *
+     * @param src the GEMM's output
+     * @param rows its rows
+     * @param cols its columns
+     * @param residual the residual, or null
+     * @param dst the output
+     * @throws IllegalArgumentException if a size is negative or a segment too small
+     */
+    static void checkTransposeOutput(MemorySegment src, int rows, int cols,
+            MemorySegment residual, MemorySegment dst) {
+        if (rows < 0 || cols < 0) {
+            throw new IllegalArgumentException(
+                    "transposeOutput: negative size " + rows + " x " + cols);
+        }
+        long bytes = 4L * rows * cols;
+        if (src.byteSize() < bytes || dst.byteSize() < bytes
+                || residual != null && residual.byteSize() < bytes) {
+            throw new IllegalArgumentException("transposeOutput: " + rows + " x " + cols
+                    + " FP32 values need " + bytes + " bytes, got src " + src.byteSize()
+                    + ", dst " + dst.byteSize()
+                    + (residual == null ? "" : ", residual " + residual.byteSize()));
         }
     }
 

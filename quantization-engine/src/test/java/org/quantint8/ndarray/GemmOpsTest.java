@@ -224,6 +224,59 @@ public class GemmOpsTest {
         }
     }
 
+    /**
+     * A convolution of few positions puts them on the GEMM's rows ({@link
+     * GemmOps#POSITIONS_ON_ROWS}); one of more keeps channels on rows. Both give, bit for bit,
+     * the INT32 accumulators (always channels on rows) run through the epilogue's FP32 steps:
+     * scale and bias, normalization, residual, Relu, for two images and two groups.
+     */
+    @Test(dataProvider = "positionsOnEitherSide")
+    public void bothOrientationsGiveTheEpilogueOfTheAccumulators(int size) {
+        Random random = new Random(size);
+        int oc = 6;
+        int groups = 2;
+        float[] scale = Reference.uniform(random, oc, 0.5f, 1.5f);
+        float[] shift = Reference.uniform(random, oc, -0.5f, 0.5f);
+        try (NDManager sub = manager.newSubManager()) {
+            NDArray x = sub.create(Reference.uniform(random, 2 * 4 * size * size, -1, 2),
+                    new Shape(2, 4, size, size));
+            NDArray wf = sub.create(Reference.uniform(random, oc * 2 * 9, -1, 1),
+                    new Shape(oc, 2, 3, 3));
+            NDArray bias = sub.create(Reference.uniform(random, oc, -1, 1));
+            NDArray residual = sub.create(Reference.uniform(random, 2 * oc * size * size, -2, 2),
+                    new Shape(2, oc, size, size));
+            QuantInt8NDArray qx = Int8Ops.quantizeDynamic(x, DataType.UINT8);
+            QuantInt8NDArray qw = Int8Ops.quantizePerChannel(wf, 0);
+            Shape one = new Shape(1, 1);
+            int[] acc = Int8Ops.conv2d(qx, qw, null, one, one, one, groups, Int8Output.int32())
+                    .toIntArray();
+            float[] got = Int8Ops.conv2d(qx, qw, bias, one, one, one, groups,
+                    Int8Output.float32(scale, shift, true).withResidual(residual))
+                    .toFloatArray();
+            float inputScale = qx.getQuantization().getScale(0);
+            float[] b = bias.toFloatArray();
+            float[] r = residual.toFloatArray();
+            int plane = size * size;
+            Assert.assertEquals(got.length, acc.length);
+            for (int i = 0; i < acc.length; i++) {
+                int c = i / plane % oc;
+                float y = acc[i] * (inputScale * qw.getQuantization().getScale(c)) + b[c];
+                y = y * scale[c] + shift[c];
+                y = y + r[i];
+                Assert.assertEquals(Float.floatToRawIntBits(got[i]),
+                        Float.floatToRawIntBits(y < 0f ? 0f : y), "element " + i);
+            }
+        }
+    }
+
+    @DataProvider
+    public Object[][] positionsOnEitherSide() {
+        // 7 x 7 and 15 x 15 positions on rows, 17 x 17 (289) channels on rows
+        Assert.assertTrue(15 * 15 <= GemmOps.POSITIONS_ON_ROWS
+                && 17 * 17 > GemmOps.POSITIONS_ON_ROWS);
+        return new Object[][] {{7}, {15}, {17}};
+    }
+
     @DataProvider
     public Object[][] postSteps() {
         // kernel (1x1 stride 1: several blocks of the epilogue; 3x3 stride 3), affine, Relu

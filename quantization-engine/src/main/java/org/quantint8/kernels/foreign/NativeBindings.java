@@ -18,7 +18,7 @@ import java.lang.invoke.MethodHandle;
 final class NativeBindings {
 
     /** The C interface version this Java code was written against. */
-    static final int ABI_VERSION = 9;
+    static final int ABI_VERSION = 10;
 
     final MethodHandle abiVersion;
     final MethodHandle bestIsa;
@@ -27,6 +27,8 @@ final class NativeBindings {
     final MethodHandle gemmTile;
     final MethodHandle gemmTileF32;
     final MethodHandle packPatches;
+    final MethodHandle patchRows;
+    final MethodHandle transposeOutputF32;
     final MethodHandle gemvF32;
     final MethodHandle rangeF32;
     final MethodHandle quantizeF32;
@@ -57,6 +59,11 @@ final class NativeBindings {
                 ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT));
         packPatches = bind(linker, lookup, "qi8_pack_patches", FunctionDescriptor.of(
                 JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
+        patchRows = bind(linker, lookup, "qi8_patch_rows", FunctionDescriptor.of(
+                JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
+        transposeOutputF32 = bind(linker, lookup, "qi8_transpose_output_f32",
+                FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG,
+                        JAVA_LONG, ADDRESS, JAVA_INT, ADDRESS));
         gemvF32 = bind(linker, lookup, "qi8_gemv_f32", FunctionDescriptor.of(
                 JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, ADDRESS,
                 JAVA_INT, JAVA_INT, ADDRESS));

@@ -1,5 +1,6 @@
 package org.quantint8.kernels.foreign;
 
+import org.quantint8.kernels.Activation;
 import org.quantint8.kernels.AttentionInputs;
 import org.quantint8.kernels.ConvWindow;
 import org.quantint8.kernels.FloatKernels;
@@ -137,6 +138,44 @@ public final class NativeInt8Kernels implements Int8Kernels {
             ConvWindow window) {
         Int8Kernels.checkPatches(input, signed, zeroPoint, window);
         return NativePackedInt8Matrix.patches(this, bindings, input, signed, zeroPoint, window);
+    }
+
+    /** {@inheritDoc} Written in C, 16 taps at a time transposed into place. */
+    @Override
+    public void patchRows(MemorySegment input, boolean signed, int zeroPoint, ConvWindow window,
+            MemorySegment rows) {
+        Int8Kernels.checkPatchRows(input, signed, zeroPoint, window, rows);
+        long bytes = (long) window.positions() * window.patchLength();
+        try (Arena call = Arena.ofConfined()) {
+            MemorySegment source = Segments.input(input, window.inputBytes(), 1, call);
+            MemorySegment sizes = Segments.ints(window.toArray(), call);
+            MemorySegment out = Segments.output(rows, bytes, 1, call);
+            int flag = signed ? 1 : 0;
+            int level = isa.ordinal();
+            bindings.check("patchRows", () -> (int) bindings.patchRows.invokeExact(
+                    level, source, flag, zeroPoint, sizes, out));
+            Segments.copyBack(out, rows, bytes);
+        }
+    }
+
+    /** {@inheritDoc} In C, 4 x 4 blocks transposed in registers. */
+    @Override
+    public void transposeOutput(MemorySegment src, int rows, int cols, MemorySegment residual,
+            Activation activation, MemorySegment dst) {
+        Int8Kernels.checkTransposeOutput(src, rows, cols, residual, dst);
+        long bytes = 4L * rows * cols;
+        try (Arena call = Arena.ofConfined()) {
+            MemorySegment in = Segments.input(src, bytes, 4, call);
+            MemorySegment added = residual == null ? MemorySegment.NULL
+                    : Segments.input(residual, bytes, 4, call);
+            MemorySegment out = Segments.output(dst, bytes, 4, call);
+            int level = isa.ordinal();
+            int act = activation.ordinal();
+            bindings.check("transposeOutput", () -> (int) bindings.transposeOutputF32
+                    .invokeExact(level, in, (long) cols, (long) rows, (long) cols, added, act,
+                            out));
+            Segments.copyBack(out, dst, bytes);
+        }
     }
 
     private static NativePackedInt8Matrix nativePacked(PackedInt8Matrix b) {

@@ -51,6 +51,62 @@ public class NativeConvKernelsTest {
                 "strided 1x1");
     }
 
+    /**
+     * The positions-on-rows form: the patch rows and the transposition with residual and
+     * activation equal the Java reference bit for bit (positions and channels off multiples of
+     * 4 and 16, K off multiples of 16, padding, strides).
+     */
+    @Test(dataProvider = "isas", dataProviderClass = NativeGemmPropertyTest.class)
+    public void patchRowsAndTransposedOutputMatchJava(Isa isa) {
+        NativeInt8Kernels kernels = NativeGemmPropertyTest.kernels(isa);
+        Int8Kernels java = JavaInt8Kernels.INSTANCE;
+        Random random = new Random(20261128L + isa.ordinal());
+        try (Arena arena = Arena.ofConfined()) {
+            for (int trial = 0; trial < 60; trial++) {
+                ConvWindow window = trial == 0
+                        ? new ConvWindow(40, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1, 7, 7)
+                        : randomWindow(random);
+                boolean signed = random.nextBoolean();
+                Int8Matrix input = RandomInt8.matrix(arena, random, 1,
+                        (int) window.inputBytes(), signed);
+                long bytes = (long) window.positions() * window.patchLength();
+                MemorySegment expected = arena.allocate(bytes);
+                MemorySegment actual = arena.allocate(bytes);
+                java.patchRows(input.data(), signed, input.zeroPoint(0), window, expected);
+                kernels.patchRows(input.data(), signed, input.zeroPoint(0), window, actual);
+                Assert.assertEquals(actual.mismatch(expected), -1L, "patch rows of " + window);
+                int rows = 1 + random.nextInt(70);
+                int cols = 1 + random.nextInt(70);
+                MemorySegment src = randomFloats(arena, random, rows * cols);
+                MemorySegment residual = random.nextBoolean() ? null
+                        : randomFloats(arena, random, rows * cols);
+                Activation activation =
+                        Activation.values()[random.nextInt(Activation.values().length)];
+                MemorySegment want = arena.allocate(4L * rows * cols);
+                MemorySegment got = arena.allocate(4L * rows * cols);
+                java.transposeOutput(src, rows, cols, residual, activation, want);
+                kernels.transposeOutput(src, rows, cols, residual, activation, got);
+                Assert.assertEquals(got.mismatch(want), -1L, rows + " x " + cols + " "
+                        + activation + (residual == null ? "" : " with residual"));
+            }
+            MemorySegment small = arena.allocate(8);
+            Assert.expectThrows(IllegalArgumentException.class,
+                    () -> kernels.transposeOutput(small, 2, 2, null, Activation.NONE, small));
+            ConvWindow window = new ConvWindow(2, 5, 5, 3, 3, 1, 1, 1, 1, 1, 1, 5, 5);
+            MemorySegment input = arena.allocate(window.inputBytes());
+            Assert.expectThrows(IllegalArgumentException.class, () -> kernels.patchRows(
+                    input, false, 0, window, arena.allocate(25 * 18 - 1)));
+        }
+    }
+
+    private static MemorySegment randomFloats(Arena arena, Random random, int count) {
+        float[] values = new float[count];
+        for (int i = 0; i < count; i++) {
+            values[i] = (float) random.nextGaussian();
+        }
+        return arena.allocateFrom(ValueLayout.JAVA_FLOAT, values);
+    }
+
     @Test
     public void badArgumentsAreRefusedInJava() {
         NativeInt8Kernels kernels = NativeGemmPropertyTest.kernels(Isa.PORTABLE);
