@@ -250,8 +250,9 @@ QI8_EXPORT int32_t qi8_pack_patches(int32_t isa, const uint8_t *in, int32_t sign
 
 /*
  * Writes the im2col patches of one image and group of an NCHW 8-bit input (sizes as for
- * qi8_pack_patches) as a row-major N x K matrix, one row per output position, into `out`
- * (N * K bytes): the left operand of a GEMM whose packed right operand is the weights.
+ * qi8_pack_patches) as a row-major N x K matrix, one row per output position and K in kh, kw,
+ * c order, into `out` (N * K bytes): the left operand of a GEMM whose packed right operand is
+ * the weights, their K in the same order.
  */
 QI8_EXPORT int32_t qi8_patch_rows(int32_t isa, const uint8_t *in, int32_t signed_in,
                                   int32_t zero, const int32_t *sizes, uint8_t *out) {
@@ -261,13 +262,14 @@ QI8_EXPORT int32_t qi8_patch_rows(int32_t isa, const uint8_t *in, int32_t signed
     if (!conv_args_ok(sizes, signed_in, zero)) {
         return QI8_ERR_ARGS;
     }
-    int64_t n = (int64_t) sizes[QI8_CONV_OUT_H] * sizes[QI8_CONV_OUT_W];
-    uint8_t *rows = malloc((size_t) (16 * n));
-    if (rows == NULL) {
+    int64_t pixels = (int64_t) sizes[QI8_CONV_CHANNELS] * sizes[QI8_CONV_IN_H]
+                     * sizes[QI8_CONV_IN_W];
+    uint8_t *scratch = malloc((size_t) pixels);
+    if (scratch == NULL) {
         return QI8_ERR_MEMORY;
     }
-    qi8_patch_matrix(isa, in, zero, sizes, out, rows);
-    free(rows);
+    qi8_patch_matrix(in, zero, sizes, out, scratch);
+    free(scratch);
     return QI8_OK;
 }
 

@@ -201,33 +201,68 @@ static void transpose16(const uint8_t *const r[16], int32_t p, uint8_t *dst, int
     }
 }
 
-/*
- * The patches of one image and group as a row-major N x K matrix, one row per output position
- * (K in c, kh, kw order, taps in the padding holding the zero point): the left operand of the
- * GEMM that puts positions on rows. 16 taps at a time, each tap's row over all positions is
- * built as for the panels (a 1x1, stride-1 window reads the input planes themselves) and the
- * 16 x N block is transposed into place. `rows` is scratch of 16 * N bytes.
- */
-void qi8_patch_matrix(int32_t isa, const uint8_t *in, int32_t zero, const int32_t *w,
-                      uint8_t *out, uint8_t *rows) {
-    int32_t n = w[QI8_CONV_OUT_H] * w[QI8_CONV_OUT_W];
-    int32_t k = w[QI8_CONV_CHANNELS] * w[QI8_CONV_KERNEL_H] * w[QI8_CONV_KERNEL_W];
-    for (int32_t k0 = 0; k0 < k; k0 += 16) {
-        int32_t taps = k - k0 < 16 ? k - k0 : 16;
+/* dst[j][i] = src[i][j] for a rows x cols byte matrix: 16 x 16 blocks, scalar edges. */
+static void transpose_bytes(const uint8_t *src, int64_t rows, int64_t cols, uint8_t *dst) {
+    int64_t i = 0;
+    for (; i + 16 <= rows; i += 16) {
         const uint8_t *r[16];
-        for (int32_t q = 0; q < taps; q++) {
-            r[q] = patch_row(isa, in, (uint8_t) zero, w, k0 + q, rows + (int64_t) q * n);
+        for (int q = 0; q < 16; q++) {
+            r[q] = src + (i + q) * cols;
         }
-        int32_t p = 0;
-        if (taps == 16) {
-            for (; p + 16 <= n; p += 16) {
-                transpose16(r, p, out + (int64_t) p * k + k0, k);
+        int64_t j = 0;
+        for (; j + 16 <= cols; j += 16) {
+            transpose16(r, (int32_t) j, dst + j * rows + i, rows);
+        }
+        for (; j < cols; j++) {
+            for (int q = 0; q < 16; q++) {
+                dst[j * rows + i + q] = r[q][j];
             }
         }
-        for (; p < n; p++) {
-            uint8_t *dst = out + (int64_t) p * k + k0;
-            for (int32_t q = 0; q < taps; q++) {
-                dst[q] = r[q][p];
+    }
+    for (; i < rows; i++) {
+        for (int64_t j = 0; j < cols; j++) {
+            dst[j * rows + i] = src[i * cols + j];
+        }
+    }
+}
+
+/*
+ * The patches of one image and group as a row-major N x K matrix, one row per output position,
+ * K in kh, kw, c order (the weights are packed in the same order), taps in the padding holding
+ * the zero point: the left operand of the GEMM that puts positions on rows. The input is first
+ * transposed to one run of C channel bytes per input pixel (channels last, `pixels` is C * H * W
+ * bytes of scratch), so that every tap of a position is one copy of C bytes; a 1x1, stride-1,
+ * unpadded window is that transposition alone, written straight into out.
+ */
+void qi8_patch_matrix(const uint8_t *in, int32_t zero, const int32_t *w, uint8_t *out,
+                      uint8_t *pixels) {
+    int32_t channels = w[QI8_CONV_CHANNELS];
+    int32_t in_h = w[QI8_CONV_IN_H], in_w = w[QI8_CONV_IN_W];
+    int32_t kh_n = w[QI8_CONV_KERNEL_H], kw_n = w[QI8_CONV_KERNEL_W];
+    int32_t out_h = w[QI8_CONV_OUT_H], out_w = w[QI8_CONV_OUT_W];
+    int direct = kh_n == 1 && kw_n == 1 && w[QI8_CONV_STRIDE_H] == 1
+                 && w[QI8_CONV_STRIDE_W] == 1 && w[QI8_CONV_PAD_H] == 0
+                 && w[QI8_CONV_PAD_W] == 0 && out_h == in_h && out_w == in_w;
+    transpose_bytes(in, channels, (int64_t) in_h * in_w, direct ? out : pixels);
+    if (direct) {
+        return;
+    }
+    uint8_t *dst = out;
+    for (int32_t oh = 0; oh < out_h; oh++) {
+        for (int32_t ow = 0; ow < out_w; ow++) {
+            for (int32_t kh = 0; kh < kh_n; kh++) {
+                int32_t y = oh * w[QI8_CONV_STRIDE_H] - w[QI8_CONV_PAD_H]
+                            + kh * w[QI8_CONV_DILATION_H];
+                for (int32_t kw = 0; kw < kw_n; kw++, dst += channels) {
+                    int32_t x = ow * w[QI8_CONV_STRIDE_W] - w[QI8_CONV_PAD_W]
+                                + kw * w[QI8_CONV_DILATION_W];
+                    if (y < 0 || y >= in_h || x < 0 || x >= in_w) {
+                        memset(dst, zero, (size_t) channels);
+                    } else {
+                        memcpy(dst, pixels + ((int64_t) y * in_w + x) * channels,
+                               (size_t) channels);
+                    }
+                }
             }
         }
     }

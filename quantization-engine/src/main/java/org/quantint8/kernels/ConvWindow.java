@@ -98,6 +98,31 @@ public record ConvWindow(
     }
 
     /**
+     * Reorders rows of patch length from channel-major order (c, kh, kw: an ONNX weight's,
+     * {@link #im2col}'s) to tap-major order (kh, kw, c), in which {@link Int8Kernels#patchRows}
+     * writes the patches: every tap of a position is then one run of the channels.
+     *
+     * @param src the rows in channel-major order, {@code rows * patchLength()} bytes
+     * @param rows how many rows
+     * @return the rows in tap-major order
+     */
+    public byte[] toTapMajor(MemorySegment src, int rows) {
+        int k = patchLength();
+        int taps = kernelH * kernelW;
+        byte[] in = src.asSlice(0, (long) rows * k).toArray(ValueLayout.JAVA_BYTE);
+        byte[] out = new byte[in.length];
+        for (int r = 0; r < rows; r++) {
+            int base = r * k;
+            for (int c = 0; c < channels; c++) {
+                for (int t = 0; t < taps; t++) {
+                    out[base + t * channels + c] = in[base + c * taps + t];
+                }
+            }
+        }
+        return out;
+    }
+
+    /**
      * Returns the sizes in the order of the C interface ({@code QI8_CONV_*} in {@code qi8.h}).
      *
      * @return 13 ints

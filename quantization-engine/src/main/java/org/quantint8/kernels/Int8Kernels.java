@@ -99,10 +99,11 @@ public interface Int8Kernels {
 
     /**
      * Writes the patches of a convolution (im2col) as a row-major {@code positions x
-     * patchLength} matrix, taps in the padding set to the zero point: the left operand of the
-     * GEMM that puts the output positions on rows and takes the packed weights as its right
-     * operand (see {@link #transposeOutput}). The native kernels build it in C, 16 taps at a
-     * time; the default is {@link ConvWindow#im2col}.
+     * patchLength} matrix, each row in tap-major order ({@link ConvWindow#toTapMajor}), taps in
+     * the padding set to the zero point: the left operand of the GEMM that puts the output
+     * positions on rows and takes the weights, reordered alike and packed, as its right operand
+     * (see {@link #transposeOutput}). The native kernels transpose the input to channels-last
+     * and copy each tap's channels as one run; the default reorders {@link ConvWindow#im2col}.
      *
      * @param input the group's planes of one image, {@code window.inputBytes()} 8-bit codes
      * @param signed whether the codes are INT8 (else UINT8)
@@ -115,7 +116,8 @@ public interface Int8Kernels {
     default void patchRows(MemorySegment input, boolean signed, int zeroPoint, ConvWindow window,
             MemorySegment rows) {
         checkPatchRows(input, signed, zeroPoint, window, rows);
-        byte[] patches = window.im2col(input, (byte) zeroPoint);
+        byte[] patches = window.toTapMajor(MemorySegment.ofArray(
+                window.im2col(input, (byte) zeroPoint)), window.positions());
         MemorySegment.copy(MemorySegment.ofArray(patches), 0, rows, 0, patches.length);
     }
 

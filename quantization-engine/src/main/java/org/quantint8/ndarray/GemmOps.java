@@ -182,21 +182,29 @@ final class GemmOps {
     }
 
     /**
-     * The FP32 convolutions with at most this many output positions put them on the GEMM's rows
-     * ({@link #convByPositions}). Measured on Zen 4 over ResNet-50's convolutions: 49 and 196
-     * positions gain 10-25% a convolution (with channels on rows, 49 positions fill 49 of the 64
-     * columns of a 4-panel tile, and the weights' row sums are read again every call), 784 lose
-     * 2-20% to the extra transposition.
+     * The FP32 1x1 convolutions with at most this many output positions put them on the GEMM's
+     * rows ({@link #positionsOnRows}). Measured on Zen 4 over ResNet-50's 1x1 convolutions: 49
+     * and 196 positions gain up to 30% a convolution (with channels on rows, 49 positions fill 49
+     * of the 64 columns of a 4-panel tile, and the weights' row sums are read again every call),
+     * 784 and 3136 lose 3-35% to the transposition of the output.
      */
     static final int POSITIONS_ON_ROWS = 256;
+
+    /**
+     * The input channels from which a convolution with a kernel larger than 1x1 puts the
+     * positions on rows at any size: its patches are then runs of at least this many bytes per
+     * tap. ResNet-50's 3x3 convolutions (64 to 512 channels) gain 5-45% at every size, mostly
+     * in building the patches; its stem (3 channels) would lose 2.5 times.
+     */
+    static final int TAP_RUN = 16;
 
     /**
      * The convolution as one GEMM per image and group, {@code C[channel][position] =
      * W[channel][k] x patches[position][k]}: the weights are the left operand as stored, the
      * patches the packed right one, so C's rows are the NCHW output planes and the epilogue is
      * per row (in the native kernels' registers for FP32 output); nothing is transposed after.
-     * An FP32 convolution of few positions ({@link #POSITIONS_ON_ROWS}) runs the other way
-     * round instead ({@link #convByPositions}); both give the same bits.
+     * Most FP32 convolutions run the other way round instead ({@link #positionsOnRows}); both
+     * give the same bits.
      */
     static NDArray conv2d(
             NDArray input,
@@ -223,8 +231,7 @@ final class GemmOps {
             Epilogue epilogue = new Epilogue(a, w, b, out);
             MemorySegment residual = residualOperand(ops, out, s.outputShape());
             Int8Kernels kernels = Int8Kernels.best();
-            if (out.getDataType() == DataType.FLOAT32 && q == null
-                    && positions <= POSITIONS_ON_ROWS) {
+            if (out.getDataType() == DataType.FLOAT32 && q == null && positionsOnRows(window)) {
                 convByPositions(ops, kernels, a, w, s, epilogue, residual, result);
                 return ops.inEngineOf(input, result);
             }
@@ -265,12 +272,24 @@ final class GemmOps {
     }
 
     /**
+     * Whether an FP32 convolution puts its output positions on the GEMM's rows: a 1x1 one of
+     * few positions ({@link #POSITIONS_ON_ROWS}), or a larger kernel over enough channels
+     * ({@link #TAP_RUN}).
+     */
+    static boolean positionsOnRows(ConvWindow window) {
+        boolean pointwise = window.kernelH() == 1 && window.kernelW() == 1;
+        return window.positions() <= POSITIONS_ON_ROWS
+                || !pointwise && window.channels() >= TAP_RUN;
+    }
+
+    /**
      * The FP32 convolution with the output positions on the GEMM's rows: {@code C[position]
      * [channel] = patches[position][k] x W[channel][k]}, the patches the left operand ({@link
-     * Int8Kernels#patchRows}) and the weights the packed right one (packed once, kept with
-     * them), the scale, bias and normalization per column, then the transposition to NCHW planes
-     * with the residual and activation ({@link Int8Kernels#transposeOutput}). Every product and
-     * sum rounds as in the fused per-row epilogue, so the output is the same bits.
+     * Int8Kernels#patchRows}, K in tap-major order) and the weights the packed right one
+     * (reordered alike and packed once, kept with them), the scale, bias and normalization per
+     * column, then the transposition to NCHW planes with the residual and activation ({@link
+     * Int8Kernels#transposeOutput}). Every product and sum rounds as in the fused per-row
+     * epilogue, so the output is the same bits.
      */
     private static void convByPositions(Operands ops, Int8Kernels kernels, QuantInt8NDArray a,
             QuantInt8NDArray w, ConvGeometry.Sizes s, Epilogue epilogue, MemorySegment residual,
@@ -279,9 +298,11 @@ final class GemmOps {
         int positions = window.positions();
         int patchLength = window.patchLength();
         int groupOut = s.outChannels() / s.groups();
-        PackedInt8Matrix[] weights = w.packed(kernels, s.groups(), g -> kernels.pack(matrix(w,
-                (long) g * groupOut * patchLength, groupOut, patchLength,
-                groupZeroPoints(w, g, groupOut))));
+        PackedInt8Matrix[] weights = w.packed(kernels, s.groups(), g -> kernels.pack(
+                new Int8Matrix(MemorySegment.ofArray(window.toTapMajor(w.getDataSegment()
+                        .asSlice((long) g * groupOut * patchLength), groupOut)), groupOut,
+                        patchLength, w.getDataType() == DataType.INT8,
+                        groupZeroPoints(w, g, groupOut))));
         boolean signed = a.getDataType() == DataType.INT8;
         int zero = a.getQuantization().getZeroPoint(0);
         MemorySegment rows = ops.overwrittenTemporary(new Shape(positions, patchLength),

@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 
 import org.quantint8.kernels.Activation;
+import org.quantint8.kernels.ConvWindow;
 import org.quantint8.kernels.FloatKernels;
 import org.testng.Assert;
 import org.testng.annotations.AfterClass;
@@ -225,23 +226,24 @@ public class GemmOpsTest {
     }
 
     /**
-     * A convolution of few positions puts them on the GEMM's rows ({@link
-     * GemmOps#POSITIONS_ON_ROWS}); one of more keeps channels on rows. Both give, bit for bit,
-     * the INT32 accumulators (always channels on rows) run through the epilogue's FP32 steps:
-     * scale and bias, normalization, residual, Relu, for two images and two groups.
+     * Most FP32 convolutions put the positions on the GEMM's rows ({@link
+     * GemmOps#positionsOnRows}); others keep channels on rows. Both give, bit for bit, the INT32
+     * accumulators (always channels on rows) run through the epilogue's FP32 steps: scale and
+     * bias, normalization, residual, Relu, for two images and two groups.
      */
-    @Test(dataProvider = "positionsOnEitherSide")
-    public void bothOrientationsGiveTheEpilogueOfTheAccumulators(int size) {
-        Random random = new Random(size);
+    @Test(dataProvider = "eitherOrientation")
+    public void bothOrientationsGiveTheEpilogueOfTheAccumulators(int size, int groupChannels) {
+        Random random = new Random(size * 31L + groupChannels);
         int oc = 6;
         int groups = 2;
         float[] scale = Reference.uniform(random, oc, 0.5f, 1.5f);
         float[] shift = Reference.uniform(random, oc, -0.5f, 0.5f);
         try (NDManager sub = manager.newSubManager()) {
-            NDArray x = sub.create(Reference.uniform(random, 2 * 4 * size * size, -1, 2),
-                    new Shape(2, 4, size, size));
-            NDArray wf = sub.create(Reference.uniform(random, oc * 2 * 9, -1, 1),
-                    new Shape(oc, 2, 3, 3));
+            int c = groups * groupChannels;
+            NDArray x = sub.create(Reference.uniform(random, 2 * c * size * size, -1, 2),
+                    new Shape(2, c, size, size));
+            NDArray wf = sub.create(Reference.uniform(random, oc * groupChannels * 9, -1, 1),
+                    new Shape(oc, groupChannels, 3, 3));
             NDArray bias = sub.create(Reference.uniform(random, oc, -1, 1));
             NDArray residual = sub.create(Reference.uniform(random, 2 * oc * size * size, -2, 2),
                     new Shape(2, oc, size, size));
@@ -259,9 +261,9 @@ public class GemmOpsTest {
             int plane = size * size;
             Assert.assertEquals(got.length, acc.length);
             for (int i = 0; i < acc.length; i++) {
-                int c = i / plane % oc;
-                float y = acc[i] * (inputScale * qw.getQuantization().getScale(c)) + b[c];
-                y = y * scale[c] + shift[c];
+                int ch = i / plane % oc;
+                float y = acc[i] * (inputScale * qw.getQuantization().getScale(ch)) + b[ch];
+                y = y * scale[ch] + shift[ch];
                 y = y + r[i];
                 Assert.assertEquals(Float.floatToRawIntBits(got[i]),
                         Float.floatToRawIntBits(y < 0f ? 0f : y), "element " + i);
@@ -270,11 +272,17 @@ public class GemmOpsTest {
     }
 
     @DataProvider
-    public Object[][] positionsOnEitherSide() {
-        // 7 x 7 and 15 x 15 positions on rows, 17 x 17 (289) channels on rows
-        Assert.assertTrue(15 * 15 <= GemmOps.POSITIONS_ON_ROWS
-                && 17 * 17 > GemmOps.POSITIONS_ON_ROWS);
-        return new Object[][] {{7}, {15}, {17}};
+    public Object[][] eitherOrientation() {
+        // 3x3 windows: 7 x 7 and 15 x 15 positions on rows, 17 x 17 (289) over 2 channels
+        // channels on rows, 17 x 17 over 16 channels positions on rows (tap runs)
+        Assert.assertTrue(GemmOps.positionsOnRows(window(15, 2)));
+        Assert.assertFalse(GemmOps.positionsOnRows(window(17, 2)));
+        Assert.assertTrue(GemmOps.positionsOnRows(window(17, 16)));
+        return new Object[][] {{7, 2}, {15, 2}, {17, 2}, {17, 16}};
+    }
+
+    private static ConvWindow window(int size, int channels) {
+        return new ConvWindow(channels, size, size, 3, 3, 1, 1, 1, 1, 1, 1, size, size);
     }
 
     @DataProvider

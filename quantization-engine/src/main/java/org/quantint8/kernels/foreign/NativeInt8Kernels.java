@@ -140,7 +140,7 @@ public final class NativeInt8Kernels implements Int8Kernels {
         return NativePackedInt8Matrix.patches(this, bindings, input, signed, zeroPoint, window);
     }
 
-    /** {@inheritDoc} Written in C, 16 taps at a time transposed into place. */
+    /** {@inheritDoc} Written in C. */
     @Override
     public void patchRows(MemorySegment input, boolean signed, int zeroPoint, ConvWindow window,
             MemorySegment rows) {
