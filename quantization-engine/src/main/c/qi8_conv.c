@@ -320,19 +320,7 @@ void qi8_transpose_output(const float *src, int64_t ld, int64_t rows, int64_t co
     for (; vector && r + 4 <= rows; r += 4) {
         int64_t c = 0;
         for (; c + 4 <= cols; c += 4) {
-            __m128 v[4];
-            for (int i = 0; i < 4; i++) {
-                v[i] = _mm_loadu_ps(src + (r + i) * ld + c);
-            }
-            _MM_TRANSPOSE4_PS(v[0], v[1], v[2], v[3]);
-            for (int i = 0; i < 4; i++) {
-                __m128 y = v[i];
-                if (residual != NULL) {
-                    y = _mm_add_ps(y, _mm_loadu_ps(residual + (c + i) * rows + r));
-                }
-                _mm_storeu_ps(dst + (c + i) * rows + r,
-                              activation == QI8_ACT_RELU ? relu4(y) : y);
-            }
+            transpose_block4(src, ld, rows, residual, activation, dst, r, c);
         }
         for (; c < cols; c++) {
             for (int64_t i = r; i < r + 4; i++) {

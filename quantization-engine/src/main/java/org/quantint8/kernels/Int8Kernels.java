@@ -134,7 +134,7 @@ public interface Int8Kernels {
      * @param residual {@code cols x rows} FP32 values to add, or null for none
      * @param activation the activation applied last
      * @param dst the output, {@code cols x rows} FP32; must not overlap src
-     * @throws IllegalArgumentException if a segment is too small
+     * @throws IllegalArgumentException if a segment is too small or dst overlaps src
      */
     default void transposeOutput(MemorySegment src, int rows, int cols, MemorySegment residual,
             Activation activation, MemorySegment dst) {
@@ -378,7 +378,8 @@ public interface Int8Kernels {
      * @param cols its columns
      * @param residual the residual, or null
      * @param dst the output
-     * @throws IllegalArgumentException if a size is negative or a segment too small
+     * @throws IllegalArgumentException if a size is negative, a segment too small, or dst
+     *     overlaps src
      */
     static void checkTransposeOutput(MemorySegment src, int rows, int cols,
             MemorySegment residual, MemorySegment dst) {
@@ -393,6 +394,9 @@ public interface Int8Kernels {
                     + " FP32 values need " + bytes + " bytes, got src " + src.byteSize()
                     + ", dst " + dst.byteSize()
                     + (residual == null ? "" : ", residual " + residual.byteSize()));
+        }
+        if (src.asSlice(0, bytes).asOverlappingSlice(dst.asSlice(0, bytes)).isPresent()) {
+            throw new IllegalArgumentException("transposeOutput: dst overlaps src");
         }
     }
 

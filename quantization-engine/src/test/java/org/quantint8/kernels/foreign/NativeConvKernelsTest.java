@@ -92,6 +92,9 @@ public class NativeConvKernelsTest {
             MemorySegment small = arena.allocate(8);
             Assert.expectThrows(IllegalArgumentException.class,
                     () -> kernels.transposeOutput(small, 2, 2, null, Activation.NONE, small));
+            MemorySegment four = arena.allocate(32);
+            Assert.expectThrows(IllegalArgumentException.class, () -> kernels.transposeOutput(
+                    four, 2, 2, null, Activation.NONE, four.asSlice(8)));
             ConvWindow window = new ConvWindow(2, 5, 5, 3, 3, 1, 1, 1, 1, 1, 1, 5, 5);
             MemorySegment input = arena.allocate(window.inputBytes());
             Assert.expectThrows(IllegalArgumentException.class, () -> kernels.patchRows(
