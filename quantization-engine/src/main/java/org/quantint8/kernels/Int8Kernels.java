@@ -98,6 +98,19 @@ public interface Int8Kernels {
     }
 
     /**
+     * Whether an FP32 convolution over this window should put its output positions on the GEMM's
+     * rows ({@link #patchRows}, the packed weights, {@link #transposeOutput}) rather than its
+     * channels ({@link #packPatches}): a choice of speed only, both give the same bits. The
+     * default keeps channels on rows.
+     *
+     * @param window the convolution window of one group
+     * @return whether to put the positions on rows
+     */
+    default boolean positionsOnRows(ConvWindow window) {
+        return false;
+    }
+
+    /**
      * Writes the patches of a convolution (im2col) as a row-major {@code positions x
      * patchLength} matrix, each row in tap-major order ({@link ConvWindow#toTapMajor}), taps in
      * the padding set to the zero point: the left operand of the GEMM that puts the output

@@ -182,29 +182,12 @@ final class GemmOps {
     }
 
     /**
-     * The FP32 1x1 convolutions with at most this many output positions put them on the GEMM's
-     * rows ({@link #positionsOnRows}). Measured on Zen 4 over ResNet-50's 1x1 convolutions: 49
-     * and 196 positions gain up to 30% a convolution (with channels on rows, 49 positions fill 49
-     * of the 64 columns of a 4-panel tile, and the weights' row sums are read again every call),
-     * 784 and 3136 lose 3-35% to the transposition of the output.
-     */
-    static final int POSITIONS_ON_ROWS = 256;
-
-    /**
-     * The input channels from which a convolution with a kernel larger than 1x1 puts the
-     * positions on rows at any size: its patches are then runs of at least this many bytes per
-     * tap. ResNet-50's 3x3 convolutions (64 to 512 channels) gain 5-45% at every size, mostly
-     * in building the patches; its stem (3 channels) would lose 2.5 times.
-     */
-    static final int TAP_RUN = 16;
-
-    /**
      * The convolution as one GEMM per image and group, {@code C[channel][position] =
      * W[channel][k] x patches[position][k]}: the weights are the left operand as stored, the
      * patches the packed right one, so C's rows are the NCHW output planes and the epilogue is
      * per row (in the native kernels' registers for FP32 output); nothing is transposed after.
-     * Most FP32 convolutions run the other way round instead ({@link #positionsOnRows}); both
-     * give the same bits.
+     * An FP32 convolution runs the other way round when the kernels find it faster ({@link
+     * Int8Kernels#positionsOnRows}, {@link #convByPositions}); both give the same bits.
      */
     static NDArray conv2d(
             NDArray input,
@@ -231,7 +214,8 @@ final class GemmOps {
             Epilogue epilogue = new Epilogue(a, w, b, out);
             MemorySegment residual = residualOperand(ops, out, s.outputShape());
             Int8Kernels kernels = Int8Kernels.best();
-            if (out.getDataType() == DataType.FLOAT32 && q == null && positionsOnRows(window)) {
+            if (out.getDataType() == DataType.FLOAT32 && q == null
+                    && kernels.positionsOnRows(window)) {
                 convByPositions(ops, kernels, a, w, s, epilogue, residual, result);
                 return ops.inEngineOf(input, result);
             }
@@ -269,17 +253,6 @@ final class GemmOps {
             }
             return ops.inEngineOf(input, result);
         }
-    }
-
-    /**
-     * Whether an FP32 convolution puts its output positions on the GEMM's rows: a 1x1 one of
-     * few positions ({@link #POSITIONS_ON_ROWS}), or a larger kernel over enough channels
-     * ({@link #TAP_RUN}).
-     */
-    static boolean positionsOnRows(ConvWindow window) {
-        boolean pointwise = window.kernelH() == 1 && window.kernelW() == 1;
-        return window.positions() <= POSITIONS_ON_ROWS
-                || !pointwise && window.channels() >= TAP_RUN;
     }
 
     /**

@@ -7,7 +7,6 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 
 import org.quantint8.kernels.Activation;
-import org.quantint8.kernels.ConvWindow;
 import org.quantint8.kernels.FloatKernels;
 import org.testng.Assert;
 import org.testng.annotations.AfterClass;
@@ -226,8 +225,8 @@ public class GemmOpsTest {
     }
 
     /**
-     * Most FP32 convolutions put the positions on the GEMM's rows ({@link
-     * GemmOps#positionsOnRows}); others keep channels on rows. Both give, bit for bit, the INT32
+     * FP32 convolutions put the positions on the GEMM's rows when the kernels choose to ({@link
+     * org.quantint8.kernels.Int8Kernels#positionsOnRows}); others keep channels on rows. Both give, bit for bit, the INT32
      * accumulators (always channels on rows) run through the epilogue's FP32 steps: scale and
      * bias, normalization, residual, Relu, for two images and two groups.
      */
@@ -273,16 +272,10 @@ public class GemmOpsTest {
 
     @DataProvider
     public Object[][] eitherOrientation() {
-        // 3x3 windows: 7 x 7 and 15 x 15 positions on rows, 17 x 17 (289) over 2 channels
-        // channels on rows, 17 x 17 over 16 channels positions on rows (tap runs)
-        Assert.assertTrue(GemmOps.positionsOnRows(window(15, 2)));
-        Assert.assertFalse(GemmOps.positionsOnRows(window(17, 2)));
-        Assert.assertTrue(GemmOps.positionsOnRows(window(17, 16)));
+        // 3x3 windows; with the native kernels (NativeConvKernelsTest checks their choice):
+        // 7 x 7 and 15 x 15 positions on rows, 17 x 17 (289) over 2 channels channels on rows,
+        // 17 x 17 over 16 channels positions on rows (the patches' runs are long enough)
         return new Object[][] {{7, 2}, {15, 2}, {17, 2}, {17, 16}};
-    }
-
-    private static ConvWindow window(int size, int channels) {
-        return new ConvWindow(channels, size, size, 3, 3, 1, 1, 1, 1, 1, 1, size, size);
     }
 
     @DataProvider

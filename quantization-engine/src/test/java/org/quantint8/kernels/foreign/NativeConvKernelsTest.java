@@ -59,7 +59,7 @@ public class NativeConvKernelsTest {
     @Test(dataProvider = "isas", dataProviderClass = NativeGemmPropertyTest.class)
     public void patchRowsAndTransposedOutputMatchJava(Isa isa) {
         NativeInt8Kernels kernels = NativeGemmPropertyTest.kernels(isa);
-        Int8Kernels java = JavaInt8Kernels.INSTANCE;
+        Int8Kernels reference = JavaInt8Kernels.INSTANCE;
         Random random = new Random(20261128L + isa.ordinal());
         try (Arena arena = Arena.ofConfined()) {
             for (int trial = 0; trial < 60; trial++) {
@@ -72,7 +72,7 @@ public class NativeConvKernelsTest {
                 long bytes = (long) window.positions() * window.patchLength();
                 MemorySegment expected = arena.allocate(bytes);
                 MemorySegment actual = arena.allocate(bytes);
-                java.patchRows(input.data(), signed, input.zeroPoint(0), window, expected);
+                reference.patchRows(input.data(), signed, input.zeroPoint(0), window, expected);
                 kernels.patchRows(input.data(), signed, input.zeroPoint(0), window, actual);
                 Assert.assertEquals(actual.mismatch(expected), -1L, "patch rows of " + window);
                 int rows = 1 + random.nextInt(70);
@@ -84,11 +84,16 @@ public class NativeConvKernelsTest {
                         Activation.values()[random.nextInt(Activation.values().length)];
                 MemorySegment want = arena.allocate(4L * rows * cols);
                 MemorySegment got = arena.allocate(4L * rows * cols);
-                java.transposeOutput(src, rows, cols, residual, activation, want);
+                reference.transposeOutput(src, rows, cols, residual, activation, want);
                 kernels.transposeOutput(src, rows, cols, residual, activation, got);
                 Assert.assertEquals(got.mismatch(want), -1L, rows + " x " + cols + " "
                         + activation + (residual == null ? "" : " with residual"));
             }
+            // The choice GemmOpsTest relies on: few positions, or 3x3 runs of 16 channels.
+            Assert.assertTrue(kernels.positionsOnRows(square(15, 2)));
+            Assert.assertFalse(kernels.positionsOnRows(square(17, 2)));
+            Assert.assertTrue(kernels.positionsOnRows(square(17, 16)));
+            Assert.assertFalse(reference.positionsOnRows(square(7, 16)));
             MemorySegment small = arena.allocate(8);
             Assert.expectThrows(IllegalArgumentException.class,
                     () -> kernels.transposeOutput(small, 2, 2, null, Activation.NONE, small));
@@ -100,6 +105,11 @@ public class NativeConvKernelsTest {
             Assert.expectThrows(IllegalArgumentException.class, () -> kernels.patchRows(
                     input, false, 0, window, arena.allocate(25 * 18 - 1)));
         }
+    }
+
+    /** A 3x3, stride-1, padded window over size x size. */
+    private static ConvWindow square(int size, int channels) {
+        return new ConvWindow(channels, size, size, 3, 3, 1, 1, 1, 1, 1, 1, size, size);
     }
 
     private static MemorySegment randomFloats(Arena arena, Random random, int count) {
