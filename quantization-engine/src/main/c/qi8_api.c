@@ -284,7 +284,8 @@ QI8_EXPORT int32_t qi8_transpose_output_f32(int32_t isa, const float *src, int64
     if (!isa_supported(isa)) {
         return QI8_ERR_ISA;
     }
-    if (rows < 0 || cols < 0 || ld < cols || activation < QI8_ACT_NONE || activation > QI8_ACT_GELU_TANH) {
+    if (rows < 0 || cols < 0 || ld < cols || activation < QI8_ACT_NONE
+        || activation > QI8_ACT_GELU_TANH) {
         return QI8_ERR_ARGS;
     }
     qi8_transpose_output(src, ld, rows, cols, residual, activation, dst);

@@ -226,9 +226,10 @@ public class GemmOpsTest {
 
     /**
      * FP32 convolutions put the positions on the GEMM's rows when the kernels choose to ({@link
-     * org.quantint8.kernels.Int8Kernels#positionsOnRows}); others keep channels on rows. Both give, bit for bit, the INT32
-     * accumulators (always channels on rows) run through the epilogue's FP32 steps: scale and
-     * bias, normalization, residual, Relu, for two images and two groups.
+     * org.quantint8.kernels.Int8Kernels#positionsOnRows}); others keep channels on rows. Both
+     * give, bit for bit, the INT32 accumulators (always channels on rows) run through the
+     * epilogue's FP32 steps: scale and bias, normalization, residual, Relu, for two images and
+     * two groups.
      */
     @Test(dataProvider = "eitherOrientation")
     public void bothOrientationsGiveTheEpilogueOfTheAccumulators(int size, int groupChannels) {

@@ -16,11 +16,12 @@ import java.lang.foreign.ValueLayout;
 import java.util.Random;
 
 /**
- * The convolution entry points of the native kernels ({@code packPatches}, {@code gemmF32}) equal
- * the Java reference bit for bit on every instruction-set path this CPU has: random windows with
- * odd channel counts, random epilogues (post step, residual, Relu, each or not), K off multiples of 4, positions off multiples of 16 (edge panels and
- * tiles), padding, strides, dilations and both input types; and bad arguments are refused in
- * Java before any downcall.
+ * The convolution entry points of the native kernels ({@code packPatches}, {@code gemmF32},
+ * {@code patchRows}, {@code transposeOutput}) equal the Java reference bit for bit on every
+ * instruction-set path this CPU has: random windows with odd channel counts, random epilogues
+ * (post step, residual, Relu, each or not), K off multiples of 4, positions off multiples of 16
+ * (edge panels and tiles), padding, strides, dilations and both input types; and bad arguments
+ * are refused in Java before any downcall.
  */
 public class NativeConvKernelsTest {
 
