@@ -104,9 +104,10 @@ public interface Int8Kernels {
      * default keeps channels on rows.
      *
      * @param window the convolution window of one group
+     * @param channels the output channels of one group
      * @return whether to put the positions on rows
      */
-    default boolean positionsOnRows(ConvWindow window) {
+    default boolean positionsOnRows(ConvWindow window, int channels) {
         return false;
     }
 

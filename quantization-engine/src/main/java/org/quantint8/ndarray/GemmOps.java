@@ -215,7 +215,7 @@ final class GemmOps {
             MemorySegment residual = residualOperand(ops, out, s.outputShape());
             Int8Kernels kernels = Int8Kernels.best();
             if (out.getDataType() == DataType.FLOAT32 && q == null
-                    && kernels.positionsOnRows(window)) {
+                    && kernels.positionsOnRows(window, groupOut)) {
                 convByPositions(ops, kernels, a, w, s, epilogue, residual, result);
                 return ops.inEngineOf(input, result);
             }

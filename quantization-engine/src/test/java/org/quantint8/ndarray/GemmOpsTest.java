@@ -234,7 +234,7 @@ public class GemmOpsTest {
     @Test(dataProvider = "eitherOrientation")
     public void bothOrientationsGiveTheEpilogueOfTheAccumulators(int size, int groupChannels) {
         Random random = new Random(size * 31L + groupChannels);
-        int oc = 6;
+        int oc = 34; // 17 a group: a full panel of columns and one more
         int groups = 2;
         float[] scale = Reference.uniform(random, oc, 0.5f, 1.5f);
         float[] shift = Reference.uniform(random, oc, -0.5f, 0.5f);
@@ -273,7 +273,8 @@ public class GemmOpsTest {
 
     @DataProvider
     public Object[][] eitherOrientation() {
-        // 3x3 windows; with the native kernels (NativeConvKernelsTest checks their choice):
+        // 3x3 windows, 17 output channels a group; with the native kernels
+        // (NativeConvKernelsTest checks their choice):
         // 7 x 7 and 15 x 15 positions on rows, 17 x 17 (289) over 2 channels channels on rows,
         // 17 x 17 over 16 channels positions on rows (the patches' runs are long enough)
         return new Object[][] {{7, 2}, {15, 2}, {17, 2}, {17, 16}};

@@ -30,6 +30,8 @@ public final class NativeInt8Kernels implements Int8Kernels {
     private static final int COLUMN_UNIT = 64;
     /** Rows per tile unit: the AVX-512 register tile. */
     private static final int ROW_UNIT = 6;
+    /** Columns of a packed panel, a vector of 16 INT32 accumulators. */
+    private static final int PANEL = 16;
     /**
      * The 1x1 convolutions with at most this many output positions put them on the GEMM's rows.
      * Measured on Zen 4 over ResNet-50's 1x1 convolutions: 49 and 196 positions gain up to 30% a
@@ -156,14 +158,16 @@ public final class NativeInt8Kernels implements Int8Kernels {
     }
 
     /**
-     * {@inheritDoc} A 1x1 convolution of at most {@value #POSITIONS_ON_ROWS} positions, or a
-     * larger kernel over at least {@value #TAP_RUN} channels.
+     * {@inheritDoc} At least a panel of 16 output channels (fewer, as in a depthwise
+     * convolution, would leave most of every register tile's columns empty), and a 1x1
+     * convolution of at most {@value #POSITIONS_ON_ROWS} positions or a larger kernel over at
+     * least {@value #TAP_RUN} input channels.
      */
     @Override
-    public boolean positionsOnRows(ConvWindow window) {
+    public boolean positionsOnRows(ConvWindow window, int channels) {
         boolean pointwise = window.kernelH() == 1 && window.kernelW() == 1;
-        return window.positions() <= POSITIONS_ON_ROWS
-                || !pointwise && window.channels() >= TAP_RUN;
+        return channels >= PANEL && (window.positions() <= POSITIONS_ON_ROWS
+                || !pointwise && window.channels() >= TAP_RUN);
     }
 
     /** {@inheritDoc} Written in C. */

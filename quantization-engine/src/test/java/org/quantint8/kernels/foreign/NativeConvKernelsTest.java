@@ -90,11 +90,13 @@ public class NativeConvKernelsTest {
                 Assert.assertEquals(got.mismatch(want), -1L, rows + " x " + cols + " "
                         + activation + (residual == null ? "" : " with residual"));
             }
-            // The choice GemmOpsTest relies on: few positions, or 3x3 runs of 16 channels.
-            Assert.assertTrue(kernels.positionsOnRows(square(15, 2)));
-            Assert.assertFalse(kernels.positionsOnRows(square(17, 2)));
-            Assert.assertTrue(kernels.positionsOnRows(square(17, 16)));
-            Assert.assertFalse(reference.positionsOnRows(square(7, 16)));
+            // The choice GemmOpsTest relies on (16 output channels a group): few positions, or
+            // 3x3 runs of 16 channels; never for fewer output channels than a panel.
+            Assert.assertTrue(kernels.positionsOnRows(square(15, 2), 16));
+            Assert.assertFalse(kernels.positionsOnRows(square(17, 2), 16));
+            Assert.assertTrue(kernels.positionsOnRows(square(17, 16), 16));
+            Assert.assertFalse(kernels.positionsOnRows(square(7, 16), 15));
+            Assert.assertFalse(reference.positionsOnRows(square(7, 16), 16));
             MemorySegment small = arena.allocate(8);
             Assert.expectThrows(IllegalArgumentException.class,
                     () -> kernels.transposeOutput(small, 2, 2, null, Activation.NONE, small));
