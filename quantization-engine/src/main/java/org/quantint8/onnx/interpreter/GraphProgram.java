@@ -59,7 +59,8 @@ final class GraphProgram {
             int[] release,
             boolean[] graphOutputs,
             Map<Object, Object> cache,
-            ShapeMemo memo) {}
+            ShapeMemo memo,
+            int codeReaders) {}
 
     private final String source;
     private final long opset;
@@ -211,7 +212,10 @@ final class GraphProgram {
                         step.cache,
                         step.constantInputs,
                         run.resultManager(),
-                        step.graphOutputs);
+                        step.graphOutputs,
+                        step.codeReaders > 1
+                                ? run.inputCodes(step.inputs[0], step.codeReaders)
+                                : InputCodes.UNSHARED);
         NDList results = apply(step, context, args);
         NDList owned = new NDList(results.size());
         for (int i = 0; i < results.size(); i++) {
@@ -381,7 +385,7 @@ final class GraphProgram {
             }
             steps.add(
                     new Step(node, operator, in, out, constantInputs, new int[0],
-                            new boolean[out.length], new ConcurrentHashMap<>(), memo));
+                            new boolean[out.length], new ConcurrentHashMap<>(), memo, 0));
         }
 
         /** The node's memo when it computes from shapes (see {@link ShapeMemo}), else null. */
@@ -480,6 +484,7 @@ final class GraphProgram {
                     releases.get(lastUse[slot]).add(slot);
                 }
             }
+            int[] codeReaders = SharedCodes.readersBySlot(steps, lastUse.length);
             for (int s = 0; s < steps.size(); s++) {
                 Step step = steps.get(s);
                 int[] release = releases.get(s).stream().mapToInt(Integer::intValue).toArray();
@@ -492,7 +497,8 @@ final class GraphProgram {
                         s,
                         new Step(step.node, step.operator, step.inputs, step.outputs,
                                 step.constantInputs, release, graphOutputs, step.cache,
-                                step.memo));
+                                step.memo, step.inputs.length > 0 && step.inputs[0] >= 0
+                                        ? codeReaders[step.inputs[0]] : 0));
             }
         }
     }

@@ -7,6 +7,7 @@ import org.quantint8.ndarray.QuantInt8NDArray;
 import org.quantint8.ndarray.QuantInt8NDManager;
 
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.Map;
 import java.util.Set;
@@ -36,6 +37,7 @@ final class GraphRun {
     private final QuantInt8NDManager resultManager;
     private final Map<NDArray, Integer> holders = new IdentityHashMap<>();
     private final Set<NDArray> kept = Collections.newSetFromMap(new IdentityHashMap<>());
+    private final Map<Integer, SharedCodes> sharedCodes = new HashMap<>();
 
     /**
      * Creates the state of a run.
@@ -73,6 +75,17 @@ final class GraphRun {
 
     NDManager runManager() {
         return runManager;
+    }
+
+    /**
+     * Returns the codes of a slot's value that several steps quantize (see {@link InputCodes}).
+     *
+     * @param slot the slot
+     * @param readers how many steps quantize its value
+     * @return the sharing, the same for every reader in this run
+     */
+    InputCodes inputCodes(int slot, int readers) {
+        return sharedCodes.computeIfAbsent(slot, s -> new SharedCodes(readers));
     }
 
     QuantInt8NDManager quantManager() {

@@ -20,6 +20,8 @@ import java.util.Map;
  *     (an initializer, or the output of a {@code Constant} node)
  * @param resultManager the manager the caller takes the graph's outputs into, or null
  * @param graphOutputs for each output of the node, whether it is an output of the graph
+ * @param inputCodes the codes of the node's quantized input 0, shared with the other readers of
+ *     its value when there are several
  */
 public record OperatorContext(
         NDManager manager,
@@ -28,7 +30,8 @@ public record OperatorContext(
         Map<Object, Object> nodeCache,
         boolean[] constantInputs,
         QuantInt8NDManager resultManager,
-        boolean[] graphOutputs) {
+        boolean[] graphOutputs,
+        InputCodes inputCodes) {
 
     /**
      * Creates the context of a node whose outputs all stay with the run.
@@ -41,7 +44,8 @@ public record OperatorContext(
      */
     public OperatorContext(NDManager manager, QuantInt8NDManager quantManager, long opset,
             Map<Object, Object> nodeCache, boolean[] constantInputs) {
-        this(manager, quantManager, opset, nodeCache, constantInputs, null, new boolean[0]);
+        this(manager, quantManager, opset, nodeCache, constantInputs, null, new boolean[0],
+                InputCodes.UNSHARED);
     }
 
     /**

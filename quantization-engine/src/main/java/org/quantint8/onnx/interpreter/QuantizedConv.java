@@ -105,7 +105,6 @@ final class QuantizedConv {
                     () -> context.quantManager().create(channelValues(s, "B", s.input(4, "B"),
                             channels)));
             float[][] affine = normalization(s, node, channels);
-            QuantInt8NDArray xq = QuantizedConversions.quantizeDynamicInput(s, x);
             boolean relu = node.getInt(IntegerLinearFusion.RELU, 0) == 1;
             NDArray residual = s.optionalInput(ConvTail.RESIDUAL_INPUT);
             // A residual of another shape (a broadcasting Add), or of a 1-D convolution, is added
@@ -120,8 +119,13 @@ final class QuantizedConv {
                 out = out.withResidual(s.own(residual));
             }
             NDArray y;
-            try (xq) {
+            InputCodes codes = context.inputCodes();
+            QuantInt8NDArray xq =
+                    codes.get(() -> QuantizedConversions.quantizeDynamicInput(s, x));
+            try {
                 y = conv(s, xq, weight, bias, g, out);
+            } finally {
+                codes.release(xq);
             }
             if (residual != null && !fuseResidual) {
                 try (NDArray conv = y; NDArray sum = conv.add(residual)) {
