@@ -360,7 +360,7 @@ public final class Int8Ops {
             int groups,
             Int8Output out) {
         ConvGeometry g = ConvGeometry.of("conv2d", stride, padding, dilation, groups);
-        return GemmOps.conv2d(input, weight, bias, g, out);
+        return ConvOps.conv2d(input, weight, bias, g, out);
     }
 
     /**
