@@ -260,9 +260,8 @@ enum {
 /* im2col straight into the packed layout (see qi8_conv.c), interleaving with the ISA's vectors. */
 void qi8_patches(int32_t isa, const uint8_t *in, int32_t signed_in, int32_t zero,
                  const int32_t *w, uint8_t *out, uint8_t *rows);
-/* The patches as a row-major N x K matrix, K in kh, kw, c order (see qi8_conv.c). */
-void qi8_patch_matrix(const uint8_t *in, int32_t zero, const int32_t *w, uint8_t *out,
-                      uint8_t *pixels);
+/* The patches as a row-major N x K matrix, K in kh, kw, c order (see qi8_conv.c); 0 or -1. */
+int32_t qi8_patch_matrix(const uint8_t *in, int32_t zero, const int32_t *w, uint8_t *out);
 /* dst[c][r] = activation(src[r * ld + c] + residual[c][r]), rows x cols (see qi8_conv.c). */
 void qi8_transpose_output(const float *src, int64_t ld, int64_t rows, int64_t cols,
                           const float *residual, int32_t activation, float *dst);

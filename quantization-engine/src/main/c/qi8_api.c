@@ -128,6 +128,11 @@ QI8_EXPORT int32_t qi8_pack(const uint8_t *b, int32_t n, int32_t k, int32_t sign
 
 static int isa_supported(int32_t isa) { return isa >= 0 && isa <= qi8_best_isa(); }
 
+/* Whether an activation is one of QI8_ACT_* (qi8.h). */
+static int activation_ok(int32_t activation) {
+    return activation >= QI8_ACT_NONE && activation <= QI8_ACT_GELU_TANH;
+}
+
 /* The GEMM tile behind both exported entry points; ep is NULL for INT32 output. */
 static int32_t gemm_tile(int32_t isa, const uint8_t *a, int32_t signed_a, const int32_t *za,
                          const uint8_t *packed, int32_t n, int32_t k, int32_t m0, int32_t m1,
@@ -206,8 +211,7 @@ QI8_EXPORT int32_t qi8_gemm_tile_f32(int32_t isa, const uint8_t *a, int32_t sign
                                      int64_t ldr, int32_t activation,
                                      int32_t per_column) {
     if ((post_scale == NULL) != (post_shift == NULL) || (residual != NULL && ldr < n1)
-        || (per_column != 0 && per_column != 1) || activation < QI8_ACT_NONE
-        || activation > QI8_ACT_GELU_TANH) {
+        || (per_column != 0 && per_column != 1) || !activation_ok(activation)) {
         return QI8_ERR_ARGS;
     }
     qi8_epilogue ep = {in_scale, scale, offset, post_scale, post_shift, residual, ldr, activation,
@@ -262,15 +266,7 @@ QI8_EXPORT int32_t qi8_patch_rows(int32_t isa, const uint8_t *in, int32_t signed
     if (!conv_args_ok(sizes, signed_in, zero)) {
         return QI8_ERR_ARGS;
     }
-    int64_t pixels = (int64_t) sizes[QI8_CONV_CHANNELS] * sizes[QI8_CONV_IN_H]
-                     * sizes[QI8_CONV_IN_W];
-    uint8_t *scratch = malloc((size_t) pixels);
-    if (scratch == NULL) {
-        return QI8_ERR_MEMORY;
-    }
-    qi8_patch_matrix(in, zero, sizes, out, scratch);
-    free(scratch);
-    return QI8_OK;
+    return qi8_patch_matrix(in, zero, sizes, out) == 0 ? QI8_OK : QI8_ERR_MEMORY;
 }
 
 /*
@@ -284,8 +280,7 @@ QI8_EXPORT int32_t qi8_transpose_output_f32(int32_t isa, const float *src, int64
     if (!isa_supported(isa)) {
         return QI8_ERR_ISA;
     }
-    if (rows < 0 || cols < 0 || ld < cols || activation < QI8_ACT_NONE
-        || activation > QI8_ACT_GELU_TANH) {
+    if (rows < 0 || cols < 0 || ld < cols || !activation_ok(activation)) {
         return QI8_ERR_ARGS;
     }
     qi8_transpose_output(src, ld, rows, cols, residual, activation, dst);

@@ -16,6 +16,13 @@
 /* ceil(a / b) for b > 0 and any sign of a. */
 static int32_t ceil_div(int32_t a, int32_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
 
+/* Whether the window is a 1x1, stride-1, unpadded one: its patches are the input planes. */
+static int direct_window(const int32_t *w) {
+    return w[QI8_CONV_KERNEL_H] == 1 && w[QI8_CONV_KERNEL_W] == 1 && w[QI8_CONV_STRIDE_H] == 1
+           && w[QI8_CONV_STRIDE_W] == 1 && w[QI8_CONV_PAD_H] == 0 && w[QI8_CONV_PAD_W] == 0
+           && w[QI8_CONV_OUT_H] == w[QI8_CONV_IN_H] && w[QI8_CONV_OUT_W] == w[QI8_CONV_IN_W];
+}
+
 /*
  * Row k of the patches, transposed (one byte per output position): tap (kh, kw) of channel c.
  * Returns the row, which is the input plane itself for a 1x1, stride-1, unpadded window.
@@ -28,8 +35,7 @@ static const uint8_t *patch_row(int32_t isa, const uint8_t *in, uint8_t pad, con
     int32_t sh = w[QI8_CONV_STRIDE_H], sw = w[QI8_CONV_STRIDE_W];
     int32_t c = k / (kh_n * kw_n), kh = k / kw_n % kh_n, kw = k % kw_n;
     const uint8_t *plane = in + (int64_t) c * in_h * in_w;
-    if (kh_n == 1 && kw_n == 1 && sh == 1 && sw == 1 && w[QI8_CONV_PAD_H] == 0
-        && w[QI8_CONV_PAD_W] == 0 && out_h == in_h && out_w == in_w) {
+    if (direct_window(w)) {
         return plane;
     }
     int32_t off = kw * w[QI8_CONV_DILATION_W] - w[QI8_CONV_PAD_W];
@@ -230,23 +236,26 @@ static void transpose_bytes(const uint8_t *src, int64_t rows, int64_t cols, uint
  * The patches of one image and group as a row-major N x K matrix, one row per output position,
  * K in kh, kw, c order (the weights are packed in the same order), taps in the padding holding
  * the zero point: the left operand of the GEMM that puts positions on rows. The input is first
- * transposed to one run of C channel bytes per input pixel (channels last, `pixels` is C * H * W
- * bytes of scratch), so that every tap of a position is one copy of C bytes; a 1x1, stride-1,
- * unpadded window is that transposition alone, written straight into out.
+ * transposed to one run of C channel bytes per input pixel (channels last, in C * H * W bytes of
+ * scratch), so that every tap of a position is one copy of C bytes; a 1x1, stride-1, unpadded
+ * window is that transposition alone, written straight into out. Returns 0, or -1 without
+ * memory for the scratch.
  */
-void qi8_patch_matrix(const uint8_t *in, int32_t zero, const int32_t *w, uint8_t *out,
-                      uint8_t *pixels) {
+int32_t qi8_patch_matrix(const uint8_t *in, int32_t zero, const int32_t *w, uint8_t *out) {
     int32_t channels = w[QI8_CONV_CHANNELS];
     int32_t in_h = w[QI8_CONV_IN_H], in_w = w[QI8_CONV_IN_W];
     int32_t kh_n = w[QI8_CONV_KERNEL_H], kw_n = w[QI8_CONV_KERNEL_W];
     int32_t out_h = w[QI8_CONV_OUT_H], out_w = w[QI8_CONV_OUT_W];
-    int direct = kh_n == 1 && kw_n == 1 && w[QI8_CONV_STRIDE_H] == 1
-                 && w[QI8_CONV_STRIDE_W] == 1 && w[QI8_CONV_PAD_H] == 0
-                 && w[QI8_CONV_PAD_W] == 0 && out_h == in_h && out_w == in_w;
-    transpose_bytes(in, channels, (int64_t) in_h * in_w, direct ? out : pixels);
-    if (direct) {
-        return;
+    int64_t pixels = (int64_t) in_h * in_w;
+    if (direct_window(w)) {
+        transpose_bytes(in, channels, pixels, out);
+        return 0;
     }
+    uint8_t *last = malloc((size_t) (pixels * channels));
+    if (last == NULL) {
+        return -1;
+    }
+    transpose_bytes(in, channels, pixels, last);
     uint8_t *dst = out;
     for (int32_t oh = 0; oh < out_h; oh++) {
         for (int32_t ow = 0; ow < out_w; ow++) {
@@ -259,13 +268,15 @@ void qi8_patch_matrix(const uint8_t *in, int32_t zero, const int32_t *w, uint8_t
                     if (y < 0 || y >= in_h || x < 0 || x >= in_w) {
                         memset(dst, zero, (size_t) channels);
                     } else {
-                        memcpy(dst, pixels + ((int64_t) y * in_w + x) * channels,
+                        memcpy(dst, last + ((int64_t) y * in_w + x) * channels,
                                (size_t) channels);
                     }
                 }
             }
         }
     }
+    free(last);
+    return 0;
 }
 
 /* Relu of 4 values as qi8_activate computes it: only what is below 0 becomes +0 (NaN stays). */

@@ -68,10 +68,8 @@ final class ConvOps {
             int zero = a.getQuantization().getZeroPoint(0);
             for (int batch = 0; batch < s.batch(); batch++) {
                 for (int g = 0; g < s.groups(); g++) {
-                    long in = ((long) batch * s.inChannels() + (long) g * s.groupInChannels())
-                            * s.inH() * s.inW();
-                    long first = ((long) batch * s.outChannels() + (long) g * groupOut)
-                            * positions;
+                    long in = inputOffset(s, batch, g);
+                    long first = outputOffset(s, batch, g);
                     Int8Matrix weights = GemmOps.matrix(w, (long) g * groupOut * patchLength,
                             groupOut, patchLength, groupZeroPoints(w, g, groupOut));
                     long bytes = out.getDataType().getNumOfBytes();
@@ -131,10 +129,8 @@ final class ConvOps {
         long planes = 4L * groupOut * positions;
         for (int batch = 0; batch < s.batch(); batch++) {
             for (int g = 0; g < s.groups(); g++) {
-                long in = ((long) batch * s.inChannels() + (long) g * s.groupInChannels())
-                        * s.inH() * s.inW();
-                long first = 4 * ((long) batch * s.outChannels() + (long) g * groupOut)
-                        * positions;
+                long in = inputOffset(s, batch, g);
+                long first = 4 * outputOffset(s, batch, g);
                 kernels.patchRows(a.getDataSegment().asSlice(in, window.inputBytes()), signed,
                         zero, window, rows);
                 GemmEpilogue perChannel = epilogue.byPositions(g * groupOut, groupOut);
@@ -147,7 +143,19 @@ final class ConvOps {
         }
     }
 
-    /** The residual's FP32 values, checked against the output shape; null without one. */
+    /** The first input element of an image's group: its planes are the GEMM's input. */
+    private static long inputOffset(ConvGeometry.Sizes s, int batch, int group) {
+        return ((long) batch * s.inChannels() + (long) group * s.groupInChannels()) * s.inH()
+                * s.inW();
+    }
+
+    /** The first output element of an image's group: its planes are the GEMM's output. */
+    private static long outputOffset(ConvGeometry.Sizes s, int batch, int group) {
+        int groupOut = s.outChannels() / s.groups();
+        return ((long) batch * s.outChannels() + (long) group * groupOut) * s.outH() * s.outW();
+    }
+
+
     private static MemorySegment residualOperand(Operands ops, Int8Output out, Shape shape) {
         NDArray residual = out.getResidual();
         if (residual == null) {

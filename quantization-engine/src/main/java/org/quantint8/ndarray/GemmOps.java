@@ -347,7 +347,7 @@ final class GemmOps {
      * float[], boolean)}) for the channels of one epilogue call: each product and sum rounded to
      * FP32 on its own, as the unfused operators compute them.
      */
-    record PostStep(float[] scale, float[] shift, Activation activation) {
+    private record PostStep(float[] scale, float[] shift, Activation activation) {
 
         static PostStep of(Int8Output out, int channelOffset, int cols) {
             float[] scale = out.getPostScale();

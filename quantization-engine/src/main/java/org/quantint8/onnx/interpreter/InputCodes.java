@@ -2,6 +2,7 @@ package org.quantint8.onnx.interpreter;
 
 import org.quantint8.ndarray.QuantInt8NDArray;
 
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
@@ -41,4 +42,23 @@ public interface InputCodes {
      * @param codes what {@link #get} returned
      */
     void release(QuantInt8NDArray codes);
+
+    /**
+     * Runs {@code use} on the codes ({@link #get}) and gives them back ({@link #release}), also
+     * when it throws.
+     *
+     * @param quantize quantizes the input, in the run's QuantInt8 manager
+     * @param use what reads the codes; it must not close them
+     * @param <R> the result type
+     * @return what {@code use} returned
+     */
+    default <R> R apply(Supplier<QuantInt8NDArray> quantize,
+            Function<QuantInt8NDArray, R> use) {
+        QuantInt8NDArray codes = get(quantize);
+        try {
+            return use.apply(codes);
+        } finally {
+            release(codes);
+        }
+    }
 }

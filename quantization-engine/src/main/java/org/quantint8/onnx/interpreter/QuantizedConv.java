@@ -118,15 +118,10 @@ final class QuantizedConv {
             if (fuseResidual) {
                 out = out.withResidual(s.own(residual));
             }
-            NDArray y;
-            InputCodes codes = context.inputCodes();
-            QuantInt8NDArray xq =
-                    codes.get(() -> QuantizedConversions.quantizeDynamicInput(s, x));
-            try {
-                y = conv(s, xq, weight, bias, g, out);
-            } finally {
-                codes.release(xq);
-            }
+            Int8Output output = out;
+            NDArray y = context.inputCodes().apply(
+                    () -> QuantizedConversions.quantizeDynamicInput(s, x),
+                    xq -> conv(s, xq, weight, bias, g, output));
             if (residual != null && !fuseResidual) {
                 try (NDArray conv = y; NDArray sum = conv.add(residual)) {
                     y = relu ? Activation.relu(sum) : sum.duplicate();

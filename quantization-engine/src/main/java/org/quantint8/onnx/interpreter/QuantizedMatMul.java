@@ -130,13 +130,9 @@ final class QuantizedMatMul {
 
     private static NDArray perTensor(QuantizedScope s, NDArray x, QuantInt8NDArray weight,
             Activation activation) {
-        InputCodes codes = s.context().inputCodes();
-        QuantInt8NDArray xq = codes.get(() -> QuantizedConversions.quantizeDynamicInput(s, x));
-        try {
-            return Int8Ops.linear(xq, weight, bias(s), Int8Output.float32(activation));
-        } finally {
-            codes.release(xq);
-        }
+        return s.context().inputCodes().apply(
+                () -> QuantizedConversions.quantizeDynamicInput(s, x),
+                xq -> Int8Ops.linear(xq, weight, bias(s), Int8Output.float32(activation)));
     }
 
     /**
