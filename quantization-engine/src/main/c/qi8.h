@@ -260,8 +260,14 @@ enum {
 /* im2col straight into the packed layout (see qi8_conv.c), interleaving with the ISA's vectors. */
 void qi8_patches(int32_t isa, const uint8_t *in, int32_t signed_in, int32_t zero,
                  const int32_t *w, uint8_t *out, uint8_t *rows);
-/* The patches as a row-major N x K matrix, K in kh, kw, c order (see qi8_conv.c); 0 or -1. */
-int32_t qi8_patch_matrix(const uint8_t *in, int32_t zero, const int32_t *w, uint8_t *out);
+/*
+ * The patches as a row-major N x K matrix, K in kh, kw, c order, from an NCHW or a channels-last
+ * input (see qi8_conv.c); 0 or -1.
+ */
+int32_t qi8_patch_matrix(const uint8_t *in, int32_t zero, const int32_t *w, int32_t channels_last,
+                         uint8_t *out);
+/* dst[j][i] = src[i][j] for a rows x cols byte matrix, 16 x 16 blocks (see qi8_conv.c). */
+void qi8_transpose_byte_matrix(const uint8_t *src, int64_t rows, int64_t cols, uint8_t *dst);
 /* dst[c][r] = activation(src[r * ld + c] + residual[c][r]), rows x cols (see qi8_conv.c). */
 void qi8_transpose_output(const float *src, int64_t ld, int64_t rows, int64_t cols,
                           const float *residual, int32_t activation, float *dst);

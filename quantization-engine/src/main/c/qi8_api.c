@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 
-#define QI8_ABI_VERSION 10
+#define QI8_ABI_VERSION 11
 
 /* Errors returned to Java (which turns them into exceptions). */
 #define QI8_OK 0
@@ -253,20 +253,35 @@ QI8_EXPORT int32_t qi8_pack_patches(int32_t isa, const uint8_t *in, int32_t sign
 }
 
 /*
- * Writes the im2col patches of one image and group of an NCHW 8-bit input (sizes as for
- * qi8_pack_patches) as a row-major N x K matrix, one row per output position and K in kh, kw,
- * c order, into `out` (N * K bytes): the left operand of a GEMM whose packed right operand is
- * the weights, their K in the same order.
+ * Writes the im2col patches of one image and group of an 8-bit input, NCHW or (channels_last
+ * != 0) channels-last, sizes as for qi8_pack_patches, as a row-major N x K matrix, one row per
+ * output position and K in kh, kw, c order, into `out` (N * K bytes): the left operand of a GEMM
+ * whose packed right operand is the weights, their K in the same order.
  */
 QI8_EXPORT int32_t qi8_patch_rows(int32_t isa, const uint8_t *in, int32_t signed_in,
-                                  int32_t zero, const int32_t *sizes, uint8_t *out) {
+                                  int32_t zero, const int32_t *sizes, int32_t channels_last,
+                                  uint8_t *out) {
     if (!isa_supported(isa)) {
         return QI8_ERR_ISA;
     }
     if (!conv_args_ok(sizes, signed_in, zero)) {
         return QI8_ERR_ARGS;
     }
-    return qi8_patch_matrix(in, zero, sizes, out) == 0 ? QI8_OK : QI8_ERR_MEMORY;
+    return qi8_patch_matrix(in, zero, sizes, channels_last != 0, out) == 0 ? QI8_OK
+                                                                          : QI8_ERR_MEMORY;
+}
+
+/* dst[j][i] = src[i][j] for a rows x cols byte matrix: a channels-last image to NCHW planes. */
+QI8_EXPORT int32_t qi8_transpose_bytes(int32_t isa, const uint8_t *src, int64_t rows,
+                                       int64_t cols, uint8_t *dst) {
+    if (!isa_supported(isa)) {
+        return QI8_ERR_ISA;
+    }
+    if (rows < 0 || cols < 0) {
+        return QI8_ERR_ARGS;
+    }
+    qi8_transpose_byte_matrix(src, rows, cols, dst);
+    return QI8_OK;
 }
 
 /*

@@ -235,27 +235,38 @@ static void transpose_bytes(const uint8_t *src, int64_t rows, int64_t cols, uint
 /*
  * The patches of one image and group as a row-major N x K matrix, one row per output position,
  * K in kh, kw, c order (the weights are packed in the same order), taps in the padding holding
- * the zero point: the left operand of the GEMM that puts positions on rows. The input is first
- * transposed to one run of C channel bytes per input pixel (channels last, in C * H * W bytes of
- * scratch), so that every tap of a position is one copy of C bytes; a 1x1, stride-1, unpadded
- * window is that transposition alone, written straight into out. Returns 0, or -1 without
+ * the zero point: the left operand of the GEMM that puts positions on rows. Every tap of a
+ * position is one copy of C bytes from a channels-last input (one run of C channel bytes per
+ * input pixel): an NCHW input is first transposed to that, in C * H * W bytes of scratch; a
+ * channels-last one (channels_last != 0) is read as it is. A 1x1, stride-1, unpadded window is
+ * that transposition alone (or a copy), written straight into out. Returns 0, or -1 without
  * memory for the scratch.
  */
-int32_t qi8_patch_matrix(const uint8_t *in, int32_t zero, const int32_t *w, uint8_t *out) {
+int32_t qi8_patch_matrix(const uint8_t *in, int32_t zero, const int32_t *w, int32_t channels_last,
+                         uint8_t *out) {
     int32_t channels = w[QI8_CONV_CHANNELS];
     int32_t in_h = w[QI8_CONV_IN_H], in_w = w[QI8_CONV_IN_W];
     int32_t kh_n = w[QI8_CONV_KERNEL_H], kw_n = w[QI8_CONV_KERNEL_W];
     int32_t out_h = w[QI8_CONV_OUT_H], out_w = w[QI8_CONV_OUT_W];
     int64_t pixels = (int64_t) in_h * in_w;
     if (direct_window(w)) {
-        transpose_bytes(in, channels, pixels, out);
+        if (channels_last) {
+            memcpy(out, in, (size_t) (pixels * channels));
+        } else {
+            transpose_bytes(in, channels, pixels, out);
+        }
         return 0;
     }
-    uint8_t *last = malloc((size_t) (pixels * channels));
-    if (last == NULL) {
-        return -1;
+    uint8_t *scratch = NULL;
+    const uint8_t *last = in;
+    if (!channels_last) {
+        scratch = malloc((size_t) (pixels * channels));
+        if (scratch == NULL) {
+            return -1;
+        }
+        transpose_bytes(in, channels, pixels, scratch);
+        last = scratch;
     }
-    transpose_bytes(in, channels, pixels, last);
     uint8_t *dst = out;
     for (int32_t oh = 0; oh < out_h; oh++) {
         for (int32_t ow = 0; ow < out_w; ow++) {
@@ -275,8 +286,13 @@ int32_t qi8_patch_matrix(const uint8_t *in, int32_t zero, const int32_t *w, uint
             }
         }
     }
-    free(last);
+    free(scratch);
     return 0;
+}
+
+/* dst[j][i] = src[i][j] for a rows x cols byte matrix (see transpose_bytes). */
+void qi8_transpose_byte_matrix(const uint8_t *src, int64_t rows, int64_t cols, uint8_t *dst) {
+    transpose_bytes(src, rows, cols, dst);
 }
 
 /* Relu of 4 values as qi8_activate computes it: only what is below 0 becomes +0 (NaN stays). */

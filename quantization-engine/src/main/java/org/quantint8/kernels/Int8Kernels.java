@@ -116,23 +116,54 @@ public interface Int8Kernels {
      * patchLength} matrix, each row in tap-major order ({@link ConvWindow#toTapMajor}), taps in
      * the padding set to the zero point: the left operand of the GEMM that puts the output
      * positions on rows and takes the weights, reordered alike and packed, as its right operand
-     * (see {@link #transposeOutput}). The native kernels transpose the input to channels-last
-     * and copy each tap's channels as one run; the default reorders {@link ConvWindow#im2col}.
+     * (see {@link #transposeOutput}). Each tap of a position is then the run of its pixel's
+     * channels in a channels-last input; the native kernels transpose an NCHW input to that
+     * first and copy each tap as one run; the default reorders {@link ConvWindow#im2col}.
      *
-     * @param input the group's planes of one image, {@code window.inputBytes()} 8-bit codes
+     * @param input the group's input of one image, {@code window.inputBytes()} 8-bit codes: its
+     *     planes (NCHW), or its pixels' channels one after the other (channels-last)
      * @param signed whether the codes are INT8 (else UINT8)
      * @param zeroPoint the input's zero point, within its type
      * @param window the convolution window
+     * @param channelsLast whether the input is channels-last ({@code H x W x C}), else NCHW
      * @param rows the patches, at least {@code positions * patchLength} bytes
      * @throws IllegalArgumentException if the input or rows are too small or the zero point out
      *     of range
      */
     default void patchRows(MemorySegment input, boolean signed, int zeroPoint, ConvWindow window,
-            MemorySegment rows) {
+            boolean channelsLast, MemorySegment rows) {
         checkPatchRows(input, signed, zeroPoint, window, rows);
+        MemorySegment planes = input;
+        if (channelsLast) {
+            long pixels = (long) window.inH() * window.inW();
+            planes = MemorySegment.ofArray(new byte[Math.toIntExact(window.inputBytes())]);
+            transposeBytes(input, Math.toIntExact(pixels), window.channels(), planes);
+        }
         byte[] patches = window.toTapMajor(MemorySegment.ofArray(
-                window.im2col(input, (byte) zeroPoint)), window.positions());
+                window.im2col(planes, (byte) zeroPoint)), window.positions());
         MemorySegment.copy(MemorySegment.ofArray(patches), 0, rows, 0, patches.length);
+    }
+
+    /**
+     * Transposes a {@code rows x cols} byte matrix: {@code dst[j][i] = src[i][j]}; so a
+     * channels-last image of 8-bit codes ({@code H * W} rows of {@code C}) becomes its NCHW
+     * planes. The default is the Java reference.
+     *
+     * @param src the matrix, row-major
+     * @param rows its rows
+     * @param cols its columns
+     * @param dst the transposed matrix, {@code cols x rows}; must not overlap src
+     * @throws IllegalArgumentException if a size is negative, a segment too small, or dst
+     *     overlaps src
+     */
+    default void transposeBytes(MemorySegment src, int rows, int cols, MemorySegment dst) {
+        checkTransposeBytes(src, rows, cols, dst);
+        for (int i = 0; i < rows; i++) {
+            for (int j = 0; j < cols; j++) {
+                dst.set(ValueLayout.JAVA_BYTE, (long) j * rows + i,
+                        src.get(ValueLayout.JAVA_BYTE, (long) i * cols + j));
+            }
+        }
     }
 
     /**
@@ -381,6 +412,31 @@ public interface Int8Kernels {
             throw new IllegalArgumentException("patchRows: the window " + window + " has "
                     + window.positions() + " x " + window.patchLength() + " patch bytes, the"
                     + " output has " + rows.byteSize());
+        }
+    }
+
+    /**
+     * Checks the arguments of a {@link #transposeBytes} call.
+     *
+     * @param src the matrix
+     * @param rows its rows
+     * @param cols its columns
+     * @param dst the output
+     * @throws IllegalArgumentException if a size is negative, a segment too small, or dst
+     *     overlaps src
+     */
+    static void checkTransposeBytes(MemorySegment src, int rows, int cols, MemorySegment dst) {
+        if (rows < 0 || cols < 0) {
+            throw new IllegalArgumentException(
+                    "transposeBytes: negative size " + rows + " x " + cols);
+        }
+        long bytes = (long) rows * cols;
+        if (src.byteSize() < bytes || dst.byteSize() < bytes) {
+            throw new IllegalArgumentException("transposeBytes: " + rows + " x " + cols
+                    + " bytes, got src " + src.byteSize() + ", dst " + dst.byteSize());
+        }
+        if (src.asSlice(0, bytes).asOverlappingSlice(dst.asSlice(0, bytes)).isPresent()) {
+            throw new IllegalArgumentException("transposeBytes: dst overlaps src");
         }
     }
 

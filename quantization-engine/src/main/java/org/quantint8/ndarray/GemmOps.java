@@ -308,14 +308,19 @@ final class GemmOps {
         }
 
         /**
-         * The scale, bias and normalization of {@code count} channels from {@code
-         * channelOffset}, one a column, without the residual and activation, which follow the
-         * transposition (see {@link ConvOps}).
+         * The FP32 epilogue of {@code count} channels from {@code channelOffset}, one a column
+         * (positions on rows, see {@link ConvOps}): with the residual, laid out as the output,
+         * and the activation when {@code whole}; else without them, since they follow the
+         * transposition to NCHW planes.
          */
-        GemmEpilogue byPositions(int channelOffset, int count) {
+        GemmEpilogue byPositions(int channelOffset, int count, boolean whole,
+                MemorySegment residual) {
             PostStep post = PostStep.of(out, channelOffset, count);
-            return GemmEpilogue.perColumn(scales(channelOffset, count),
-                    offsets(channelOffset, count), post.scale(), post.shift(), Activation.NONE);
+            return new GemmEpilogue(true, 1f, MemorySegment.ofArray(scales(channelOffset, count)),
+                    MemorySegment.ofArray(offsets(channelOffset, count)),
+                    post.scale() == null ? null : MemorySegment.ofArray(post.scale()),
+                    post.shift() == null ? null : MemorySegment.ofArray(post.shift()),
+                    whole ? residual : null, whole ? post.activation() : Activation.NONE);
         }
 
         /** {@code scaleA * scaleW[c]} for the given channels, rounded to FP32. */

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 
+import org.quantint8.kernels.Int8Kernels;
 import org.quantint8.kernels.Activation;
 import org.quantint8.kernels.ChannelLayout;
 import org.quantint8.kernels.ElementwiseKernels;
@@ -61,10 +62,16 @@ public final class Int8Ops {
             requireFloat32(ops, "input", x);
             Shape shape = x.getShape();
             parameters.checkCompatible("quantize", shape, parameters.getDataType());
+            if (!parameters.isPerChannel()) {
+                ops.acceptingChannelsLast(); // element-wise: the codes keep the layout
+            }
             QuantInt8NDArray real = ops.own(x);
             // Element-wise: every code is written (a NaN too).
             QuantInt8NDArray result =
                     ops.overwrittenResult(shape, parameters.getDataType(), parameters);
+            if (real.isChannelsLast()) {
+                result.markChannelsLast();
+            }
             long nans = ElementwiseKernels.quantize(
                     real.getDataSegment(),
                     result.getDataSegment(),
@@ -91,7 +98,8 @@ public final class Int8Ops {
      * @throws IllegalArgumentException if a value is not finite
      */
     public static QuantInt8NDArray quantizeDynamic(NDArray x, DataType dataType) {
-        try (Operands ops = new Operands("quantizeDynamic", x)) {
+        // Element-wise over the whole tensor: a channels-last array keeps its layout.
+        try (Operands ops = new Operands("quantizeDynamic", x).acceptingChannelsLast()) {
             requireFloat32(ops, "input", x);
             float[] range = ops.finiteRange("input", ops.own(x));
             return quantize(x, QuantizationParameters.forRange(range[0], range[1], dataType));
@@ -335,6 +343,37 @@ public final class Int8Ops {
      */
     public static NDArray matMul(NDArray a, NDArray b, Int8Output out) {
         return GemmOps.matMul(a, b, out);
+    }
+
+    /**
+     * Returns the shape of the values an array holds as an NCHW tensor: its own shape, or for a
+     * channels-last array ({@link QuantInt8NDArray#isChannelsLast}, shape {@code [N, H, W, C]})
+     * {@code [N, C, H, W]}.
+     *
+     * @param x the array
+     * @return the NCHW shape of its values
+     */
+    public static Shape valueShape(NDArray x) {
+        return ConvOps.valueShape(x);
+    }
+
+    /**
+     * Returns the NCHW copy of a channels-last array ({@link QuantInt8NDArray#isChannelsLast}),
+     * in the array's manager: FP32 values, or 8-bit codes with their quantization.
+     *
+     * @param x the channels-last array
+     * @return its values as NCHW planes
+     * @throws IllegalArgumentException if {@code x} is not channels-last
+     */
+    public static QuantInt8NDArray channelsFirst(QuantInt8NDArray x) {
+        if (!x.isChannelsLast()) {
+            throw new IllegalArgumentException(
+                    "channelsFirst: " + Operands.describe(x) + " is not channels-last");
+        }
+        QuantInt8NDArray planes = ((QuantInt8NDManager) x.getManager())
+                .allocateOverwritten(valueShape(x), x.getDataType(), x.getQuantization());
+        ConvOps.toChannelsFirst(Int8Kernels.best(), x, planes);
+        return planes;
     }
 
     /**

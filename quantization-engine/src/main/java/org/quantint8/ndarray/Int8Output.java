@@ -15,9 +15,9 @@ import org.quantint8.kernels.Activation;
 public final class Int8Output {
 
     private static final Int8Output FLOAT32 =
-            new Int8Output(DataType.FLOAT32, null, null, null, null, Activation.NONE);
+            new Int8Output(DataType.FLOAT32, null, null, null, null, Activation.NONE, false);
     private static final Int8Output INT32 =
-            new Int8Output(DataType.INT32, null, null, null, null, Activation.NONE);
+            new Int8Output(DataType.INT32, null, null, null, null, Activation.NONE, false);
 
     private final DataType dataType;
     private final float[] postScale;
@@ -25,15 +25,17 @@ public final class Int8Output {
     private final NDArray residual;
     private final Activation activation;
     private final QuantizationParameters quantization;
+    private final boolean channelsLast;
 
     private Int8Output(DataType dataType, QuantizationParameters quantization, float[] postScale,
-            float[] postShift, NDArray residual, Activation activation) {
+            float[] postShift, NDArray residual, Activation activation, boolean channelsLast) {
         this.dataType = dataType;
         this.quantization = quantization;
         this.postScale = postScale;
         this.postShift = postShift;
         this.residual = residual;
         this.activation = activation;
+        this.channelsLast = channelsLast;
     }
 
     /**
@@ -54,7 +56,7 @@ public final class Int8Output {
      */
     public static Int8Output float32(Activation activation) {
         return activation == Activation.NONE ? FLOAT32
-                : new Int8Output(DataType.FLOAT32, null, null, null, null, activation);
+                : new Int8Output(DataType.FLOAT32, null, null, null, null, activation, false);
     }
 
     /**
@@ -78,7 +80,7 @@ public final class Int8Output {
         }
         return new Int8Output(DataType.FLOAT32, null, scale == null ? null : scale.clone(),
                 shift == null ? null : shift.clone(), null,
-                relu ? Activation.RELU : Activation.NONE);
+                relu ? Activation.RELU : Activation.NONE, false);
     }
 
     /**
@@ -96,7 +98,35 @@ public final class Int8Output {
             throw new IllegalStateException("Only an FP32 output without one takes a residual,"
                     + " this is " + this);
         }
-        return new Int8Output(dataType, null, postScale, postShift, residual, activation);
+        return new Int8Output(dataType, null, postScale, postShift, residual, activation,
+                channelsLast);
+    }
+
+    /**
+     * Returns this FP32 output, allowed to come channels-last: a 2-D convolution may then write
+     * it as {@code [N, H, W, C]} ({@link QuantInt8NDArray#isChannelsLast}) when that is how its
+     * GEMM produces it (positions on rows, one group, and a residual that is channels-last or
+     * none), saving the transposition to NCHW planes. Only for outputs that convolutions alone
+     * read.
+     *
+     * @return the output kind
+     * @throws IllegalStateException if this output is not FP32
+     */
+    public Int8Output withChannelsLastAllowed() {
+        if (dataType != DataType.FLOAT32) {
+            throw new IllegalStateException("Only an FP32 output may come channels-last, this is "
+                    + this);
+        }
+        return new Int8Output(dataType, null, postScale, postShift, residual, activation, true);
+    }
+
+    /**
+     * Returns whether the output may come channels-last ({@link #withChannelsLastAllowed}).
+     *
+     * @return {@code true} if a convolution may write it as {@code [N, H, W, C]}
+     */
+    public boolean isChannelsLastAllowed() {
+        return channelsLast;
     }
 
     /**
@@ -123,7 +153,7 @@ public final class Int8Output {
                     "A quantized output needs per-tensor INT8 or UINT8 parameters, got "
                             + parameters);
         }
-        return new Int8Output(type, parameters, null, null, null, Activation.NONE);
+        return new Int8Output(type, parameters, null, null, null, Activation.NONE, false);
     }
 
     /**
@@ -188,6 +218,7 @@ public final class Int8Output {
         }
         return dataType + (postScale != null ? " with per-channel affine step" : "")
                 + (residual != null ? " plus residual" : "")
-                + (activation != Activation.NONE ? " and " + activation : "");
+                + (activation != Activation.NONE ? " and " + activation : "")
+                + (channelsLast ? ", channels-last allowed" : "");
     }
 }

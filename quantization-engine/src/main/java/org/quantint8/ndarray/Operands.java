@@ -22,6 +22,7 @@ final class Operands implements AutoCloseable {
     private final String op;
     private final QuantInt8NDManager manager;
     private final List<NDArray> temporaries = new ArrayList<>();
+    private boolean channelsLastAccepted;
 
     /**
      * Starts an operator call.
@@ -59,10 +60,19 @@ final class Operands implements AutoCloseable {
         return manager;
     }
 
+    /**
+     * Lets this operator read channels-last arrays ({@link QuantInt8NDArray#isChannelsLast}),
+     * whose layout it handles; every other operator refuses them.
+     */
+    Operands acceptingChannelsLast() {
+        channelsLastAccepted = true;
+        return this;
+    }
+
     /** Returns the array itself if it is a QuantInt8 array, else a temporary copy. */
     QuantInt8NDArray own(NDArray x) {
         if (x instanceof QuantInt8NDArray q) {
-            return q;
+            return layoutChecked("an operand", q);
         }
         return track(manager.from(x));
     }
@@ -104,7 +114,7 @@ final class Operands implements AutoCloseable {
     /** Requires a quantized QuantInt8 array. */
     QuantInt8NDArray quantized(String name, NDArray x) {
         if (x instanceof QuantInt8NDArray q && q.isQuantized()) {
-            return q;
+            return layoutChecked(name, q);
         }
         throw new IllegalArgumentException(
                 op
@@ -125,7 +135,7 @@ final class Operands implements AutoCloseable {
                 throw new IllegalArgumentException(
                         op + ": " + name + " must be quantized per tensor to 8 bits, got " + p);
             }
-            return q;
+            return layoutChecked(name, q);
         }
         if (x.getDataType() != DataType.FLOAT32) {
             throw new IllegalArgumentException(
@@ -136,6 +146,9 @@ final class Operands implements AutoCloseable {
         QuantizationParameters p =
                 QuantizationParameters.forRange(range[0], range[1], DataType.UINT8);
         QuantInt8NDArray q = temporary(real.getShape(), DataType.UINT8, p);
+        if (real.isChannelsLast()) {
+            q.markChannelsLast(); // element-wise: the codes keep the layout
+        }
         ElementwiseKernels.quantize(
                 real.getDataSegment(),
                 q.getDataSegment(),
@@ -144,6 +157,15 @@ final class Operands implements AutoCloseable {
                 p.getScales(),
                 p.getZeroPoints());
         return q;
+    }
+
+    private QuantInt8NDArray layoutChecked(String name, QuantInt8NDArray x) {
+        if (x.isChannelsLast() && !channelsLastAccepted) {
+            throw new IllegalArgumentException(op + ": " + name + " is channels-last " + x.getShape()
+                    + " (a fused convolution's output for another convolution), which " + op
+                    + " does not read");
+        }
+        return x;
     }
 
     /** Returns [min, max] of an FP32 array, refusing NaN and infinite values. */

@@ -36,6 +36,8 @@ public class QuantInt8NDArray extends NDArrayAdapter {
     private QuantizationParameters quantization;
     /** This array as GEMM weights, packed on first use by GemmOps; see {@link #packed}. */
     private PackedWeights packedWeights;
+    /** Whether the 4-D values are stored [N, H, W, C]; see {@link #isChannelsLast}. */
+    private boolean channelsLast;
 
     QuantInt8NDArray(
             QuantInt8NDManager manager,
@@ -68,6 +70,27 @@ public class QuantInt8NDArray extends NDArrayAdapter {
      */
     public boolean isQuantized() {
         return getQuantization() != null;
+    }
+
+    /**
+     * Returns whether this array holds the values of an NCHW tensor channels-last: its shape is
+     * then {@code [N, H, W, C]}, the order in which a convolution that puts the output positions
+     * on its GEMM's rows writes them ({@link Int8Output#withChannelsLastAllowed}). Convolutions
+     * and per-tensor quantization read such arrays; the other operators refuse them.
+     *
+     * @return {@code true} if the 4-D data is channels-last
+     */
+    public boolean isChannelsLast() {
+        checkOpen();
+        return channelsLast;
+    }
+
+    /** Marks this 4-D array's data as channels-last, [N, H, W, C] (see {@link #isChannelsLast}). */
+    void markChannelsLast() {
+        if (shape.dimension() != 4) {
+            throw new IllegalStateException("Only a 4-D array is channels-last, got " + shape);
+        }
+        channelsLast = true;
     }
 
     /**

@@ -18,7 +18,7 @@ import java.lang.invoke.MethodHandle;
 final class NativeBindings {
 
     /** The C interface version this Java code was written against. */
-    static final int ABI_VERSION = 10;
+    static final int ABI_VERSION = 11;
 
     final MethodHandle abiVersion;
     final MethodHandle bestIsa;
@@ -29,6 +29,7 @@ final class NativeBindings {
     final MethodHandle packPatches;
     final MethodHandle patchRows;
     final MethodHandle transposeOutputF32;
+    final MethodHandle transposeBytes;
     final MethodHandle gemvF32;
     final MethodHandle rangeF32;
     final MethodHandle quantizeF32;
@@ -60,7 +61,9 @@ final class NativeBindings {
         packPatches = bind(linker, lookup, "qi8_pack_patches", FunctionDescriptor.of(
                 JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
         patchRows = bind(linker, lookup, "qi8_patch_rows", FunctionDescriptor.of(
-                JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
+                JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS));
+        transposeBytes = bind(linker, lookup, "qi8_transpose_bytes", FunctionDescriptor.of(
+                JAVA_INT, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG, ADDRESS));
         transposeOutputF32 = bind(linker, lookup, "qi8_transpose_output_f32",
                 FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG,
                         JAVA_LONG, ADDRESS, JAVA_INT, ADDRESS));

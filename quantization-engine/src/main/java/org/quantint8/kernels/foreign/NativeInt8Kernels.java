@@ -173,7 +173,7 @@ public final class NativeInt8Kernels implements Int8Kernels {
     /** {@inheritDoc} Written in C. */
     @Override
     public void patchRows(MemorySegment input, boolean signed, int zeroPoint, ConvWindow window,
-            MemorySegment rows) {
+            boolean channelsLast, MemorySegment rows) {
         Int8Kernels.checkPatchRows(input, signed, zeroPoint, window, rows);
         long bytes = (long) window.positions() * window.patchLength();
         try (Arena call = Arena.ofConfined()) {
@@ -181,10 +181,26 @@ public final class NativeInt8Kernels implements Int8Kernels {
             MemorySegment sizes = Segments.ints(window.toArray(), call);
             MemorySegment out = Segments.output(rows, bytes, 1, call);
             int flag = signed ? 1 : 0;
+            int last = channelsLast ? 1 : 0;
             int level = isa.ordinal();
             bindings.check("patchRows", () -> (int) bindings.patchRows.invokeExact(
-                    level, source, flag, zeroPoint, sizes, out));
+                    level, source, flag, zeroPoint, sizes, last, out));
             Segments.copyBack(out, rows, bytes);
+        }
+    }
+
+    /** {@inheritDoc} In C, 16 x 16 blocks transposed in registers. */
+    @Override
+    public void transposeBytes(MemorySegment src, int rows, int cols, MemorySegment dst) {
+        Int8Kernels.checkTransposeBytes(src, rows, cols, dst);
+        long bytes = (long) rows * cols;
+        try (Arena call = Arena.ofConfined()) {
+            MemorySegment in = Segments.input(src, bytes, 1, call);
+            MemorySegment out = Segments.output(dst, bytes, 1, call);
+            int level = isa.ordinal();
+            bindings.check("transposeBytes", () -> (int) bindings.transposeBytes.invokeExact(
+                    level, in, (long) rows, (long) cols, out));
+            Segments.copyBack(out, dst, bytes);
         }
     }
 

@@ -106,6 +106,9 @@ public final class OnnxBlock extends AbstractSymbolBlock {
             if (transformer) {
                 executable = TransformerFusion.apply(executable);
             }
+            if (fuse) {
+                executable = ChannelsLastValues.apply(executable); // after every fusion
+            }
             GraphProgram program =
                     GraphProgram.compile(executable, source, registry, manager, constants);
             manager.attachInternal("onnx-node-caches:" + constants.getName(),

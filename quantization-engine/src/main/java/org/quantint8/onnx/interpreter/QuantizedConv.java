@@ -97,7 +97,9 @@ final class QuantizedConv {
             NDArray x = s.input(0, "X");
             NDArray w = s.input(1, "W");
             DataType wType = QuantizedArguments.requireType(s, "W", w, EIGHT_BIT);
-            QuantizedConvGeometry g = QuantizedConvGeometry.of(s, node, x.getShape(), w.getShape());
+            // x may be a fused convolution's channels-last output (see ChannelsLastValues).
+            Shape xShape = Int8Ops.valueShape(x);
+            QuantizedConvGeometry g = QuantizedConvGeometry.of(s, node, xShape, w.getShape());
             long channels = w.getShape().get(0);
             QuantInt8NDArray weight = s.prepared("W", s.constant(1, 2, 3),
                     () -> weight(s, w, weightQuantization(s, wType, channels)));
@@ -110,13 +112,23 @@ final class QuantizedConv {
             // A residual of another shape (a broadcasting Add), or of a 1-D convolution, is added
             // after the convolution.
             boolean fuseResidual = residual != null && residual.getDataType() == DataType.FLOAT32
-                    && x.getShape().dimension() == 4
-                    && residual.getShape().equals(g.outputShape(x.getShape(), w.getShape()));
+                    && xShape.dimension() == 4
+                    && Int8Ops.valueShape(residual).equals(g.outputShape(xShape, w.getShape()));
+            if (residual instanceof QuantInt8NDArray last && last.isChannelsLast()
+                    && !fuseResidual) {
+                residual = s.temporary(Int8Ops.channelsFirst(last));
+            }
             boolean fusedRelu = relu && (residual == null || fuseResidual);
             Int8Output out = affine == null ? Int8Output.float32(null, null, fusedRelu)
                     : Int8Output.float32(affine[0], affine[1], fusedRelu);
             if (fuseResidual) {
                 out = out.withResidual(s.own(residual));
+            }
+            long[] pool = node.getInts(ConvTail.POOL + "kernel_shape", null);
+            // Only when the convolution writes the whole output: no Add or MaxPool after it.
+            if (node.getInt(ChannelsLastValues.OUTPUT_CHANNELS_LAST, 0) == 1 && pool == null
+                    && (residual == null || fuseResidual)) {
+                out = out.withChannelsLastAllowed();
             }
             Int8Output output = out;
             NDArray y = context.inputCodes().apply(
@@ -127,7 +139,6 @@ final class QuantizedConv {
                     y = relu ? Activation.relu(sum) : sum.duplicate();
                 }
             }
-            long[] pool = node.getInts(ConvTail.POOL + "kernel_shape", null);
             if (pool != null) {
                 // In QuantInt8, on the FP32 output: no round trip to the FP32 engine for it.
                 long[] pads = node.getInts(ConvTail.POOL + "pads", null);
@@ -251,6 +262,9 @@ final class QuantizedConv {
     /** Runs the 2-D convolution, padding explicitly when the pads differ between sides. */
     private static NDArray conv(QuantizedScope s, QuantInt8NDArray x, QuantInt8NDArray w,
             NDArray bias, QuantizedConvGeometry g, Int8Output out) {
+        if (x.isChannelsLast() && !g.symmetric()) {
+            x = s.temporary(Int8Ops.channelsFirst(x)); // padded() writes NCHW planes
+        }
         Shape xShape = x.getShape();
         int[] hw = QuantizedConvGeometry.spatial(xShape);
         QuantInt8NDArray input = g.spatialRank() == 2 ? x : s.temporary((QuantInt8NDArray)

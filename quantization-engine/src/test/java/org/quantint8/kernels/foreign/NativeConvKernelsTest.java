@@ -13,6 +13,7 @@ import org.testng.annotations.Test;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.List;
 import java.util.Random;
 
 /**
@@ -73,9 +74,24 @@ public class NativeConvKernelsTest {
                 long bytes = (long) window.positions() * window.patchLength();
                 MemorySegment expected = arena.allocate(bytes);
                 MemorySegment actual = arena.allocate(bytes);
-                reference.patchRows(input.data(), signed, input.zeroPoint(0), window, expected);
-                kernels.patchRows(input.data(), signed, input.zeroPoint(0), window, actual);
+                reference.patchRows(input.data(), signed, input.zeroPoint(0), window, false,
+                        expected);
+                kernels.patchRows(input.data(), signed, input.zeroPoint(0), window, false,
+                        actual);
                 Assert.assertEquals(actual.mismatch(expected), -1L, "patch rows of " + window);
+                // The same patches from the input laid out channels-last, by both kernels.
+                MemorySegment last = channelsLast(arena, input.data(), window);
+                for (Int8Kernels k : List.of(kernels, reference)) {
+                    actual.fill((byte) 0);
+                    k.patchRows(last, signed, input.zeroPoint(0), window, true, actual);
+                    Assert.assertEquals(actual.mismatch(expected), -1L, k.name()
+                            + ": patch rows of channels-last " + window);
+                }
+                int pixels = window.inH() * window.inW();
+                MemorySegment planes = arena.allocate(window.inputBytes());
+                kernels.transposeBytes(last, pixels, window.channels(), planes);
+                Assert.assertEquals(planes.mismatch(input.data().asSlice(0,
+                        window.inputBytes())), -1L, "channels-last back to planes " + window);
                 int rows = 1 + random.nextInt(70);
                 int cols = 1 + random.nextInt(70);
                 MemorySegment src = randomFloats(arena, random, rows * cols);
@@ -106,8 +122,25 @@ public class NativeConvKernelsTest {
             ConvWindow window = new ConvWindow(2, 5, 5, 3, 3, 1, 1, 1, 1, 1, 1, 5, 5);
             MemorySegment input = arena.allocate(window.inputBytes());
             Assert.expectThrows(IllegalArgumentException.class, () -> kernels.patchRows(
-                    input, false, 0, window, arena.allocate(25 * 18 - 1)));
+                    input, false, 0, window, true, arena.allocate(25 * 18 - 1)));
+            Assert.expectThrows(IllegalArgumentException.class,
+                    () -> kernels.transposeBytes(four, 4, 8, four.asSlice(1)));
+            Assert.expectThrows(IllegalArgumentException.class,
+                    () -> kernels.transposeBytes(small, 3, 3, four));
         }
+    }
+
+    /** The window's NCHW input as H x W x C bytes, written plainly (independent of the kernels). */
+    private static MemorySegment channelsLast(Arena arena, MemorySegment planes, ConvWindow w) {
+        int pixels = w.inH() * w.inW();
+        MemorySegment last = arena.allocate(w.inputBytes());
+        for (int c = 0; c < w.channels(); c++) {
+            for (int p = 0; p < pixels; p++) {
+                last.set(ValueLayout.JAVA_BYTE, (long) p * w.channels() + c,
+                        planes.get(ValueLayout.JAVA_BYTE, (long) c * pixels + p));
+            }
+        }
+        return last;
     }
 
     /** A 3x3, stride-1, padded window over size x size. */
