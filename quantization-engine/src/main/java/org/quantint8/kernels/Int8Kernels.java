@@ -105,9 +105,11 @@ public interface Int8Kernels {
      *
      * @param window the convolution window of one group
      * @param channels the output channels of one group
+     * @param channelsLast whether the output may be written channels-last, as positions on rows
+     *     produce it (then nothing is transposed after the GEMM)
      * @return whether to put the positions on rows
      */
-    default boolean positionsOnRows(ConvWindow window, int channels) {
+    default boolean positionsOnRows(ConvWindow window, int channels, boolean channelsLast) {
         return false;
     }
 

@@ -53,8 +53,10 @@ final class ConvOps {
             Int8Kernels kernels = Int8Kernels.best();
             ConvWindow window = s.window();
             int groupOut = s.outChannels() / s.groups();
+            boolean staysLast = out.isChannelsLastAllowed() && s.groups() == 1
+                    && (residual == null || residual.isChannelsLast());
             if (out.getDataType() == DataType.FLOAT32 && out.getQuantization() == null
-                    && kernels.positionsOnRows(window, groupOut)) {
+                    && kernels.positionsOnRows(window, groupOut, staysLast)) {
                 return ops.inEngineOf(input,
                         convByPositions(ops, kernels, a, w, s, epilogue, residual));
             }

@@ -63,7 +63,7 @@ public class ChannelsLastConvTest {
             NDArray last = Int8Ops.conv2d(qx, w1, null, one, pad1, one, 1,
                     first.withChannelsLastAllowed());
             boolean byPositions = Int8Kernels.best().positionsOnRows(
-                    new ConvWindow(16, size, size, 3, 3, 1, 1, 1, 1, 1, 1, size, size), c);
+                    new ConvWindow(16, size, size, 3, 3, 1, 1, 1, 1, 1, 1, size, size), c, false);
             QuantInt8NDArray y = (QuantInt8NDArray) last;
             Assert.assertEquals(y.isChannelsLast(), byPositions, Int8Kernels.best().name());
             Assert.assertEquals(y.getShape(), byPositions ? new Shape(2, size, size, c)

@@ -159,14 +159,17 @@ public final class NativeInt8Kernels implements Int8Kernels {
 
     /**
      * {@inheritDoc} At least a panel of 16 output channels (fewer, as in a depthwise
-     * convolution, would leave most of every register tile's columns empty), and a 1x1
-     * convolution of at most {@value #POSITIONS_ON_ROWS} positions or a larger kernel over at
-     * least {@value #TAP_RUN} input channels.
+     * convolution, would leave most of every register tile's columns empty), and: a 1x1
+     * convolution whose output may be channels-last (nothing is transposed after the GEMM, the
+     * weights are packed once, a channels-last input is the patches), a 1x1 convolution of at
+     * most {@value #POSITIONS_ON_ROWS} positions, or a larger kernel over at least {@value
+     * #TAP_RUN} input channels.
      */
     @Override
-    public boolean positionsOnRows(ConvWindow window, int channels) {
+    public boolean positionsOnRows(ConvWindow window, int channels, boolean channelsLast) {
         boolean pointwise = window.kernelH() == 1 && window.kernelW() == 1;
-        return channels >= PANEL && (window.positions() <= POSITIONS_ON_ROWS
+        return channels >= PANEL && (pointwise && channelsLast
+                || window.positions() <= POSITIONS_ON_ROWS
                 || !pointwise && window.channels() >= TAP_RUN);
     }
 

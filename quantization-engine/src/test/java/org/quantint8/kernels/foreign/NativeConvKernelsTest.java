@@ -108,11 +108,16 @@ public class NativeConvKernelsTest {
             }
             // The choice GemmOpsTest relies on (16 output channels a group): few positions, or
             // 3x3 runs of 16 channels; never for fewer output channels than a panel.
-            Assert.assertTrue(kernels.positionsOnRows(square(15, 2), 16));
-            Assert.assertFalse(kernels.positionsOnRows(square(17, 2), 16));
-            Assert.assertTrue(kernels.positionsOnRows(square(17, 16), 16));
-            Assert.assertFalse(kernels.positionsOnRows(square(7, 16), 15));
-            Assert.assertFalse(reference.positionsOnRows(square(7, 16), 16));
+            Assert.assertTrue(kernels.positionsOnRows(square(15, 2), 16, false));
+            Assert.assertFalse(kernels.positionsOnRows(square(17, 2), 16, false));
+            Assert.assertTrue(kernels.positionsOnRows(square(17, 16), 16, false));
+            Assert.assertFalse(kernels.positionsOnRows(square(7, 16), 15, false));
+            Assert.assertFalse(reference.positionsOnRows(square(7, 16), 16, false));
+            // A 1x1 over many positions: on channels, unless channels-last in and out.
+            ConvWindow pointwise = new ConvWindow(64, 56, 56, 1, 1, 1, 1, 0, 0, 1, 1, 56, 56);
+            Assert.assertFalse(kernels.positionsOnRows(pointwise, 64, false));
+            Assert.assertTrue(kernels.positionsOnRows(pointwise, 64, true));
+            Assert.assertFalse(kernels.positionsOnRows(pointwise, 8, true));
             MemorySegment small = arena.allocate(8);
             Assert.expectThrows(IllegalArgumentException.class,
                     () -> kernels.transposeOutput(small, 2, 2, null, Activation.NONE, small));
