@@ -58,7 +58,7 @@ final class ConvOps {
             if (out.getDataType() == DataType.FLOAT32 && out.getQuantization() == null
                     && kernels.positionsOnRows(window, groupOut, staysLast)) {
                 return ops.inEngineOf(input,
-                        convByPositions(ops, kernels, a, w, s, epilogue, residual));
+                        convByPositions(ops, kernels, a, w, s, epilogue, residual, staysLast));
             }
             a = channelsFirst(ops, kernels, a);
             MemorySegment shortcut = residual == null ? null
@@ -120,23 +120,22 @@ final class ConvOps {
      * [channel] = patches[position][k] x W[channel][k]}, the patches the left operand ({@link
      * Int8Kernels#patchRows}, K in tap-major order) and the weights the packed right one
      * (reordered alike and packed once, kept with them), the scale, bias and normalization per
-     * column. C is the channels-last output: with one group and an output allowed to be
-     * channels-last ({@link Int8Output#withChannelsLastAllowed}), whose residual is channels-last
-     * too or absent, the residual and activation join the epilogue and C is the result, so
-     * convolutions that follow one another this way never transpose. Otherwise {@link
+     * column. C is the channels-last output: when it may stay so ({@code lastOut}: one group,
+     * an output allowed to be channels-last, {@link Int8Output#withChannelsLastAllowed}, whose
+     * residual is channels-last too or absent), the residual and activation join the epilogue
+     * and C is the result, so convolutions that follow one another this way never transpose.
+     * Otherwise {@link
      * Int8Kernels#transposeOutput} writes the NCHW planes adding the residual and activation.
      * Every product and sum rounds as in the fused per-row epilogue, so either output holds the
      * same bits.
      */
     private static QuantInt8NDArray convByPositions(Operands ops, Int8Kernels kernels,
             QuantInt8NDArray a, QuantInt8NDArray w, ConvGeometry.Sizes s,
-            GemmOps.Epilogue epilogue, QuantInt8NDArray residual) {
+            GemmOps.Epilogue epilogue, QuantInt8NDArray residual, boolean lastOut) {
         ConvWindow window = s.window();
         int positions = window.positions();
         int patchLength = window.patchLength();
         int groupOut = s.outChannels() / s.groups();
-        boolean lastOut = epilogue.out().isChannelsLastAllowed() && s.groups() == 1
-                && (residual == null || residual.isChannelsLast());
         if (s.groups() != 1) {
             a = channelsFirst(ops, kernels, a); // a group's channels are not contiguous
         }

@@ -4,10 +4,10 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 
-import org.quantint8.kernels.Int8Kernels;
 import org.quantint8.kernels.Activation;
 import org.quantint8.kernels.ChannelLayout;
 import org.quantint8.kernels.ElementwiseKernels;
+import org.quantint8.kernels.Int8Kernels;
 import org.quantint8.kernels.QuantMath;
 import org.quantint8.kernels.QuantizedStorage;
 
