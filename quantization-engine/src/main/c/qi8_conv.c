@@ -208,7 +208,7 @@ static void transpose16(const uint8_t *const r[16], int32_t p, uint8_t *dst, int
 }
 
 /* dst[j][i] = src[i][j] for a rows x cols byte matrix: 16 x 16 blocks, scalar edges. */
-static void transpose_bytes(const uint8_t *src, int64_t rows, int64_t cols, uint8_t *dst) {
+void qi8_transpose_byte_matrix(const uint8_t *src, int64_t rows, int64_t cols, uint8_t *dst) {
     int64_t i = 0;
     for (; i + 16 <= rows; i += 16) {
         const uint8_t *r[16];
@@ -253,7 +253,7 @@ int32_t qi8_patch_matrix(const uint8_t *in, int32_t zero, const int32_t *w, int3
         if (channels_last) {
             memcpy(out, in, (size_t) (pixels * channels));
         } else {
-            transpose_bytes(in, channels, pixels, out);
+            qi8_transpose_byte_matrix(in, channels, pixels, out);
         }
         return 0;
     }
@@ -264,7 +264,7 @@ int32_t qi8_patch_matrix(const uint8_t *in, int32_t zero, const int32_t *w, int3
         if (scratch == NULL) {
             return -1;
         }
-        transpose_bytes(in, channels, pixels, scratch);
+        qi8_transpose_byte_matrix(in, channels, pixels, scratch);
         last = scratch;
     }
     uint8_t *dst = out;
@@ -288,11 +288,6 @@ int32_t qi8_patch_matrix(const uint8_t *in, int32_t zero, const int32_t *w, int3
     }
     free(scratch);
     return 0;
-}
-
-/* dst[j][i] = src[i][j] for a rows x cols byte matrix (see transpose_bytes). */
-void qi8_transpose_byte_matrix(const uint8_t *src, int64_t rows, int64_t cols, uint8_t *dst) {
-    transpose_bytes(src, rows, cols, dst);
 }
 
 /* Relu of 4 values as qi8_activate computes it: only what is below 0 becomes +0 (NaN stays). */

@@ -89,6 +89,17 @@ public record ConvWindow(
     }
 
     /**
+     * Returns whether the window is 1x1, stride 1 and unpadded: each output position reads one
+     * input pixel, its own, so the patches are the input's pixels themselves.
+     *
+     * @return {@code true} for such a window
+     */
+    public boolean isDirect() {
+        return kernelH == 1 && kernelW == 1 && strideH == 1 && strideW == 1 && padH == 0
+                && padW == 0 && outH == inH && outW == inW;
+    }
+
+    /**
      * Returns the bytes of 8-bit input the window reads: the group's {@code channels} planes.
      *
      * @return {@code channels * inH * inW}

@@ -124,10 +124,9 @@ final class ConvOps {
      * an output allowed to be channels-last, {@link Int8Output#withChannelsLastAllowed}, whose
      * residual is channels-last too or absent), the residual and activation join the epilogue
      * and C is the result, so convolutions that follow one another this way never transpose.
-     * Otherwise {@link
-     * Int8Kernels#transposeOutput} writes the NCHW planes adding the residual and activation.
-     * Every product and sum rounds as in the fused per-row epilogue, so either output holds the
-     * same bits.
+     * Otherwise {@link Int8Kernels#transposeOutput} writes the NCHW planes adding the residual
+     * and activation. Every product and sum rounds as in the fused per-row epilogue, so either
+     * output holds the same bits.
      */
     private static QuantInt8NDArray convByPositions(Operands ops, Int8Kernels kernels,
             QuantInt8NDArray a, QuantInt8NDArray w, ConvGeometry.Sizes s,
@@ -156,8 +155,7 @@ final class ConvOps {
         boolean inLast = a.isChannelsLast();
         int[] zero = {a.getQuantization().getZeroPoint(0)};
         // A 1x1, stride-1, unpadded window over a channels-last input: the input is the patches.
-        boolean direct = inLast && patchLength == window.channels() && positions
-                == window.inH() * window.inW() && window.strideH() == 1 && window.strideW() == 1;
+        boolean direct = inLast && window.isDirect();
         MemorySegment rows = direct ? null : ops.overwrittenTemporary(
                 new Shape(positions, patchLength), a.getDataType(), a.getQuantization())
                 .getDataSegment();
@@ -245,7 +243,6 @@ final class ConvOps {
         int groupOut = s.outChannels() / s.groups();
         return ((long) batch * s.outChannels() + (long) group * groupOut) * s.outH() * s.outW();
     }
-
 
     private static QuantInt8NDArray residualOperand(Operands ops, Int8Output out, Shape shape) {
         NDArray residual = out.getResidual();

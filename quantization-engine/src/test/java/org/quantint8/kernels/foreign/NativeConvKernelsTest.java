@@ -118,6 +118,13 @@ public class NativeConvKernelsTest {
             Assert.assertFalse(kernels.positionsOnRows(pointwise, 64, false));
             Assert.assertTrue(kernels.positionsOnRows(pointwise, 64, true));
             Assert.assertFalse(kernels.positionsOnRows(pointwise, 8, true));
+            // Direct (the patches are the pixels): 1x1, stride 1, unpadded only.
+            Assert.assertTrue(pointwise.isDirect());
+            Assert.assertFalse(square(7, 16).isDirect());
+            Assert.assertFalse(new ConvWindow(64, 56, 56, 1, 1, 2, 2, 0, 0, 1, 1, 28, 28)
+                    .isDirect());
+            Assert.assertFalse(new ConvWindow(64, 56, 56, 1, 1, 1, 1, 1, 1, 1, 1, 58, 58)
+                    .isDirect());
             MemorySegment small = arena.allocate(8);
             Assert.expectThrows(IllegalArgumentException.class,
                     () -> kernels.transposeOutput(small, 2, 2, null, Activation.NONE, small));
