@@ -138,6 +138,8 @@ typedef struct {
     int32_t flip;          /* 0x80808080 when A is signed, else 0 */
     const int32_t *za;     /* zA' per row of the tile, indexed m - m0 */
     const int32_t *rowsum; /* rowsum' per row of the tile, indexed m - m0 */
+    const int32_t *colterm; /* NULL, or zA' x colcomp per column (indexed n - n0, padded to a
+                               panel) when rowsum' is 0 and zA' the same for every row */
     const qi8_packed *b;
     int32_t *c;            /* C[0][0] */
     int64_t ldc;

@@ -149,7 +149,8 @@ static int32_t gemm_tile(int32_t isa, const uint8_t *a, int32_t signed_a, const 
         return QI8_OK;
     }
     int32_t rows = m1 - m0;
-    int32_t *buf = malloc(2 * sizeof(int32_t) * (size_t) rows);
+    int32_t cols = (int32_t) round_up(n1 - n0, QI8_PANEL);
+    int32_t *buf = malloc(sizeof(int32_t) * (2 * (size_t) rows + (size_t) cols));
     if (buf == NULL) {
         return QI8_ERR_MEMORY;
     }
@@ -182,7 +183,24 @@ static int32_t gemm_tile(int32_t isa, const uint8_t *a, int32_t signed_a, const 
         }
         zap[i] = za[m0 + i] + (signed_a ? 128 : 0);
     }
-    qi8_tile t = {a, (int32_t) flip, zap, rowsum, &p, c, ldc, m0, m1, n0, n1, ep};
+    /*
+     * Without rowsum' and with one zero point for every row of A (a convolution's patches as
+     * A), C's correction is one term per column, zA' x colcomp, taken once here instead of a
+     * multiply per output vector.
+     */
+    int32_t uniform_za = !needs_rowsum;
+    for (int32_t i = 1; i < rows && uniform_za; i++) {
+        uniform_za = zap[i] == zap[0];
+    }
+    int32_t *colterm = NULL;
+    if (uniform_za) {
+        colterm = buf + 2 * rows;
+        for (int32_t j = 0; j < cols; j++) {
+            colterm[j] = n0 + j < n1
+                    ? (int32_t) ((uint32_t) zap[0] * (uint32_t) p.colcomp[n0 + j]) : 0;
+        }
+    }
+    qi8_tile t = {a, (int32_t) flip, zap, rowsum, colterm, &p, c, ldc, m0, m1, n0, n1, ep};
     switch (isa) {
         case QI8_AVX512_VNNI: qi8_tile_avx512(&t); break;
         case QI8_AVX2: qi8_tile_avx2(&t); break;
@@ -225,9 +243,25 @@ QI8_EXPORT int32_t qi8_gemm_tile_f32(int32_t isa, const uint8_t *a, int32_t sign
         || (per_column != 0 && per_column != 1) || !activation_ok(activation)) {
         return QI8_ERR_ARGS;
     }
-    qi8_epilogue ep = {in_scale, scale, offset, post_scale, post_shift, residual, ldr, activation,
+    /*
+     * The channels' scales times in_scale, each product the FP32 one the epilogue forms, taken
+     * once for the tile's channels instead of once per output vector; in_scale is then 1.
+     */
+    int32_t first = per_column ? n0 : m0;
+    int32_t last = per_column ? n1 : m1;
+    float *scaled = malloc(sizeof(float) * (size_t) (last > 0 ? last : 1));
+    if (scaled == NULL) {
+        return QI8_ERR_MEMORY;
+    }
+    for (int32_t i = first; i < last; i++) {
+        scaled[i] = in_scale * scale[i];
+    }
+    qi8_epilogue ep = {1.0f, scaled, offset, post_scale, post_shift, residual, ldr, activation,
                        per_column};
-    return gemm_tile(isa, a, signed_a, za, packed, n, k, m0, m1, n0, n1, (int32_t *) c, ldc, &ep);
+    int32_t rc = gemm_tile(isa, a, signed_a, za, packed, n, k, m0, m1, n0, n1, (int32_t *) c,
+                           ldc, &ep);
+    free(scaled);
+    return rc;
 }
 
 /*

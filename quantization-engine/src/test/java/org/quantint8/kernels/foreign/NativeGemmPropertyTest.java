@@ -95,6 +95,25 @@ public class NativeGemmPropertyTest {
         checkPerColumn(kernels, random, 300, 40, 301, "row split");
     }
 
+    /**
+     * The epilogues of a convolution by positions (per column, a batch normalization, with and
+     * without Relu and a residual) on whole 6 x 64 register tiles, for which the AVX-512 kernel
+     * is compiled apart; mostly with one zero point for A and symmetric B, whose correction is
+     * then one term per column. The Java reference's bits, with the input's scale apart or not.
+     */
+    @Test(dataProvider = "isas")
+    public void convolutionEpiloguesOnWholeTilesMatchJava(Isa isa) {
+        NativeInt8Kernels kernels = kernels(isa);
+        Random random = new Random(20261128L + isa.ordinal());
+        for (int trial = 0; trial < SHAPES / 10; trial++) {
+            int m = 6 * (1 + random.nextInt(8)) + (random.nextInt(3) == 0 ? random.nextInt(6) : 0);
+            int n = 64 * (1 + random.nextInt(3))
+                    + (random.nextInt(3) == 0 ? random.nextInt(16) : 0);
+            int k = 1 + random.nextInt(random.nextBoolean() ? 70 : 600);
+            checkConvolution(kernels, random, m, n, k, "trial " + trial);
+        }
+    }
+
     @Test
     public void perColumnEpilogueMustCoverTheColumns() {
         NativeInt8Kernels kernels = kernels(Isa.PORTABLE);
@@ -241,6 +260,58 @@ public class NativeGemmPropertyTest {
                 Assert.fail(kernels.name() + " per column, " + what + ": " + m + "x" + k + "x"
                         + n + " (post " + post + ", " + activation + ", input scale "
                         + inputScale + ") differs at C["
+                        + e / n + "][" + e % n + "]: "
+                        + expected.get(ValueLayout.JAVA_FLOAT_UNALIGNED, 4 * e) + " vs "
+                        + actual.get(ValueLayout.JAVA_FLOAT_UNALIGNED, 4 * e));
+            }
+        }
+    }
+
+    private static void checkConvolution(NativeInt8Kernels kernels, Random random, int m, int n,
+            int k, String what) {
+        boolean columnTerm = random.nextInt(4) != 0;
+        boolean residual = random.nextBoolean();
+        Activation activation = random.nextBoolean() ? Activation.RELU : Activation.NONE;
+        float inputScale = random.nextBoolean() ? 1f : (float) (1e-4 + random.nextDouble() * 0.1);
+        float[][] channel = new float[4][n]; // scale, bias, post scale, post shift
+        for (float[] values : channel) {
+            for (int j = 0; j < n; j++) {
+                values[j] = random.nextInt(50) == 0 ? -0f : (float) random.nextGaussian();
+            }
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            Int8Matrix a = RandomInt8.matrix(arena, random, m, k, random.nextBoolean());
+            Int8Matrix b = RandomInt8.matrix(arena, random, n, k, true);
+            if (columnTerm) {
+                a = new Int8Matrix(a.data(), m, k, a.signed(), new int[] {a.zeroPoint(0)});
+                b = new Int8Matrix(b.data(), n, k, true, new int[] {0});
+            }
+            MemorySegment shortcut = null;
+            if (residual) {
+                shortcut = arena.allocate(4L * m * n, 4);
+                for (long i = 0; i < (long) m * n; i++) {
+                    shortcut.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) random.nextGaussian());
+                }
+            }
+            GemmEpilogue epilogue = new GemmEpilogue(true, inputScale,
+                    MemorySegment.ofArray(channel[0]), MemorySegment.ofArray(channel[1]),
+                    MemorySegment.ofArray(channel[2]), MemorySegment.ofArray(channel[3]),
+                    shortcut, activation);
+            long bytes = 4L * m * n;
+            MemorySegment expected = arena.allocate(bytes, 64);
+            try (PackedInt8Matrix packed = JavaInt8Kernels.INSTANCE.pack(b)) {
+                JavaInt8Kernels.INSTANCE.gemmF32(a, packed, epilogue, expected);
+            }
+            MemorySegment actual = arena.allocate(bytes, 64);
+            try (PackedInt8Matrix packed = kernels.pack(b)) {
+                kernels.gemmF32(a, packed, epilogue, actual);
+            }
+            long mismatch = MemorySegment.mismatch(expected, 0, bytes, actual, 0, bytes);
+            if (mismatch >= 0) {
+                long e = mismatch / 4;
+                Assert.fail(kernels.name() + " convolution epilogue, " + what + ": " + m + "x" + k
+                        + "x" + n + " (column term " + columnTerm + ", residual " + residual
+                        + ", " + activation + ", input scale " + inputScale + ") differs at C["
                         + e / n + "][" + e % n + "]: "
                         + expected.get(ValueLayout.JAVA_FLOAT_UNALIGNED, 4 * e) + " vs "
                         + actual.get(ValueLayout.JAVA_FLOAT_UNALIGNED, 4 * e));
