@@ -148,11 +148,11 @@ static int tile_kind(const qi8_tile *t) {
     if (e == NULL) {
         return KIND_INT32;
     }
-    if (!e->per_column || e->post_scale == NULL || e->in_scale != 1.0f
+    if (e->post_scale == NULL || e->in_scale != 1.0f
         || (e->activation != QI8_ACT_NONE && e->activation != QI8_ACT_RELU)) {
         return KIND_RUNTIME;
     }
-    return KIND_PER_COLUMN | KIND_POST | (e->residual != NULL ? KIND_RESIDUAL : 0)
+    return (e->per_column ? KIND_PER_COLUMN : 0) | KIND_POST | (e->residual != NULL ? KIND_RESIDUAL : 0)
             | (e->activation == QI8_ACT_RELU ? KIND_RELU : 0)
             | (t->colterm != NULL ? KIND_COLUMN_TERM : 0);
 }
@@ -289,6 +289,7 @@ static TGT void micro_full(const qi8_tile *t, int32_t m, int32_t col, int kind) 
         FULL_CASE(KIND_PER_COLUMN | KIND_POST | KIND_RELU)
         FULL_CASE(KIND_PER_COLUMN | KIND_POST | KIND_RESIDUAL)
         FULL_CASE(KIND_PER_COLUMN | KIND_POST | KIND_RESIDUAL | KIND_RELU)
+        FULL_CASE(KIND_POST | KIND_RELU)
         FULL_CASE(KIND_COLUMN_TERM | KIND_PER_COLUMN | KIND_POST)
         FULL_CASE(KIND_COLUMN_TERM | KIND_PER_COLUMN | KIND_POST | KIND_RELU)
         FULL_CASE(KIND_COLUMN_TERM | KIND_PER_COLUMN | KIND_POST | KIND_RESIDUAL)
