@@ -96,10 +96,11 @@ public class NativeGemmPropertyTest {
     }
 
     /**
-     * The epilogues of a convolution by positions (per column, a batch normalization, with and
-     * without Relu and a residual) on whole 6 x 64 register tiles, for which the AVX-512 kernel
-     * is compiled apart; mostly with one zero point for A and symmetric B, whose correction is
-     * then one term per column. The Java reference's bits, with the input's scale apart or not.
+     * The epilogues of a convolution (a batch normalization, with and without Relu and a
+     * residual; per column as by positions, per row as by channels) on whole 6 x 64 register
+     * tiles, for which the AVX-512 kernel is compiled apart; mostly with one zero point for A and
+     * B's zero points 0, when the correction is one term per column. The Java reference's bits,
+     * with the input's scale apart or not.
      */
     @Test(dataProvider = "isas")
     public void convolutionEpiloguesOnWholeTilesMatchJava(Isa isa) {
@@ -270,12 +271,13 @@ public class NativeGemmPropertyTest {
     private static void checkConvolution(NativeInt8Kernels kernels, Random random, int m, int n,
             int k, String what) {
         boolean columnTerm = random.nextInt(4) != 0;
+        boolean perColumn = random.nextInt(3) != 0;
         boolean residual = random.nextBoolean();
         Activation activation = random.nextBoolean() ? Activation.RELU : Activation.NONE;
         float inputScale = random.nextBoolean() ? 1f : (float) (1e-4 + random.nextDouble() * 0.1);
-        float[][] channel = new float[4][n]; // scale, bias, post scale, post shift
+        float[][] channel = new float[4][perColumn ? n : m]; // scale, bias, post scale and shift
         for (float[] values : channel) {
-            for (int j = 0; j < n; j++) {
+            for (int j = 0; j < values.length; j++) {
                 values[j] = random.nextInt(50) == 0 ? -0f : (float) random.nextGaussian();
             }
         }
@@ -293,7 +295,7 @@ public class NativeGemmPropertyTest {
                     shortcut.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) random.nextGaussian());
                 }
             }
-            GemmEpilogue epilogue = new GemmEpilogue(true, inputScale,
+            GemmEpilogue epilogue = new GemmEpilogue(perColumn, inputScale,
                     MemorySegment.ofArray(channel[0]), MemorySegment.ofArray(channel[1]),
                     MemorySegment.ofArray(channel[2]), MemorySegment.ofArray(channel[3]),
                     shortcut, activation);
@@ -310,7 +312,8 @@ public class NativeGemmPropertyTest {
             if (mismatch >= 0) {
                 long e = mismatch / 4;
                 Assert.fail(kernels.name() + " convolution epilogue, " + what + ": " + m + "x" + k
-                        + "x" + n + " (column term " + columnTerm + ", residual " + residual
+                        + "x" + n + " (per column " + perColumn + ", column term " + columnTerm
+                        + ", residual " + residual
                         + ", " + activation + ", input scale " + inputScale + ") differs at C["
                         + e / n + "][" + e % n + "]: "
                         + expected.get(ValueLayout.JAVA_FLOAT_UNALIGNED, 4 * e) + " vs "
