@@ -273,6 +273,19 @@ int32_t qi8_patch_matrix(const uint8_t *in, int32_t zero, const int32_t *w, int3
             for (int32_t kh = 0; kh < kh_n; kh++) {
                 int32_t y = oh * w[QI8_CONV_STRIDE_H] - w[QI8_CONV_PAD_H]
                             + kh * w[QI8_CONV_DILATION_H];
+                int32_t x0 = ow * w[QI8_CONV_STRIDE_W] - w[QI8_CONV_PAD_W];
+                if (w[QI8_CONV_DILATION_W] == 1 && y >= 0 && y < in_h && x0 >= 0
+                    && x0 + kw_n <= in_w) {
+                    /*
+                     * The row's taps are adjacent pixels, so their channels are one run: one
+                     * copy instead of one per tap (a 3x3 convolution made 9 small copies per
+                     * position, 1.4% of ResNet-50 in memmove).
+                     */
+                    size_t run = (size_t) kw_n * (size_t) channels;
+                    memcpy(dst, last + ((int64_t) y * in_w + x0) * channels, run);
+                    dst += run;
+                    continue;
+                }
                 for (int32_t kw = 0; kw < kw_n; kw++, dst += channels) {
                     int32_t x = ow * w[QI8_CONV_STRIDE_W] - w[QI8_CONV_PAD_W]
                                 + kw * w[QI8_CONV_DILATION_W];
