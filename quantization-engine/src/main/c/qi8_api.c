@@ -150,9 +150,27 @@ static int32_t gemm_tile(int32_t isa, const uint8_t *a, int32_t signed_a, const 
     }
     int32_t rows = m1 - m0;
     int32_t cols = (int32_t) round_up(n1 - n0, QI8_PANEL);
-    int32_t *buf = malloc(sizeof(int32_t) * (2 * (size_t) rows + (size_t) cols));
+    /* The channels an epilogue reads, indexed from 0: the columns per column, else the rows. */
+    int32_t channels = ep == NULL ? 0 : ep->per_column ? n1 : m1;
+    int32_t *buf = malloc(sizeof(int32_t) * (2 * (size_t) rows + (size_t) cols
+                                             + (size_t) channels));
     if (buf == NULL) {
         return QI8_ERR_MEMORY;
+    }
+    /*
+     * The channels' scales times in_scale, each product the FP32 one the epilogue forms, taken
+     * once for the tile's channels instead of once per output vector; in_scale is then 1.
+     */
+    qi8_epilogue scaled_ep;
+    if (ep != NULL) {
+        float *scaled = (float *) (buf + 2 * rows + cols);
+        for (int32_t i = ep->per_column ? n0 : m0; i < channels; i++) {
+            scaled[i] = ep->in_scale * ep->scale[i];
+        }
+        scaled_ep = *ep;
+        scaled_ep.in_scale = 1.0f;
+        scaled_ep.scale = scaled;
+        ep = &scaled_ep;
     }
     uint32_t flip = signed_a ? 0x80808080u : 0;
     int32_t *rowsum = buf, *zap = buf + rows;
@@ -243,25 +261,9 @@ QI8_EXPORT int32_t qi8_gemm_tile_f32(int32_t isa, const uint8_t *a, int32_t sign
         || (per_column != 0 && per_column != 1) || !activation_ok(activation)) {
         return QI8_ERR_ARGS;
     }
-    /*
-     * The channels' scales times in_scale, each product the FP32 one the epilogue forms, taken
-     * once for the tile's channels instead of once per output vector; in_scale is then 1.
-     */
-    int32_t first = per_column ? n0 : m0;
-    int32_t last = per_column ? n1 : m1;
-    float *scaled = malloc(sizeof(float) * (size_t) (last > 0 ? last : 1));
-    if (scaled == NULL) {
-        return QI8_ERR_MEMORY;
-    }
-    for (int32_t i = first; i < last; i++) {
-        scaled[i] = in_scale * scale[i];
-    }
-    qi8_epilogue ep = {1.0f, scaled, offset, post_scale, post_shift, residual, ldr, activation,
+    qi8_epilogue ep = {in_scale, scale, offset, post_scale, post_shift, residual, ldr, activation,
                        per_column};
-    int32_t rc = gemm_tile(isa, a, signed_a, za, packed, n, k, m0, m1, n0, n1, (int32_t *) c,
-                           ldc, &ep);
-    free(scaled);
-    return rc;
+    return gemm_tile(isa, a, signed_a, za, packed, n, k, m0, m1, n0, n1, (int32_t *) c, ldc, &ep);
 }
 
 /*

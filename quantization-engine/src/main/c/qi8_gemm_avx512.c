@@ -254,13 +254,16 @@ static inline __attribute__((always_inline)) TGT void micro(
     }
 }
 
-#define MICRO_CASE(R, V)                                     \
-    case (R) * 8 + (V):                                      \
-        if (t->flip != 0) {                                  \
-            micro(t, m, col, R, V, 1, KIND_RUNTIME);         \
-        } else {                                             \
-            micro(t, m, col, R, V, 0, KIND_RUNTIME);         \
-        }                                                    \
+/* The micro-kernel for R rows, V panels and an epilogue kind, for A's sign. */
+#define CALL_MICRO(R, V, KIND)                  \
+    if (t->flip != 0) {                         \
+        micro(t, m, col, R, V, 1, KIND);        \
+    } else {                                    \
+        micro(t, m, col, R, V, 0, KIND);        \
+    }
+#define MICRO_CASE(R, V)                        \
+    case (R) * 8 + (V):                         \
+        CALL_MICRO(R, V, KIND_RUNTIME)          \
         break;
 #define MICRO_ROW(R) MICRO_CASE(R, 1) MICRO_CASE(R, 2) MICRO_CASE(R, 3) MICRO_CASE(R, 4)
 
@@ -272,13 +275,9 @@ static TGT void micro_any(const qi8_tile *t, int32_t m, int32_t col, int mr, int
     }
 }
 
-#define FULL_CASE(KIND)                                      \
-    case (KIND):                                             \
-        if (t->flip != 0) {                                  \
-            micro(t, m, col, MR_MAX, NV_MAX, 1, KIND);       \
-        } else {                                             \
-            micro(t, m, col, MR_MAX, NV_MAX, 0, KIND);       \
-        }                                                    \
+#define FULL_CASE(KIND)                         \
+    case (KIND):                                \
+        CALL_MICRO(MR_MAX, NV_MAX, KIND)        \
         break;
 
 /* Calls the micro-kernel of a full tile, compiled for its epilogue kind when there is one. */

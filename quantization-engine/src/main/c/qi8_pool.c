@@ -12,7 +12,7 @@
 #define TGT_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl")))
 #define INLINE static inline __attribute__((always_inline))
 
-/* Math.max(a, b), written with selects so that the compiler vectorizes it. */
+/* Math.max(a, b), for the scalar loops of the portable and AVX2 paths. */
 INLINE float java_max(float a, float b) {
     float m = a >= b ? a : b; /* b when b is NaN */
     m = (a == 0.0f && b == 0.0f) ? (signbit(a) ? b : a) : m;
@@ -76,8 +76,8 @@ static void pool_body(const float *in, float *out, int64_t planes, const int32_t
 
 /*
  * AVX-512: 16 columns at a time, the taps of stride 2 split into even and odd lanes by one
- * permutation (the compiler left both passes scalar: ResNet-50's 3x3 pooling of 64 planes of
- * 112 x 112 took 0.58 ms).
+ * permutation. The compiler had left both passes scalar on every path: ResNet-50's 3x3 pooling
+ * of 64 planes of 112 x 112 took 0.40-0.58 ms, now 0.27 (one Zen 4 core).
  */
 static inline TGT_AVX512 __mmask16 first_lanes(int32_t n) {
     return n >= 16 ? (__mmask16) 0xFFFF : n <= 0 ? (__mmask16) 0 : (__mmask16) ((1u << n) - 1);
