@@ -136,9 +136,10 @@ static inline __attribute__((always_inline)) TGT __m512 epilogue(
 }
 
 /*
- * The kind a full tile is compiled for, or KIND_RUNTIME: the FP32 epilogues of a convolution by
- * positions (per column, with a batch normalization, with or without Relu and a residual), whose
- * epilogue is as long as their multiply-adds when K is 64 to 256. On one Zen 4 core, a 1x1
+ * The kind a full tile is compiled for, or KIND_RUNTIME: the FP32 epilogues of a convolution
+ * (a batch normalization, with or without Relu and a residual; per column by positions, per row
+ * by channels), which by positions are as long as their multiply-adds when K is 64 to 256 (the
+ * kinds micro_full lists are compiled, the others run as KIND_RUNTIME). On one Zen 4 core, a 1x1
  * convolution of 64 to 256 channels over 56 x 56 (K = 64) with a residual went from 0.46 to
  * 0.43 ms, and to 0.39 with the column term and the scales taken beforehand (0.39 -> 0.32 ms
  * without a residual).
@@ -152,7 +153,8 @@ static int tile_kind(const qi8_tile *t) {
         || (e->activation != QI8_ACT_NONE && e->activation != QI8_ACT_RELU)) {
         return KIND_RUNTIME;
     }
-    return (e->per_column ? KIND_PER_COLUMN : 0) | KIND_POST | (e->residual != NULL ? KIND_RESIDUAL : 0)
+    return (e->per_column ? KIND_PER_COLUMN : 0) | KIND_POST
+            | (e->residual != NULL ? KIND_RESIDUAL : 0)
             | (e->activation == QI8_ACT_RELU ? KIND_RELU : 0)
             | (t->colterm != NULL ? KIND_COLUMN_TERM : 0);
 }
