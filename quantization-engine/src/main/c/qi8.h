@@ -85,6 +85,14 @@ enum { QI8_ACT_NONE = 0, QI8_ACT_RELU = 1, QI8_ACT_GELU_ERF = 2, QI8_ACT_GELU_TA
 #define QI8_SQRT_2_OVER_PI ((float) 0.79788456080286535588)
 #define QI8_TANH_CUBIC 0.044715f
 
+/*
+ * The mask of the first n of 16 vector lanes (all for n >= 16, none for n <= 0): the lanes of a
+ * masked load or store that are inside a row of which n values are left.
+ */
+static inline uint16_t qi8_lanes16(int64_t n) {
+    return n >= 16 ? (uint16_t) 0xFFFF : n <= 0 ? (uint16_t) 0 : (uint16_t) ((1u << n) - 1);
+}
+
 /* Java's Math.min / Math.max against a constant b: NaN in a stays NaN. */
 static inline float qi8_jmin(float a, float b) { return a != a ? a : (a < b ? a : b); }
 static inline float qi8_jmax(float a, float b) { return a != a ? a : (a > b ? a : b); }

@@ -204,9 +204,9 @@ static int32_t gemm_tile(int32_t isa, const uint8_t *a, int32_t signed_a, const 
     /*
      * Without rowsum' and with one zero point for every row of A (a convolution's patches as
      * A), C's correction is one term per column, zA' x colcomp, taken once here instead of a
-     * multiply per output vector.
+     * multiply per output vector. Only the AVX-512 tiles of an FP32 epilogue read it.
      */
-    int32_t uniform_za = !needs_rowsum;
+    int32_t uniform_za = !needs_rowsum && isa == QI8_AVX512_VNNI && ep != NULL;
     for (int32_t i = 1; i < rows && uniform_za; i++) {
         uniform_za = zap[i] == zap[0];
     }

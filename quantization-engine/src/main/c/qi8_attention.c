@@ -110,12 +110,6 @@ INLINE void rows_times_plain(const float *const *a, int rows, const float *b, in
     }
 }
 
-/* The columns [from, from + 16) of a row of n that exist. */
-static inline TGT_AVX512 __mmask16 lanes16(int64_t from, int64_t n) {
-    int64_t left = n - from;
-    return left >= 16 ? (__mmask16) 0xFFFF : left > 0 ? (__mmask16) ((1u << left) - 1) : 0;
-}
-
 /*
  * row_times_plain for R rows at once, in R x W accumulators of 16 columns (R and W are constants
  * where it is inlined). Masked loads past a row read nothing.
@@ -127,7 +121,7 @@ INLINE TGT_AVX512 void rows_times_avx512_rw(const float *const *a, const int R, 
         __m512 acc[ROWS_AT_ONCE][4];
         __mmask16 m[4];
         for (int j = 0; j < W; j++) {
-            m[j] = lanes16(c0 + 16 * j, n);
+            m[j] = qi8_lanes16(n - (c0 + 16 * j));
             for (int r = 0; r < R; r++) {
                 acc[r][j] = _mm512_setzero_ps();
             }
@@ -170,7 +164,7 @@ static inline TGT_AVX512 float max_avx512(const float *row, int64_t n) {
     __m512 m = _mm512_set1_ps(-INFINITY);
     __mmask16 nan = 0;
     for (int64_t t = 0; t < n; t += 16) {
-        __mmask16 lanes = lanes16(t, n);
+        __mmask16 lanes = qi8_lanes16(n - t);
         __m512 x = _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), lanes, row + t);
         nan |= _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
         m = _mm512_max_ps(m, x);

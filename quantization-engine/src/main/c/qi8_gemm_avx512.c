@@ -34,12 +34,6 @@
 #define NV_MAX 4
 #define FEW_ROWS 8 /* below it, one panel at a time (qi8_tile_avx512) */
 
-/* Mask of the columns [col, col + 16) that are inside the tile. */
-static inline TGT __mmask16 col_mask(int32_t col, int32_t n1) {
-    int32_t left = n1 - col;
-    return left >= 16 ? (__mmask16) 0xFFFF : (__mmask16) ((1u << left) - 1);
-}
-
 /*
  * The FP32 epilogue of 16 accumulators of row m from column col (see qi8_epilogue): separate
  * multiplies and adds, which -ffp-contract=off keeps unfused, so each step rounds as Java's does.
@@ -230,7 +224,7 @@ static inline __attribute__((always_inline)) TGT void micro(
         int32_t c0 = col + 16 * j;
         __m512i zb = _mm512_loadu_si512(zbs + c0);
         __m512i cc = _mm512_loadu_si512(colcomp + c0);
-        __mmask16 mask = col_mask(c0, n1);
+        __mmask16 mask = qi8_lanes16(n1 - c0); /* the columns inside the tile */
         const int by_term = KIND != KIND_RUNTIME && (KIND & KIND_COLUMN_TERM) != 0;
         __m512i term = by_term ? _mm512_loadu_si512(t->colterm + (c0 - t->n0))
                 : _mm512_setzero_si512();

@@ -44,7 +44,7 @@ TGT512 void qi8_gemv_avx512(const float *x, int32_t k, const uint8_t *w, int32_t
         __m512i z2 = _mm512_set1_epi32(zw[n + 2]), z3 = _mm512_set1_epi32(zw[n + 3]);
         for (int32_t q = 0; q < k; q += 16) {
             /* The masked tail reads no byte past K, so W may end exactly at the segment end. */
-            __mmask16 m = k - q >= 16 ? (__mmask16) 0xFFFF : (__mmask16) ((1u << (k - q)) - 1);
+            __mmask16 m = qi8_lanes16(k - q);
             __m512 xv = _mm512_maskz_loadu_ps(m, x + q);
             s0 = _mm512_fmadd_ps(xv, dequant16(r + q, m, signed_w, z0), s0);
             s1 = _mm512_fmadd_ps(xv, dequant16(r + k + q, m, signed_w, z1), s1);
@@ -61,7 +61,7 @@ TGT512 void qi8_gemv_avx512(const float *x, int32_t k, const uint8_t *w, int32_t
         __m512 s = _mm512_setzero_ps();
         __m512i z = _mm512_set1_epi32(zw[n]);
         for (int32_t q = 0; q < k; q += 16) {
-            __mmask16 m = k - q >= 16 ? (__mmask16) 0xFFFF : (__mmask16) ((1u << (k - q)) - 1);
+            __mmask16 m = qi8_lanes16(k - q);
             s = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, x + q), dequant16(r + q, m, signed_w, z), s);
         }
         y[n] = _mm512_reduce_add_ps(s) * scale[n];

@@ -79,9 +79,6 @@ static void pool_body(const float *in, float *out, int64_t planes, const int32_t
  * permutation. The compiler had left both passes scalar on every path: ResNet-50's 3x3 pooling
  * of 64 planes of 112 x 112 took 0.40-0.58 ms, now 0.27 (one Zen 4 core).
  */
-static inline TGT_AVX512 __mmask16 first_lanes(int32_t n) {
-    return n >= 16 ? (__mmask16) 0xFFFF : n <= 0 ? (__mmask16) 0 : (__mmask16) ((1u << n) - 1);
-}
 
 /* java_max of 16 pairs: a > b ? a : b, of equal values the and of their bits, a when NaN. */
 static inline TGT_AVX512 __m512 java_max16(__m512 a, __m512 b) {
@@ -94,7 +91,7 @@ static inline TGT_AVX512 __m512 java_max16(__m512 a, __m512 b) {
 static TGT_AVX512 void rows_max_avx512(const float *x, int32_t w, int32_t y0, int32_t y1,
                                        float *column) {
     for (int32_t c = 0; c < w; c += 16) {
-        __mmask16 m = first_lanes(w - c);
+        __mmask16 m = qi8_lanes16(w - c);
         __m512 acc = _mm512_set1_ps(-INFINITY);
         for (int32_t r = y0; r < y1; r++) {
             acc = java_max16(acc, _mm512_maskz_loadu_ps(m, x + (int64_t) r * w + c));
@@ -112,15 +109,15 @@ static TGT_AVX512 void taps_max_avx512(float *o, const float *src, int32_t sw, i
                                            28, 30);
     for (int32_t c = 0; c < n; c += 16) {
         int32_t count = n - c < 16 ? n - c : 16;
-        __mmask16 m = first_lanes(count);
+        __mmask16 m = qi8_lanes16(count);
         __m512 v;
         if (sw == 1) {
             v = _mm512_maskz_loadu_ps(m, src + c);
         } else {
             /* Only the 2 * count - 1 values the taps use are read. */
             const float *at = src + 2 * (int64_t) c;
-            __m512 lo = _mm512_maskz_loadu_ps(first_lanes(2 * count - 1), at);
-            __m512 hi = _mm512_maskz_loadu_ps(first_lanes(2 * count - 17), at + 16);
+            __m512 lo = _mm512_maskz_loadu_ps(qi8_lanes16(2 * count - 1), at);
+            __m512 hi = _mm512_maskz_loadu_ps(qi8_lanes16(2 * count - 17), at + 16);
             v = _mm512_permutex2var_ps(lo, even, hi);
         }
         _mm512_mask_storeu_ps(o + c, m, java_max16(_mm512_maskz_loadu_ps(m, o + c), v));

@@ -62,8 +62,7 @@ static TGT_AVX512 void range_avx512(const int32_t *bits, int64_t n, int32_t *lo,
         }
     }
     for (; i < n; i += 16) {
-        int64_t left = n - i;
-        __mmask16 m = left >= 16 ? (__mmask16) 0xFFFF : (__mmask16) ((1u << left) - 1);
+        __mmask16 m = qi8_lanes16(n - i);
         __m512i key = keys16(_mm512_maskz_loadu_epi32(m, bits + i));
         mn[0] = _mm512_mask_min_epi32(mn[0], m, mn[0], key);
         mx[0] = _mm512_mask_max_epi32(mx[0], m, mx[0], key);
@@ -167,8 +166,7 @@ static TGT_AVX512 int64_t quantize_avx512(const float *x, int64_t n, float scale
         _mm512_storeu_si512(y + i, all);
     }
     for (; i < n; i += 16) {
-        int64_t left = n - i;
-        __mmask16 m = left >= 16 ? (__mmask16) 0xFFFF : (__mmask16) ((1u << left) - 1);
+        __mmask16 m = qi8_lanes16(n - i);
         /* Masked-off lanes read as 0, which is not NaN and is not stored. */
         __m512i codes = quantize16(_mm512_maskz_loadu_ps(m, x + i), s, z, l, h, &nans);
         _mm512_mask_cvtepi32_storeu_epi8(y + i, m, codes);

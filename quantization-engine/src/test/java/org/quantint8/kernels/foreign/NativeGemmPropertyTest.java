@@ -255,16 +255,9 @@ public class NativeGemmPropertyTest {
             try (PackedInt8Matrix packed = kernels.pack(b)) {
                 kernels.gemmF32(a, packed, epilogue, actual);
             }
-            long mismatch = MemorySegment.mismatch(expected, 0, bytes, actual, 0, bytes);
-            if (mismatch >= 0) {
-                long e = mismatch / 4;
-                Assert.fail(kernels.name() + " per column, " + what + ": " + m + "x" + k + "x"
-                        + n + " (post " + post + ", " + activation + ", input scale "
-                        + inputScale + ") differs at C["
-                        + e / n + "][" + e % n + "]: "
-                        + expected.get(ValueLayout.JAVA_FLOAT_UNALIGNED, 4 * e) + " vs "
-                        + actual.get(ValueLayout.JAVA_FLOAT_UNALIGNED, 4 * e));
-            }
+            assertSameFloats(expected, actual, m, n, kernels.name() + " per column, " + what
+                    + ": " + m + "x" + k + "x" + n + " (post " + post + ", " + activation
+                    + ", input scale " + inputScale + ")");
         }
     }
 
@@ -308,17 +301,23 @@ public class NativeGemmPropertyTest {
             try (PackedInt8Matrix packed = kernels.pack(b)) {
                 kernels.gemmF32(a, packed, epilogue, actual);
             }
-            long mismatch = MemorySegment.mismatch(expected, 0, bytes, actual, 0, bytes);
-            if (mismatch >= 0) {
-                long e = mismatch / 4;
-                Assert.fail(kernels.name() + " convolution epilogue, " + what + ": " + m + "x" + k
-                        + "x" + n + " (per column " + perColumn + ", column term " + columnTerm
-                        + ", residual " + residual
-                        + ", " + activation + ", input scale " + inputScale + ") differs at C["
-                        + e / n + "][" + e % n + "]: "
-                        + expected.get(ValueLayout.JAVA_FLOAT_UNALIGNED, 4 * e) + " vs "
-                        + actual.get(ValueLayout.JAVA_FLOAT_UNALIGNED, 4 * e));
-            }
+            assertSameFloats(expected, actual, m, n, kernels.name() + " convolution epilogue, "
+                    + what + ": " + m + "x" + k + "x" + n + " (per column " + perColumn
+                    + ", column term " + columnTerm + ", residual " + residual + ", "
+                    + activation + ", input scale " + inputScale + ")");
+        }
+    }
+
+    /** Fails, naming the first differing element of C (m x n FP32), unless both hold its bits. */
+    private static void assertSameFloats(MemorySegment expected, MemorySegment actual, int m,
+            int n, String label) {
+        long bytes = 4L * m * n;
+        long mismatch = MemorySegment.mismatch(expected, 0, bytes, actual, 0, bytes);
+        if (mismatch >= 0) {
+            long e = mismatch / 4;
+            Assert.fail(label + " differs at C[" + e / n + "][" + e % n + "]: "
+                    + expected.get(ValueLayout.JAVA_FLOAT_UNALIGNED, 4 * e) + " vs "
+                    + actual.get(ValueLayout.JAVA_FLOAT_UNALIGNED, 4 * e));
         }
     }
 
