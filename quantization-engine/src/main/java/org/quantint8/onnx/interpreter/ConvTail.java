@@ -98,6 +98,7 @@ record ConvTail(OnnxNode add, String bias, OnnxNode batchNorm, OnnxNode residual
         boolean inEngine = !graphOutputs.contains(output) && !outputReaders.isEmpty()
                 && outputReaders.stream().allMatch(r -> IntegerLinearFusion.isDefault(r, "Add")
                         || IntegerLinearFusion.isDefault(r, "DynamicQuantizeLinear")
+                        || IntegerLinearFusion.isDefault(r, "QuantizeLinear")
                         || IntegerLinearFusion.isDefault(r, "GlobalAveragePool"));
         return new ConvTail(add, bias, batchNorm, residualAdd, residual, relu, maxPool, inEngine);
     }

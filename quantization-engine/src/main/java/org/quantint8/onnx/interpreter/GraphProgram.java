@@ -484,7 +484,7 @@ final class GraphProgram {
                     releases.get(lastUse[slot]).add(slot);
                 }
             }
-            int[] codeReaders = SharedCodes.readersBySlot(steps, lastUse.length);
+            int[] codeReaders = SharedCodes.readersByStep(steps, lastUse.length);
             for (int s = 0; s < steps.size(); s++) {
                 Step step = steps.get(s);
                 int[] release = releases.get(s).stream().mapToInt(Integer::intValue).toArray();
@@ -497,8 +497,7 @@ final class GraphProgram {
                         s,
                         new Step(step.node, step.operator, step.inputs, step.outputs,
                                 step.constantInputs, release, graphOutputs, step.cache,
-                                step.memo, step.inputs.length > 0 && step.inputs[0] >= 0
-                                        ? codeReaders[step.inputs[0]] : 0));
+                                step.memo, codeReaders[s]));
             }
         }
     }

@@ -6,12 +6,13 @@ import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
- * The 8-bit codes of a fused operator's dynamically quantized FP32 input ({@code
- * DynamicQuantizeConv}, a per-tensor {@code DynamicQuantizeMatMul}). Each node quantizes for
- * itself, unless several such nodes read the same value in a run (a ResNet block's first
+ * The 8-bit codes of a fused operator's quantized FP32 input ({@code QuantizeConv}, a
+ * per-tensor {@code QuantizeMatMul}; over its range or with static parameters). Each node
+ * quantizes for itself, unless several such nodes read the same value in a run (a ResNet block's first
  * convolution and its shortcut read the block's input; a transformer's Q, K and V projections
  * their normalized input): then the first quantizes, the others take its codes, and the last to
- * release them closes them. The codes depend on the value alone, so sharing changes no bit.
+ * release them closes them. The codes depend on the value alone (and a static node's
+ * parameters: only readers that quantize alike share), so sharing changes no bit.
  */
 public interface InputCodes {
 

@@ -29,7 +29,7 @@ import java.util.Set;
  * {@code Mul(Cast(z, INT32), column_sums)}, {@code Cast(FLOAT)}, {@code Mul(s)}, {@code
  * Mul(w_scale)} and an optional {@code Add} of a constant [N] bias (the quantizer's own for a
  * {@code Gemm}, or the model's after a {@code MatMul}). A site becomes {@code
- * org.quantint8:DynamicQuantizeMatMul(X, W, w_scale, [w_zero], [bias], column_sums)} with {@code
+ * org.quantint8:QuantizeMatMul(X, W, w_scale, [w_zero], [bias], column_sums)} with {@code
  * per_token = 1}, which quantizes X itself, so the quantization nodes go once no unfused reader
  * is left. Every constant of the chain is checked (0, 1, 255, the UINT8 zero, the reduced axis);
  * the column sums are taken as given. A site is fused only when nothing else reads its own

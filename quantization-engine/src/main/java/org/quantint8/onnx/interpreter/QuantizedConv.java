@@ -89,11 +89,13 @@ final class QuantizedConv {
      * and the residual (FP32); the convolution's attributes plus {@code epsilon}, {@code relu},
      * the MaxPool's as {@code pool_*} and {@code output_in_engine} (1: the FP32 output stays a
      * QuantInt8 array). Each step rounds to FP32 as the unfused operator does, so both give the
-     * same values.
+     * same values. With the {@link StaticInput} attributes it is the static chain's fusion: X is
+     * quantized with them as {@code QuantizeLinear} does, and w_scale is the constant product
+     * {@code x_scale * w_scale[c]} of that chain's Mul.
      */
-    static NDList dynamicQuantizeConv(
+    static NDList quantizeConv(
             OperatorContext context, OnnxNode node, List<NDArray> inputs) {
-        try (QuantizedScope s = new QuantizedScope("DynamicQuantizeConv", context, inputs, 3, 10)) {
+        try (QuantizedScope s = new QuantizedScope("QuantizeConv", context, inputs, 3, 10)) {
             NDArray x = s.input(0, "X");
             NDArray w = s.input(1, "W");
             DataType wType = QuantizedArguments.requireType(s, "W", w, EIGHT_BIT);
@@ -132,7 +134,7 @@ final class QuantizedConv {
             }
             Int8Output output = out;
             NDArray y = context.inputCodes().apply(
-                    () -> QuantizedConversions.quantizeDynamicInput(s, x),
+                    () -> QuantizedConversions.quantizeFusedInput(s, node, x),
                     xq -> conv(s, xq, weight, bias, g, output));
             if (residual != null && !fuseResidual) {
                 try (NDArray conv = y; NDArray sum = conv.add(residual)) {

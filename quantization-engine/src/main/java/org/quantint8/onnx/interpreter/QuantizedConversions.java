@@ -124,6 +124,33 @@ final class QuantizedConversions {
     }
 
     /**
+     * Quantizes the FP32 input X of a fused per-tensor projection or convolution: over its range
+     * ({@link #quantizeDynamicInput}), or with the node's static parameters ({@link
+     * StaticInput}), exactly as the {@code QuantizeLinear} it replaces. Static codes carry scale
+     * 1: the node's weight scale is then the graph's constant {@code x_scale * w_scale[c]},
+     * which the epilogue multiplies by alone, as the unfused {@code Mul} does.
+     *
+     * @param s the run
+     * @param node the fused node
+     * @param x the FP32 input
+     * @return the codes, in the run's QuantInt8 manager
+     */
+    static QuantInt8NDArray quantizeFusedInput(QuantizedScope s, OnnxNode node, NDArray x) {
+        StaticInput fixed = StaticInput.of(node);
+        if (fixed == null) {
+            return quantizeDynamicInput(s, x);
+        }
+        if (x.getDataType() != DataType.FLOAT32) {
+            throw s.error("X must be FLOAT32, got " + x.getDataType());
+        }
+        QuantInt8NDArray codes = Int8Ops.quantize(
+                s.context().quantManager(), s.own(x), fixed.parameters());
+        codes.setQuantization(
+                QuantizationParameters.perTensor(1f, fixed.zeroPoint(), fixed.codeType()));
+        return codes;
+    }
+
+    /**
      * An FP32 tensor quantized per row to UINT8.
      *
      * @param codes the codes, shaped like the tensor; the caller closes them
@@ -186,7 +213,7 @@ final class QuantizedConversions {
 
     /**
      * The parameters {@code DynamicQuantizeLinear} chooses for a tensor, in ONNX Runtime's FP32
-     * arithmetic; shared with the fused {@code DynamicQuantizeMatMul} so both agree bit for bit.
+     * arithmetic; shared with the fused {@code QuantizeMatMul} so both agree bit for bit.
      */
     static QuantizationParameters rangeParameters(QuantizedScope s, QuantInt8NDArray x) {
         FloatRange range = ElementwiseKernels.range(x.getDataSegment(), x.getShape().size());

@@ -82,7 +82,10 @@ final class QuantizedMatMul {
      * b_zero_point, then an optional FP32 bias [N] ({@link TransformerFusion} moves a following
      * {@code Add} here); FP32 output. X is quantized exactly as DynamicQuantizeLinear does and the
      * epilogue multiplies the INT32 sum by {@code x_scale * b_scale[n]} and then adds the bias, as
-     * the unfused graph does, so both give the same bits.
+     * the unfused graph does, so both give the same bits. With the {@link StaticInput}
+     * attributes it is the static chain's fusion: X is quantized with them as {@code
+     * QuantizeLinear} does, and b_scale is the constant product {@code x_scale * b_scale[n]} of
+     * that chain's Mul.
      *
      * <p>With {@code per_token = 1} ({@link PerTokenLinearFusion}) X is quantized per row as
      * {@link QuantizedConversions#quantizePerRow} does and a sixth input, the INT32 column sums
@@ -92,10 +95,10 @@ final class QuantizedMatMul {
      * <p>With {@code activation = "gelu_erf" | "gelu_tanh"} ({@link TransformerFusion}) the
      * output goes through that GELU, as the {@code Gelu} node it replaces computes it.
      */
-    static NDList dynamicQuantizeMatMul(
+    static NDList quantizeMatMul(
             OperatorContext context, OnnxNode node, List<NDArray> inputs) {
         boolean perToken = node.getInt(PerTokenLinearFusion.PER_TOKEN, 0) == 1;
-        try (QuantizedScope s = new QuantizedScope("DynamicQuantizeMatMul", context, inputs, 3,
+        try (QuantizedScope s = new QuantizedScope("QuantizeMatMul", context, inputs, 3,
                 perToken ? 6 : 5)) {
             NDArray x = s.input(0, "X");
             NDArray b = s.input(1, "B");
@@ -109,7 +112,7 @@ final class QuantizedMatMul {
             Activation activation = activation(s, node);
             NDArray y = perToken
                     ? perToken(s, x, weight, activation)
-                    : perTensor(s, x, weight, activation);
+                    : perTensor(s, node, x, weight, activation);
             // Its readers run on QuantInt8 memory (TransformerFusion checked): no copy.
             boolean keep = node.getInt(TransformerOperators.KEEP, 0) == 1;
             return keep ? new NDList(y) : s.result(y);
@@ -128,10 +131,10 @@ final class QuantizedMatMul {
         };
     }
 
-    private static NDArray perTensor(QuantizedScope s, NDArray x, QuantInt8NDArray weight,
-            Activation activation) {
+    private static NDArray perTensor(QuantizedScope s, OnnxNode node, NDArray x,
+            QuantInt8NDArray weight, Activation activation) {
         return s.context().inputCodes().apply(
-                () -> QuantizedConversions.quantizeDynamicInput(s, x),
+                () -> QuantizedConversions.quantizeFusedInput(s, node, x),
                 xq -> Int8Ops.linear(xq, weight, bias(s), Int8Output.float32(activation)));
     }
 

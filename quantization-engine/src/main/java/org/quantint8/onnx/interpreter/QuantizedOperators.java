@@ -24,10 +24,10 @@ final class QuantizedOperators {
                 .register("", "QLinearConv", QuantizedConv::qLinearConv)
                 // The weights, their parameters and the bias: read, or prepared once per model.
                 .register(IntegerLinearFusion.DOMAIN, IntegerLinearFusion.FUSED_OP,
-                        OnnxOperator.readingInPlace(QuantizedMatMul::dynamicQuantizeMatMul,
+                        OnnxOperator.readingInPlace(QuantizedMatMul::quantizeMatMul,
                                 1, 2, 3, 4, 5))
                 .register(IntegerLinearFusion.DOMAIN, IntegerLinearFusion.FUSED_CONV,
-                        OnnxOperator.readingInPlace(QuantizedConv::dynamicQuantizeConv,
+                        OnnxOperator.readingInPlace(QuantizedConv::quantizeConv,
                                 1, 2, 3, 4, 5, 6, 7, 8));
     }
 }

@@ -28,10 +28,10 @@ import java.util.Set;
  *   <li>GELU, {@code 0.5 x (1 + erf(x / sqrt 2))} (BERT) or {@code 0.5 x (1 + tanh(sqrt(2 / pi)
  *       (x + 0.044715 x^3)))} (GPT-2), with the factor 0.5 applied first or last, becomes {@code
  *       org.quantint8:Gelu(approximate = "none" | "tanh")};
- *   <li>{@code org.quantint8:DynamicQuantizeMatMul} followed by {@code Add} of a constant [N]
+ *   <li>{@code org.quantint8:QuantizeMatMul} followed by {@code Add} of a constant [N]
  *       bias takes the bias as its fifth input: the epilogue adds it in FP32 after the scale,
  *       exactly as the Add did, so the result has the same bits;
- *   <li>{@code org.quantint8:DynamicQuantizeMatMul} read only by the fused GELU takes it as
+ *   <li>{@code org.quantint8:QuantizeMatMul} read only by the fused GELU takes it as
  *       {@code activation = "gelu_erf" | "gelu_tanh"}: the GEMM's epilogue applies it to the
  *       accumulators in registers, with the same bits as the GELU operator;
  *   <li>{@code LayerNormalization} of a residual {@code Add} becomes {@code

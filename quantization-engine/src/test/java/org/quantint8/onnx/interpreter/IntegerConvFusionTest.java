@@ -1,9 +1,13 @@
 package org.quantint8.onnx.interpreter;
 
 import ai.djl.engine.Engine;
+import ai.djl.ndarray.types.DataType;
 import ai.onnxruntime.OrtException;
 
+import org.quantint8.calibration.QuantizationConfig;
+import org.quantint8.calibration.QuantizationMode;
 import org.quantint8.ndarray.QuantInt8NDManager;
+import org.quantint8.ndarray.QuantizationParameters;
 import org.quantint8.onnx.OnnxAttribute;
 import org.quantint8.onnx.OnnxDataType;
 import org.quantint8.onnx.OnnxGraph;
@@ -13,10 +17,15 @@ import org.quantint8.onnx.OnnxTensor;
 import org.quantint8.onnx.OnnxValueInfo;
 import org.quantint8.onnx.quantize.OnnxQuantizer;
 import org.testng.Assert;
+import org.testng.annotations.DataProvider;
 import org.testng.annotations.Test;
 
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
+import java.util.Set;
 
 /**
  * Fused integer convolutions (with their bias, batch normalization and Relu) give the values of
@@ -30,7 +39,7 @@ public class IntegerConvFusionTest {
      * x -> Conv 3x3 (no bias) -> BatchNormalization -> Relu -> Conv 1x1 stride 2 (bias) -> Relu,
      * and a residual read of the first Relu's output that must not stop the fusion before it.
      */
-    private static OnnxModel quantizedBlock(Random random) {
+    private static OnnxModel quantizedBlock(Random random, QuantizationMode mode) {
         OnnxGraph.Builder g = OnnxGraph.builder()
                 .addInput(OnnxValueInfo.tensor("x", OnnxDataType.FLOAT, INPUT))
                 .addOutput(OnnxValueInfo.tensor("y", OnnxDataType.FLOAT, 2, 4, 5, 5))
@@ -46,8 +55,8 @@ public class IntegerConvFusionTest {
                 .addNode(conv("c2", "r", "w2", "b2").addOutput("h2")
                         .addAttribute(OnnxAttribute.ofInts("strides", 2, 2)).build())
                 .addNode(node("Relu", "y", "h2"));
-        OnnxModel fp32 = OnnxModel.builder().setGraph(g.build()).addOpsetImport("", 13).build();
-        return OnnxQuantizer.builder().build().quantize(fp32).model();
+        return quantize(OnnxModel.builder().setGraph(g.build()).addOpsetImport("", 13).build(),
+                mode);
     }
 
     /**
@@ -58,7 +67,7 @@ public class IntegerConvFusionTest {
      * interpreter's unfused one in the last bit now and then (so it did before residuals were
      * fused), which the equality below would catch instead of what it is for.
      */
-    private static OnnxModel quantizedResidualBlocks(Random random) {
+    private static OnnxModel quantizedResidualBlocks(Random random, QuantizationMode mode) {
         OnnxGraph.Builder g = OnnxGraph.builder()
                 .addInput(OnnxValueInfo.tensor("x", OnnxDataType.FLOAT, INPUT))
                 .addOutput(OnnxValueInfo.tensor("y", OnnxDataType.FLOAT, 2, 4, 9, 9))
@@ -79,12 +88,12 @@ public class IntegerConvFusionTest {
                 .addNode(conv("c3", "y1", "w3", null).addOutput("h3").build())
                 .addNode(node("Add", "s2", "h3", "y1"))
                 .addNode(node("Relu", "y", "s2"));
-        OnnxModel fp32 = OnnxModel.builder().setGraph(g.build()).addOpsetImport("", 13).build();
-        return OnnxQuantizer.builder().build().quantize(fp32).model();
+        return quantize(OnnxModel.builder().setGraph(g.build()).addOpsetImport("", 13).build(),
+                mode);
     }
 
     /** x -> Conv 3x3 -> BatchNormalization -> Relu -> MaxPool 3x3 stride 2 -> Conv 1x1 -> Relu. */
-    private static OnnxModel quantizedStem(Random random) {
+    private static OnnxModel quantizedStem(Random random, QuantizationMode mode) {
         OnnxGraph.Builder g = OnnxGraph.builder()
                 .addInput(OnnxValueInfo.tensor("x", OnnxDataType.FLOAT, INPUT))
                 .addOutput(OnnxValueInfo.tensor("y", OnnxDataType.FLOAT, 2, 4, 5, 5))
@@ -100,12 +109,12 @@ public class IntegerConvFusionTest {
                         .addAttribute(OnnxAttribute.ofInts("pads", 1, 1, 1, 1)).build())
                 .addNode(conv("c2", "p", "w2", null).addOutput("h2").build())
                 .addNode(node("Relu", "y", "h2"));
-        OnnxModel fp32 = OnnxModel.builder().setGraph(g.build()).addOpsetImport("", 13).build();
-        return OnnxQuantizer.builder().build().quantize(fp32).model();
+        return quantize(OnnxModel.builder().setGraph(g.build()).addOpsetImport("", 13).build(),
+                mode);
     }
 
     /** x -> Conv 3x3 -> Relu -> GlobalAveragePool: a classifier's head, as ResNet's. */
-    private static OnnxModel quantizedHead(Random random) {
+    private static OnnxModel quantizedHead(Random random, QuantizationMode mode) {
         OnnxGraph.Builder g = OnnxGraph.builder()
                 .addInput(OnnxValueInfo.tensor("x", OnnxDataType.FLOAT, INPUT))
                 .addOutput(OnnxValueInfo.tensor("y", OnnxDataType.FLOAT, 2, 8, 1, 1))
@@ -114,8 +123,27 @@ public class IntegerConvFusionTest {
                         .addAttribute(OnnxAttribute.ofInts("pads", 1, 1, 1, 1)).build())
                 .addNode(node("Relu", "r", "h"))
                 .addNode(node("GlobalAveragePool", "y", "r"));
-        OnnxModel fp32 = OnnxModel.builder().setGraph(g.build()).addOpsetImport("", 13).build();
-        return OnnxQuantizer.builder().build().quantize(fp32).model();
+        return quantize(OnnxModel.builder().setGraph(g.build()).addOpsetImport("", 13).build(),
+                mode);
+    }
+
+    /**
+     * Quantizes with per-channel weights, dynamically or with fixed static ranges for the
+     * convolutions' inputs (the graph input, then the non-negative outputs of Relu and pooling).
+     */
+    private static OnnxModel quantize(OnnxModel fp32, QuantizationMode mode) {
+        Map<String, QuantizationParameters> ranges = new HashMap<>();
+        for (OnnxNode node : fp32.getGraph().getNodes()) {
+            if (node.getOpType().equals("Conv")) {
+                String input = node.getInputs().get(0);
+                ranges.put(input, input.equals("x")
+                        ? QuantizationParameters.forRange(-2.5f, 3f, DataType.UINT8)
+                        : QuantizationParameters.forRange(0f, 2f, DataType.UINT8));
+            }
+        }
+        return OnnxQuantizer.builder()
+                .optConfig(QuantizationConfig.builder().optMode(mode).build())
+                .optActivationParameters(ranges).build().quantize(fp32).model();
     }
 
     /** Adds an inference-mode normalization with random statistics of {@code channels}. */
@@ -148,7 +176,7 @@ public class IntegerConvFusionTest {
     @Test
     public void fusedConvolutionsGiveTheValuesOfTheChain() throws Exception {
         Random random = new Random(11);
-        OnnxModel model = quantizedBlock(random);
+        OnnxModel model = quantizedBlock(random, QuantizationMode.DYNAMIC);
         Assert.assertEquals(count(model, "ConvInteger"), 2, model.getGraph().toString());
         OnnxModel fused = IntegerLinearFusion.apply(model);
         List<OnnxNode> nodes = fused.getGraph().getNodes();
@@ -173,7 +201,7 @@ public class IntegerConvFusionTest {
     @Test
     public void fusedResidualAddsGiveTheValuesOfTheChain() throws Exception {
         Random random = new Random(13);
-        OnnxModel model = quantizedResidualBlocks(random);
+        OnnxModel model = quantizedResidualBlocks(random, QuantizationMode.DYNAMIC);
         OnnxModel fused = IntegerLinearFusion.apply(model);
         List<OnnxNode> nodes = fused.getGraph().getNodes();
         // Every Add and Relu went into a convolution: the shortcut conv took the first Add (the
@@ -194,7 +222,7 @@ public class IntegerConvFusionTest {
     @Test
     public void fusedMaxPoolGivesTheValuesOfThePool() throws Exception {
         Random random = new Random(14);
-        OnnxModel model = quantizedStem(random);
+        OnnxModel model = quantizedStem(random, QuantizationMode.DYNAMIC);
         OnnxModel fused = IntegerLinearFusion.apply(model);
         List<OnnxNode> nodes = fused.getGraph().getNodes();
         Assert.assertEquals(nodes.size(), 2, fused.getGraph().toString());
@@ -208,7 +236,7 @@ public class IntegerConvFusionTest {
     @Test
     public void globalAveragePoolReadsTheConvolutionInQuantInt8Memory() throws Exception {
         Random random = new Random(15);
-        OnnxModel model = quantizedHead(random);
+        OnnxModel model = quantizedHead(random, QuantizationMode.DYNAMIC);
         OnnxModel fused = IntegerLinearFusion.apply(model);
         List<OnnxNode> nodes = fused.getGraph().getNodes();
         Assert.assertEquals(nodes.size(), 2, fused.getGraph().toString());
@@ -225,10 +253,105 @@ public class IntegerConvFusionTest {
         assertMatchesOrt(runs[1], model, x);
     }
 
+    @DataProvider
+    public Object[][] staticGraphs() {
+        return new Object[][] {
+            {"block", quantizedBlock(new Random(21), QuantizationMode.STATIC)},
+            {"residual blocks", quantizedResidualBlocks(new Random(22), QuantizationMode.STATIC)},
+            {"stem", quantizedStem(new Random(23), QuantizationMode.STATIC)},
+        };
+    }
+
+    /**
+     * A statically quantized convolution (a constant QuantizeLinear, ConvInteger, Cast and a
+     * Mul by the constant product of the scales) fuses as a dynamic one does, its input's
+     * parameters kept on the node, and gives the chain's values.
+     */
+    @Test(dataProvider = "staticGraphs")
+    public void staticConvolutionsFuseAndGiveTheValuesOfTheChain(String name, OnnxModel model)
+            throws Exception {
+        long convs = count(model, "ConvInteger");
+        Assert.assertEquals(count(model, "QuantizeLinear"), convs, name);
+        OnnxModel fused = IntegerLinearFusion.apply(model);
+        Assert.assertEquals(count(fused, IntegerLinearFusion.FUSED_CONV), convs, name);
+        Assert.assertEquals(fused.getGraph().getNodes().size(), convs, fused.getGraph().toString());
+        for (OnnxNode node : fused.getGraph().getNodes()) {
+            StaticInput input = StaticInput.of(node);
+            Assert.assertNotNull(input, node.toString());
+            Assert.assertFalse(input.signed());
+        }
+        float[] actual = fusedEqualsUnfused(model, new Random(24));
+        Set<Float> distinct = new HashSet<>();
+        for (float v : actual) {
+            distinct.add(v);
+        }
+        Assert.assertTrue(distinct.size() > actual.length / 4,
+                name + ": the outputs should not all saturate");
+    }
+
+    /**
+     * Two convolutions read x (the residual blocks' first and shortcut ones), one with another
+     * static scale: each must quantize x for itself, where readers that quantize alike share
+     * the codes.
+     */
+    @Test
+    public void readersOfOneValueShareCodesOnlyWhenTheyQuantizeAlike() throws Exception {
+        OnnxModel model = quantizedResidualBlocks(new Random(26), QuantizationMode.STATIC);
+        List<OnnxNode> readers = model.getGraph().getNodes().stream()
+                .filter(n -> n.getOpType().equals("QuantizeLinear")
+                        && n.getInputs().get(0).equals("x")).toList();
+        Assert.assertEquals(readers.size(), 2, model.getGraph().toString());
+        fusedEqualsUnfused(model, new Random(27));
+        OnnxNode changed = readers.get(1);
+        float scale = model.getGraph().getInitializer(changed.getInputs().get(1))
+                .toFloatArray()[0];
+        OnnxGraph.Builder g = model.getGraph().toBuilderWithoutNodes(t -> true)
+                .addInitializer(OnnxTensor.of("other_scale", new float[] {scale * 1.37f}));
+        for (OnnxNode node : model.getGraph().getNodes()) {
+            g.addNode(node != changed ? node : withInput(node, 1, "other_scale"));
+        }
+        OnnxModel.Builder m = OnnxModel.builder().setGraph(g.build());
+        model.getOpsetImports().forEach(o -> m.addOpsetImport(o.domain(), o.version()));
+        OnnxModel twoScales = m.build();
+        Assert.assertEquals(count(IntegerLinearFusion.apply(twoScales),
+                IntegerLinearFusion.FUSED_CONV), 4);
+        fusedEqualsUnfused(twoScales, new Random(27));
+    }
+
+    private static OnnxNode withInput(OnnxNode node, int index, String input) {
+        OnnxNode.Builder b = OnnxNode.builder().setOpType(node.getOpType())
+                .optName(node.getName());
+        node.getOutputs().forEach(b::addOutput);
+        for (int i = 0; i < node.getInputs().size(); i++) {
+            b.addInput(i == index ? input : node.getInputs().get(i));
+        }
+        node.getAttributes().values().forEach(b::addAttribute);
+        return b.build();
+    }
+
+    @Test
+    public void aStaticQuantizerWithAnotherZeroPointThanItsReaderStaysUnfused() {
+        OnnxModel model = quantizedBlock(new Random(25), QuantizationMode.STATIC);
+        OnnxGraph.Builder g = model.getGraph().toBuilderWithoutNodes(t -> true);
+        OnnxNode first = model.getGraph().getNodes().stream()
+                .filter(n -> n.getOpType().equals("ConvInteger")).findFirst().orElseThrow();
+        g.addInitializer(OnnxTensor.of("other_zero", OnnxDataType.UINT8,
+                java.nio.ByteBuffer.wrap(new byte[] {7})));
+        for (OnnxNode node : model.getGraph().getNodes()) {
+            g.addNode(node != first ? node : withInput(node, 2, "other_zero"));
+        }
+        OnnxModel.Builder m = OnnxModel.builder().setGraph(g.build());
+        model.getOpsetImports().forEach(o -> m.addOpsetImport(o.domain(), o.version()));
+        OnnxModel fused = IntegerLinearFusion.apply(m.build());
+        Assert.assertEquals(count(fused, IntegerLinearFusion.FUSED_CONV), 1);
+        Assert.assertEquals(count(fused, "ConvInteger"), 1);
+        Assert.assertEquals(count(fused, "QuantizeLinear"), 1);
+    }
+
     @Test
     public void aNormalizationWithOtherReadersStaysUnfused() {
         Random random = new Random(12);
-        OnnxModel model = quantizedBlock(random);
+        OnnxModel model = quantizedBlock(random, QuantizationMode.DYNAMIC);
         OnnxGraph.Builder g = OnnxGraph.builder();
         model.getGraph().getNodes().forEach(g::addNode);
         model.getGraph().getInputs().forEach(g::addInput);

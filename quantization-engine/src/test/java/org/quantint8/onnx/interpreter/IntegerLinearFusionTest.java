@@ -18,6 +18,7 @@ import org.quantint8.onnx.OnnxTensor;
 import org.quantint8.onnx.OnnxValueInfo;
 import org.quantint8.onnx.quantize.OnnxQuantizer;
 import org.testng.Assert;
+import org.testng.annotations.DataProvider;
 import org.testng.annotations.Test;
 
 import java.util.Map;
@@ -26,7 +27,7 @@ import java.util.Random;
 /** Fused integer projections give the bits of the unfused chain, with fewer nodes. */
 public class IntegerLinearFusionTest {
 
-    private static OnnxModel quantizedMlp(Random random) {
+    private static OnnxModel quantizedMlp(Random random, QuantizationMode mode) {
         OnnxGraph graph = OnnxGraph.builder()
                 .addInput(OnnxValueInfo.tensor("x", OnnxDataType.FLOAT, 2, 5, 24))
                 .addOutput(OnnxValueInfo.tensor("y", OnnxDataType.FLOAT, 2, 5, 7))
@@ -41,20 +42,36 @@ public class IntegerLinearFusionTest {
                         .addAttribute(OnnxAttribute.ofInt("transB", 1)).build())
                 .build();
         OnnxModel fp32 = OnnxModel.builder().setGraph(graph).addOpsetImport("", 13).build();
-        return OnnxQuantizer.builder().build().quantize(fp32).model();
+        return OnnxQuantizer.builder()
+                .optConfig(QuantizationConfig.builder().optMode(mode).build())
+                .optActivationParameters(Map.of(
+                        "x", QuantizationParameters.forRange(-2f, 2.5f, DataType.UINT8),
+                        "r", QuantizationParameters.forRange(0f, 3f, DataType.UINT8)))
+                .build().quantize(fp32).model();
     }
 
-    @Test
-    public void fusedProjectionsGiveTheSameBits() throws Exception {
+    @DataProvider
+    public Object[][] modes() {
+        return new Object[][] {{QuantizationMode.DYNAMIC}, {QuantizationMode.STATIC}};
+    }
+
+    @Test(dataProvider = "modes")
+    public void fusedProjectionsGiveTheSameBits(QuantizationMode mode) throws Exception {
         Random random = new Random(3);
-        OnnxModel model = quantizedMlp(random);
+        OnnxModel model = quantizedMlp(random, mode);
         OnnxModel fused = IntegerLinearFusion.apply(model);
         long chains = model.getGraph().getNodes().stream()
                 .filter(n -> n.getOpType().equals("MatMulInteger")).count();
         Assert.assertEquals(fused.getGraph().getNodes().stream()
                 .filter(n -> n.getOpType().equals(IntegerLinearFusion.FUSED_OP)).count(), chains);
+        // Dynamic: the quantizer, MatMulInteger, Cast and two Muls become one node; static:
+        // the quantizer, MatMulInteger, Cast and one Mul by the constant product of the scales.
+        int perChain = mode == QuantizationMode.STATIC ? 3 : 4;
         Assert.assertEquals(fused.getGraph().getNodes().size(),
-                model.getGraph().getNodes().size() - 4 * chains);
+                model.getGraph().getNodes().size() - perChain * chains);
+        Assert.assertEquals(fused.getGraph().getNodes().stream()
+                .filter(n -> StaticInput.of(n) != null).count(),
+                mode == QuantizationMode.STATIC ? chains : 0);
         try (QuantInt8NDManager manager =
                 (QuantInt8NDManager) Engine.getEngine("QuantInt8").newBaseManager()) {
             float[] x = normal(random, 2 * 5 * 24);
@@ -69,7 +86,7 @@ public class IntegerLinearFusionTest {
     @Test
     public void chainsWithOtherReadersStayUnfused() {
         Random random = new Random(4);
-        OnnxModel model = quantizedMlp(random);
+        OnnxModel model = quantizedMlp(random, QuantizationMode.DYNAMIC);
         // Expose the first accumulator as a graph output: that chain must not be fused.
         OnnxNode matMul = model.getGraph().getNodes().stream()
                 .filter(n -> n.getOpType().equals("MatMulInteger")).findFirst().orElseThrow();
