@@ -22,6 +22,7 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
+import org.quantint8.engine.QuantInt8Model;
 import org.quantint8.zoo.Int8ModelZoo;
 import org.quantint8.zoo.ModelSource;
 import org.quantint8.zoo.ModelSources;
@@ -33,13 +34,20 @@ import org.quantint8.zoo.nlp.Gpt2LanguageModel;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
  * The zoo's full-size models at batch 1, each run three ways in the same JVM: the {@code int8}
  * artifact on QuantInt8, the {@code fp32} artifact on ONNX Runtime, and the same {@code int8}
- * file (our export: integer operators, INT8 weights) on ONNX Runtime. BERT-base (real weights)
+ * file (our export: integer operators, INT8 weights) on ONNX Runtime. Two more runs measure
+ * static quantization, for BERT-base and ResNet-50: {@code quantint8-static}, the {@code fp32}
+ * artifact on QuantInt8 calibrated on {@value #CALIBRATION_SAMPLES} synthetic inputs, and {@code
+ * ort-static}, the model that calibration gives exported and run on ONNX Runtime (the same
+ * file). The synthetic inputs stand for nothing: they fix activation ranges so that the speed of
+ * the static path can be measured, and say nothing of its accuracy. BERT-base (real weights)
  * at sequence 128; ResNet-50 (seeded random weights) on one 224x224 image; GPT-2 124M (seeded
  * random weights: speed does not depend on the values) decoding 32 tokens greedily with the
  * key/value cache after a 16-token prompt; tokens per second = 32 / the time per operation.
@@ -67,13 +75,17 @@ public class ZooModelBenchmark {
     @Param({"bert_base_uncased", "resnet50", "gpt2"})
     public String entry;
 
-    /** How the model runs: {@code quantint8-int8}, {@code ort-fp32} or {@code ort-int8}. */
+    /**
+     * How the model runs: {@code quantint8-int8}, {@code ort-fp32}, {@code ort-int8}, {@code
+     * quantint8-static} or {@code ort-static}.
+     */
     @Param({"quantint8-int8", "ort-fp32", "ort-int8"})
     public String run;
 
     private static final int SEQUENCE = 128;
     private static final int PROMPT = 16;
     private static final int NEW_TOKENS = 32;
+    private static final int CALIBRATION_SAMPLES = 8;
 
     private ZooModel<NDList, NDList> model;
     private Predictor<NDList, NDList> predictor;
@@ -99,16 +111,23 @@ public class ZooModelBenchmark {
         System.setProperty(ZooRepository.PROPERTY, repository.toString());
         String[] parts = run.split("-");
         String engine = parts[0].equals("ort") ? "OnnxRuntime" : "QuantInt8";
-        int threads = Integer.getInteger("quantint8.bench.ortThreads", 1);
-        model = Criteria.builder()
-                .setTypes(NDList.class, NDList.class)
-                .optGroupId(Int8ModelZoo.GROUP_ID)
-                .optArtifactId(entry + "-" + parts[1])
-                .optEngine(engine)
-                .optOption("intraOpNumThreads", String.valueOf(threads))
-                .optOption("interOpNumThreads", "1")
-                .build()
-                .loadModel();
+        boolean statik = parts[1].equals("static");
+        if (statik && zooEntry == ZooEntry.GPT2) {
+            throw new IllegalArgumentException("run " + run + ": the static runs are for"
+                    + " bert_base_uncased and resnet50, not gpt2");
+        }
+        if (statik && engine.equals("OnnxRuntime")) {
+            Path file = work.resolve(entry + "-static.onnx");
+            try (ZooModel<NDList, NDList> calibrated = calibrated(zooEntry)) {
+                ((QuantInt8Model) calibrated.getWrappedModel()).export(file);
+            }
+            model = load(Criteria.builder().optModelPath(file), engine);
+        } else if (statik) {
+            model = calibrated(zooEntry);
+        } else {
+            model = load(Criteria.builder().optGroupId(Int8ModelZoo.GROUP_ID)
+                    .optArtifactId(entry + "-" + parts[1]), engine);
+        }
         if (zooEntry == ZooEntry.GPT2) {
             // GPT-2 small: 12 layers of 12 heads of 64
             languageModel = Gpt2LanguageModel.builder().setModel(model)
@@ -116,8 +135,41 @@ public class ZooModelBenchmark {
         } else {
             predictor = model.newPredictor();
             inputManager = model.getNDManager().newSubManager();
-            inputs = zooEntry == ZooEntry.RESNET50 ? image(inputManager) : tokens(inputManager);
+            inputs = zooEntry == ZooEntry.RESNET50 ? image(inputManager, 42)
+                    : tokens(inputManager, 0);
         }
+    }
+
+    private static ZooModel<NDList, NDList> load(Criteria.Builder<?, ?> criteria, String engine)
+            throws Exception {
+        int threads = Integer.getInteger("quantint8.bench.ortThreads", 1);
+        return criteria.setTypes(NDList.class, NDList.class)
+                .optEngine(engine)
+                .optOption("intraOpNumThreads", String.valueOf(threads))
+                .optOption("interOpNumThreads", "1")
+                .build()
+                .loadModel();
+    }
+
+    /** The fp32 artifact on QuantInt8, quantized statically on synthetic inputs. */
+    private ZooModel<NDList, NDList> calibrated(ZooEntry zooEntry) throws Exception {
+        ZooModel<NDList, NDList> fp32 = load(Criteria.builder()
+                .optGroupId(Int8ModelZoo.GROUP_ID).optArtifactId(entry + "-fp32")
+                .optOption("quantization", "static").optOption("quantizationCache", "false"),
+                "QuantInt8");
+        try (NDManager manager = fp32.getNDManager().newSubManager()) {
+            List<NDList> samples = new ArrayList<>();
+            for (int i = 0; i < CALIBRATION_SAMPLES; i++) {
+                // Seeds other than the timed input's.
+                samples.add(zooEntry == ZooEntry.RESNET50 ? image(manager, 100 + i)
+                        : tokens(manager, 100 + i));
+            }
+            ((QuantInt8Model) fp32.getWrappedModel()).calibrate(samples);
+        } catch (Exception | Error e) {
+            fp32.close();
+            throw e;
+        }
+        return fp32;
     }
 
     private static ModelSource source(ZooEntry entry, Path work) throws Exception {
@@ -165,9 +217,12 @@ public class ZooModelBenchmark {
         return first;
     }
 
-    private static NDList tokens(NDManager manager) {
+    /** A [CLS] ... [SEP] sequence of ordinary word pieces; {@code seed} 0 is the timed one. */
+    private static NDList tokens(NDManager manager, int seed) {
         long[] ids = new long[SEQUENCE];
-        Arrays.setAll(ids, i -> i == 0 ? 101 : i == SEQUENCE - 1 ? 102 : 1000 + 37L * i % 20000);
+        java.util.Random random = new java.util.Random(seed);
+        Arrays.setAll(ids, i -> i == 0 ? 101 : i == SEQUENCE - 1 ? 102
+                : seed == 0 ? 1000 + 37L * i % 20000 : 1000 + random.nextInt(20000));
         long[] ones = new long[SEQUENCE];
         Arrays.fill(ones, 1);
         Shape shape = new Shape(1, SEQUENCE);
@@ -176,9 +231,9 @@ public class ZooModelBenchmark {
                 named(manager.create(new long[SEQUENCE], shape), "token_type_ids"));
     }
 
-    private static NDList image(NDManager manager) {
+    private static NDList image(NDManager manager, long seed) {
         float[] values = new float[3 * 224 * 224];
-        java.util.Random random = new java.util.Random(42);
+        java.util.Random random = new java.util.Random(seed);
         for (int i = 0; i < values.length; i++) {
             values[i] = (float) random.nextGaussian();
         }

@@ -10,8 +10,11 @@ import ai.djl.repository.zoo.ZooModel;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtLoggingLevel;
 
+import org.quantint8.engine.QuantInt8Model;
+
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * Runs, in a fresh JVM, the QuantInt8 ONNX Runtime fallback and another ONNX Runtime user in a
@@ -24,7 +27,9 @@ public final class CoexistenceMain {
     /**
      * Runs one order.
      *
-     * @param args {@code djl-first}, {@code quantint8-first} or {@code application-first}
+     * @param args {@code djl-first}, {@code quantint8-first}, {@code calibration-first} (a
+     *     static calibration, which runs the FP32 graph on ONNX Runtime, then DJL's engine) or
+     *     {@code application-first}
      * @throws Exception if either side fails
      */
     public static void main(String[] args) throws Exception {
@@ -38,6 +43,11 @@ public final class CoexistenceMain {
                 run(dir, "QuantInt8");
                 run(dir, "OnnxRuntime");
             }
+            case "calibration-first" -> {
+                // Static calibration runs the FP32 graph on ONNX Runtime before anything else.
+                calibrate(dir);
+                run(dir, "OnnxRuntime");
+            }
             case "application-first" -> {
                 OrtEnvironment.getEnvironment(
                         OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
@@ -48,6 +58,26 @@ public final class CoexistenceMain {
             default -> throw new IllegalArgumentException(args[0]);
         }
         System.out.println("OK " + args[0] + " " + Engine.getAllEngines());
+    }
+
+    private static void calibrate(Path dir) throws Exception {
+        Criteria<NDList, NDList> criteria =
+                Criteria.builder()
+                        .setTypes(NDList.class, NDList.class)
+                        .optEngine("QuantInt8")
+                        .optModelPath(dir)
+                        .optOption("quantization", "static")
+                        .optOption("quantizationCache", "false")
+                        .build();
+        try (ZooModel<NDList, NDList> model = criteria.loadModel();
+                NDManager manager = model.getNDManager().newSubManager()) {
+            float[] x = new float[2 * FallbackModels.FEATURES];
+            for (int i = 0; i < x.length; i++) {
+                x[i] = i % 7 - 3f;
+            }
+            ((QuantInt8Model) model.getWrappedModel()).calibrate(List.of(
+                    new NDList(manager.create(x, new Shape(2, FallbackModels.FEATURES)))));
+        }
     }
 
     private static void run(Path dir, String engine) throws Exception {

@@ -13,15 +13,18 @@ import java.nio.file.Paths;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The ONNX Runtime fallback shares the process's single ONNX Runtime environment with DJL's
- * OnnxRuntime engine and with the application, whichever creates it first. Each order runs in a
+ * The ONNX Runtime fallback and static calibration (which runs the FP32 graph on ONNX Runtime)
+ * share the process's single ONNX Runtime environment with DJL's OnnxRuntime engine and with the
+ * application, whichever creates it first. Each order runs in a
  * JVM of its own, since the environment cannot be destroyed and created again.
  */
 public class CoexistenceTest {
 
     @DataProvider
     public Object[][] orders() {
-        return new Object[][] {{"djl-first"}, {"quantint8-first"}, {"application-first"}};
+        return new Object[][] {
+            {"djl-first"}, {"quantint8-first"}, {"calibration-first"}, {"application-first"}
+        };
     }
 
     @Test(dataProvider = "orders", timeOut = 180_000)

@@ -22,6 +22,7 @@ import org.quantint8.onnx.OnnxModelWriter;
 import org.quantint8.onnx.OnnxNode;
 import org.quantint8.onnx.OnnxOpsetImport;
 import org.quantint8.onnx.OnnxValueInfo;
+import org.quantint8.onnx.OrtEnvironments;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;

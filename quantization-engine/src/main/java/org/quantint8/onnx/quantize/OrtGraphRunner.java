@@ -15,6 +15,7 @@ import org.quantint8.onnx.OnnxGraph;
 import org.quantint8.onnx.OnnxModel;
 import org.quantint8.onnx.OnnxModelWriter;
 import org.quantint8.onnx.OnnxValueInfo;
+import org.quantint8.onnx.OrtEnvironments;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -56,7 +57,7 @@ final class OrtGraphRunner implements AutoCloseable {
         byte[] bytes = OnnxModelWriter.builder().build().toByteArray(model.toBuilder(graph.build()).build());
         try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
             options.setIntraOpNumThreads(threads);
-            session = OrtEnvironment.getEnvironment().createSession(bytes, options);
+            session = OrtEnvironments.shared().createSession(bytes, options);
         } catch (OrtException e) {
             throw new IllegalStateException("ONNX Runtime cannot open the model: " + e.getMessage(), e);
         }
@@ -73,7 +74,7 @@ final class OrtGraphRunner implements AutoCloseable {
      * @return every output and watched tensor, by name, as FP32 values with their shape
      */
     Map<String, Tensor> run(NDList inputs) {
-        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        OrtEnvironment env = OrtEnvironments.shared();
         Map<String, OnnxTensor> feed = new LinkedHashMap<>();
         try {
             for (int i = 0; i < inputs.size(); i++) {

@@ -1,4 +1,4 @@
-package org.quantint8.onnx.interpreter;
+package org.quantint8.onnx;
 
 import ai.djl.engine.Engine;
 import ai.onnxruntime.OrtEnvironment;
@@ -8,14 +8,15 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The process's ONNX Runtime environment, shared with the application and with DJL's OnnxRuntime
- * engine.
+ * engine. QuantInt8 reaches ONNX Runtime only through it: for the interpreter's fallback and for
+ * static calibration, which runs the FP32 graph on ONNX Runtime.
  *
  * <p>ONNX Runtime allows one environment per process. DJL's OnnxRuntime engine creates it with
  * thread-pool options, which ONNX Runtime refuses once an environment exists; so when that engine
  * is on the class path it is started first, and its environment is used. Otherwise the existing
  * environment, or a default one, is used. The environment is never closed here.
  */
-final class OrtEnvironments {
+public final class OrtEnvironments {
 
     private static final Logger logger = LoggerFactory.getLogger(OrtEnvironments.class);
 
@@ -29,7 +30,7 @@ final class OrtEnvironments {
      *
      * @return the environment
      */
-    static synchronized OrtEnvironment shared() {
+    public static synchronized OrtEnvironment shared() {
         if (Engine.hasEngine(DJL_ORT_ENGINE)) {
             try {
                 Engine.getEngine(DJL_ORT_ENGINE);
