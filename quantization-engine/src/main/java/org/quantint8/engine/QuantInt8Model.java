@@ -5,6 +5,7 @@ import ai.djl.MalformedModelException;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.translate.Batchifier;
 import ai.djl.translate.TranslateException;
 import ai.djl.translate.Translator;
 
@@ -128,7 +129,8 @@ public class QuantInt8Model extends BaseModel {
 
     /**
      * Quantizes the model with calibration on representative inputs of the application, turned
-     * into model inputs by the model's own translator: statically, or as the load options say
+     * into model inputs by the model's own translator (and its batchifier, one sample a batch,
+     * as a predictor does): statically, or as the load options say
      * when they ask for something that needs samples (static mode, SmoothQuant, an accuracy
      * budget). Every other setting comes from the load options. Call it before creating
      * predictors: existing ones keep the previous model.
@@ -149,8 +151,13 @@ public class QuantInt8Model extends BaseModel {
         try (NDManager scratch = manager.newSubManager();
                 CalibrationContext context = new CalibrationContext(this, scratch)) {
             List<NDList> inputs = new ArrayList<>(samples.size());
+            // As a predictor does: one sample, then the translator's batchifier (DJL's image
+            // translators leave the batch dimension to it).
+            Batchifier batchifier = translator.getBatchifier();
             for (I sample : samples) {
-                inputs.add(translator.processInput(context, sample));
+                NDList input = translator.processInput(context, sample);
+                inputs.add(batchifier == null ? input
+                        : batchifier.batchify(new NDList[] {input}));
             }
             calibrate(inputs);
         } catch (TranslateException | MalformedModelException | RuntimeException e) {

@@ -10,9 +10,11 @@ import ai.djl.modality.cv.ImageFactory;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.repository.zoo.Criteria;
 import ai.djl.repository.zoo.ZooModel;
 import ai.djl.translate.NoopTranslator;
 
+import org.quantint8.engine.QuantInt8Model;
 import org.quantint8.zoo.architectures.ResNet;
 import org.quantint8.zoo.nlp.ModelFolders;
 import org.testng.annotations.BeforeClass;
@@ -106,6 +108,39 @@ public class ResNetTranslatorFactoryTest {
             Classifications result = predictor.predict(image(180, 320));
             assertEquals(result.getClassNames().size(), CLASSES);
             assertTrue(labels.contains(result.best().getClassName()));
+        }
+    }
+
+    /**
+     * Static INT8 as a user calibrates it: images through the model's own translator
+     * ({@code QuantInt8Model.calibrate(translator, samples)}), then the same classifications as
+     * FP32 on ONNX Runtime, within what INT8 moves a probability.
+     */
+    @Test
+    public void runsStaticInt8CalibratedOnImagesThroughItsTranslator() throws Exception {
+        Criteria<Image, Classifications> criteria = Criteria.builder()
+                .setTypes(Image.class, Classifications.class)
+                .optModelPath(folder).optEngine(ModelFolders.QUANT_INT8)
+                .optOption("quantization", "static").optOption("quantizationCache", "false")
+                .optTranslator(ResNetTranslatorFactory.translatorBuilder(
+                        Map.of("topK", CLASSES)).build())
+                .build();
+        Image image = image(300, 260);
+        Classifications expected = classify(ModelFolders.ONNX_RUNTIME, Map.of("topK", CLASSES),
+                image);
+        try (ZooModel<Image, Classifications> model = criteria.loadModel()) {
+            QuantInt8Model int8 = (QuantInt8Model) model.getWrappedModel();
+            int8.calibrate(model.getTranslator(), List.of(image(200, 240), image(320, 180),
+                    image(256, 256), image(400, 300)));
+            String report = int8.getQuantizationReport().orElseThrow();
+            assertTrue(report.contains("calibrated") && !report.contains("dynamic"), report);
+            try (Predictor<Image, Classifications> predictor = model.newPredictor()) {
+                Classifications actual = predictor.predict(image);
+                for (String label : labels) {
+                    assertEquals(actual.get(label).getProbability(),
+                            expected.get(label).getProbability(), 0.05, label);
+                }
+            }
         }
     }
 
