@@ -330,22 +330,29 @@ public class IntegerConvFusionTest {
     }
 
     @Test
-    public void aStaticQuantizerWithAnotherZeroPointThanItsReaderStaysUnfused() {
+    public void aStaticQuantizerWithAnotherZeroPointThanItsReaderStaysUnfused() throws Exception {
         OnnxModel model = quantizedBlock(new Random(25), QuantizationMode.STATIC);
         OnnxGraph.Builder g = model.getGraph().toBuilderWithoutNodes(t -> true);
-        OnnxNode first = model.getGraph().getNodes().stream()
-                .filter(n -> n.getOpType().equals("ConvInteger")).findFirst().orElseThrow();
+        // The second convolution's: the first one, fused, then hands its output (kept in
+        // QuantInt8) to an unfused QuantizeLinear.
+        OnnxNode second = model.getGraph().getNodes().stream()
+                .filter(n -> n.getOpType().equals("ConvInteger")).skip(1).findFirst()
+                .orElseThrow();
         g.addInitializer(OnnxTensor.of("other_zero", OnnxDataType.UINT8,
                 java.nio.ByteBuffer.wrap(new byte[] {7})));
         for (OnnxNode node : model.getGraph().getNodes()) {
-            g.addNode(node != first ? node : withInput(node, 2, "other_zero"));
+            g.addNode(node != second ? node : withInput(node, 2, "other_zero"));
         }
         OnnxModel.Builder m = OnnxModel.builder().setGraph(g.build());
         model.getOpsetImports().forEach(o -> m.addOpsetImport(o.domain(), o.version()));
-        OnnxModel fused = IntegerLinearFusion.apply(m.build());
+        OnnxModel mismatched = m.build();
+        OnnxModel fused = IntegerLinearFusion.apply(mismatched);
         Assert.assertEquals(count(fused, IntegerLinearFusion.FUSED_CONV), 1);
         Assert.assertEquals(count(fused, "ConvInteger"), 1);
         Assert.assertEquals(count(fused, "QuantizeLinear"), 1);
+        Assert.assertEquals(fused.getGraph().getNodes().get(0).getInt(ConvTail.OUTPUT_IN_ENGINE,
+                0), 1);
+        fusedEqualsUnfused(mismatched, new Random(28));
     }
 
     @Test
