@@ -10,6 +10,10 @@
  * memory-mapped file, and reports malformed input as an {@link
  * org.quantint8.onnx.OnnxFormatException} naming the file, the element and the byte offset.
  *
+ * <p>{@link org.quantint8.onnx.OrtEnvironments} is the one way QuantInt8 reaches ONNX Runtime's
+ * process-wide environment (the interpreter's fallback, static calibration), so that DJL's
+ * OnnxRuntime engine can still start in the same process.
+ *
  * <p>Supported: IR versions of opset 11 onwards, all tensor element types, raw, typed (packed or
  * not) and external tensor data, subgraph attributes. Not supported: sparse tensors, model-local
  * functions, training information.
