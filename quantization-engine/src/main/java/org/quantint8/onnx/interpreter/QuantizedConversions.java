@@ -112,39 +112,28 @@ final class QuantizedConversions {
     }
 
     /**
-     * Returns the FP32 input X of a fused operator quantized exactly as {@code
-     * DynamicQuantizeLinear} would quantize it; the caller closes the result.
-     */
-    static QuantInt8NDArray quantizeDynamicInput(QuantizedScope s, NDArray x) {
-        if (x.getDataType() != DataType.FLOAT32) {
-            throw s.error("X must be FLOAT32, got " + x.getDataType());
-        }
-        QuantInt8NDArray real = s.own(x);
-        return Int8Ops.quantize(s.context().quantManager(), real, rangeParameters(s, real));
-    }
-
-    /**
-     * Quantizes the FP32 input X of a fused per-tensor projection or convolution: over its range
-     * ({@link #quantizeDynamicInput}), or with the node's static parameters ({@link
-     * StaticInput}), exactly as the {@code QuantizeLinear} it replaces. Static codes carry scale
-     * 1: the node's weight scale is then the graph's constant {@code x_scale * w_scale[c]},
-     * which the epilogue multiplies by alone, as the unfused {@code Mul} does.
+     * Quantizes the FP32 input X of a fused per-tensor projection or convolution exactly as the
+     * node it replaces: {@code DynamicQuantizeLinear} over its range, or {@code QuantizeLinear}
+     * with the node's static parameters ({@link StaticInput}). Static codes carry scale 1: the
+     * node's weight scale is then the graph's constant {@code x_scale * w_scale[c]}, which the
+     * epilogue multiplies by alone, as the unfused {@code Mul} does.
      *
      * @param s the run
      * @param node the fused node
      * @param x the FP32 input
-     * @return the codes, in the run's QuantInt8 manager
+     * @return the codes, in the run's QuantInt8 manager; the caller closes them
      */
     static QuantInt8NDArray quantizeFusedInput(QuantizedScope s, OnnxNode node, NDArray x) {
-        StaticInput fixed = StaticInput.of(node);
-        if (fixed == null) {
-            return quantizeDynamicInput(s, x);
-        }
         if (x.getDataType() != DataType.FLOAT32) {
             throw s.error("X must be FLOAT32, got " + x.getDataType());
         }
-        QuantInt8NDArray codes = Int8Ops.quantize(
-                s.context().quantManager(), s.own(x), fixed.parameters());
+        QuantInt8NDArray real = s.own(x);
+        StaticInput fixed = StaticInput.of(node);
+        if (fixed == null) {
+            return Int8Ops.quantize(s.context().quantManager(), real, rangeParameters(s, real));
+        }
+        QuantInt8NDArray codes =
+                Int8Ops.quantize(s.context().quantManager(), real, fixed.parameters());
         codes.setQuantization(
                 QuantizationParameters.perTensor(1f, fixed.zeroPoint(), fixed.codeType()));
         return codes;
